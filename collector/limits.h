@@ -1,0 +1,43 @@
+/*
+ * limits.h - every limit ruad enforces, as a named default with its source.
+ *
+ * Config can move a limit only within the bounds given in config.c.  Each
+ * limit has a test one step past it (tests/unit/).
+ */
+#ifndef RUAD_LIMITS_H
+#define RUAD_LIMITS_H
+
+/*
+ * Decompression (decompress.c).  Reports are small (a busy domain's daily
+ * Google report is a few MB of XML); a 1 GiB zip bomb is 1 MB on the wire.
+ */
+#define DECOMP_OUT_MAX        (256ull << 20) /* decompressed bytes per input */
+#define DECOMP_RATIO_MAX      200            /* out/in, zip-bomb guard */
+#define DECOMP_RATIO_GRACE    (1ull << 20)   /* ratio checked past this */
+#define DECOMP_ZIP_MEMBERS_MAX 16            /* report members per zip */
+#define DECOMP_ZIP_ENTRIES_MAX 1024          /* central directory entries */
+#define DECOMP_NEST_MAX       1              /* gzip in gzip unwrapped once */
+
+/*
+ * DMARC aggregate XML (dmarc_xml.c).  The deepest legal path is
+ * feedback/record/auth_results/dkim/human_result (5), plus a wrapper or
+ * two seen in the wild; extensions may nest a little more.
+ */
+#define DMARC_XML_DEPTH_MAX   32             /* element nesting */
+#define DMARC_TEXT_MAX        4096           /* bytes in one text value */
+#define DMARC_RECORDS_MAX     10000000       /* records in one report */
+#define DMARC_AUTH_MAX        100            /* dkim or spf results per record */
+#define DMARC_REASONS_MAX     100            /* reasons per record */
+#define DMARC_ERRORS_MAX      100            /* report_metadata/error values */
+
+/* SMTP TLS reports (tlsrpt_json.c).  RFC 8460 reports are small. */
+#define TLSRPT_JSON_MAX       (64u << 20)    /* bytes of JSON, checked first */
+#define TLSRPT_DEPTH_MAX      16             /* legal reports nest 5 deep */
+#define TLSRPT_POLICIES_MAX   10000
+#define TLSRPT_DETAILS_MAX    1000000        /* failure details in a report */
+#define TLSRPT_STRING_MAX     65536          /* bytes in one string value */
+
+/* Messages kept per parsed file; past this one summary line is added. */
+#define PARSE_WARNINGS_MAX    100
+
+#endif /* RUAD_LIMITS_H */

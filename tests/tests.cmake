@@ -1,0 +1,54 @@
+# Tests (included from the top-level CMakeLists.txt).
+#
+#   ctest -L unit         table-driven C unit tests (cmocka), no network
+#   ctest -L samples      every file under ../shared/samples (RUAD_SAMPLES)
+#   ctest -L hostile      bombs, entity attacks and junk made by the tests
+#
+# Unit tests: tests/unit/test_<module>.c links ruad_<module> when such a
+# library exists (so one module's tests build on their own), else all of
+# the parsing code.
+
+pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+
+file(GLOB RUAD_UNIT_TESTS CONFIGURE_DEPENDS
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${RUAD_UNIT_TESTS})
+    get_filename_component(name ${src} NAME_WE)
+    string(REGEX REPLACE "^test_" "" module ${name})
+    add_executable(${name} ${src} tests/unit/testutil.c)
+    target_include_directories(${name} PRIVATE tests/unit)
+    if(TARGET ruad_${module})
+        target_link_libraries(${name} PRIVATE ruad_${module})
+    else()
+        target_link_libraries(${name} PRIVATE ruad_parse)
+    endif()
+    target_link_libraries(${name} PRIVATE PkgConfig::CMOCKA
+        PkgConfig::ZLIB)
+    add_test(NAME unit_${module} COMMAND ${name})
+    set_tests_properties(unit_${module} PROPERTIES LABELS unit
+        ENVIRONMENT "RUAD_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
+endforeach()
+
+# Generator of hostile and odd inputs (bombs, entity attacks, big reports)
+add_executable(mkinput tests/tools/mkinput.c)
+target_link_libraries(mkinput PRIVATE PkgConfig::ZLIB)
+
+set(RUAD_SAMPLES_DEFAULT ${CMAKE_SOURCE_DIR}/../shared/samples)
+set(RUAD_PY /usr/bin/python3)
+set(RUAD_TEST_ENV
+    "RUAD_BIN=$<TARGET_FILE:ruad>"
+    "RUAD_MKINPUT=$<TARGET_FILE:mkinput>"
+    "RUAD_SRC=${CMAKE_SOURCE_DIR}"
+    "RUAD_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
+
+file(GLOB RUAD_PY_TESTS CONFIGURE_DEPENDS
+    ${CMAKE_SOURCE_DIR}/tests/integration/test_*.py)
+foreach(src ${RUAD_PY_TESTS})
+    get_filename_component(name ${src} NAME_WE)
+    string(REGEX REPLACE "^test_" "" tname ${name})
+    add_test(NAME ${tname} COMMAND ${RUAD_PY} ${src})
+    # label = the word after "test_" up to the next "_" (samples, hostile...)
+    string(REGEX REPLACE "_.*$" "" label ${tname})
+    set_tests_properties(${tname} PROPERTIES LABELS "${label}"
+        ENVIRONMENT "${RUAD_TEST_ENV}" SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()
