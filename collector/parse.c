@@ -1,12 +1,240 @@
-/* parse.c - placeholder */
+/*
+ * parse.c - the one path from received bytes to parsed reports: sniff the
+ * container by magic bytes (decompress.c), sniff each part as XML (DMARC)
+ * or JSON (TLSRPT), and stream it through the matching parser into a sink.
+ *
+ * SECURITY: the input is peer data.  Sizes are capped by the decompressor
+ * and by the parsers; a JSON part is read whole only up to lim->json_max
+ * (plus one byte, so the parser can say it was too big).
+ */
 #include "report.h"
-enum ruad_rc report_parse_fd(int fd, const struct report_limits *lim,
+
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "decompress.h"
+#include "dmarc_xml.h"
+#include "tlsrpt_json.h"
+
+#define PARSE_HEAD_MAX 512       /* bytes read ahead to tell XML from JSON */
+
+/* A reader that first replays the bytes read ahead, then the part. */
+struct parse_peek {
+    struct decompress *d;
+    char               head[PARSE_HEAD_MAX];
+    size_t             len, off;
+};
+
+static enum ruad_rc
+parse_peek_read(void *ctx, char *buf, size_t cap, size_t *got)
+{
+    struct parse_peek *pk = ctx;
+    size_t             n;
+
+    if (pk->off < pk->len) {
+        n = pk->len - pk->off;
+        if (n > cap)
+            n = cap;
+        memcpy(buf, pk->head + pk->off, n);
+        pk->off += n;
+        *got = n;
+        return RUAD_OK;
+    }
+    return decompress_read(pk->d, buf, cap, got);
+}
+
+enum parse_kind { KIND_EMPTY, KIND_XML, KIND_JSON, KIND_OTHER };
+
+/* parse_sniff - what the first bytes of a part look like */
+static enum parse_kind
+parse_sniff(const char *p, size_t n)
+{
+    size_t i = 0;
+
+    if (n >= 2 && (((unsigned char)p[0] == 0xff &&
+        (unsigned char)p[1] == 0xfe) || ((unsigned char)p[0] == 0xfe &&
+        (unsigned char)p[1] == 0xff)))
+        return KIND_XML;                         /* UTF-16 with BOM */
+    if (n >= 2 && ((p[0] == '<' && p[1] == '\0') ||
+        (p[0] == '\0' && p[1] == '<')))
+        return KIND_XML;                         /* UTF-16 without BOM */
+    if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        i = 3;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+        p[i] == '\n'))
+        i++;
+    if (i == n)
+        return KIND_EMPTY;
+    if (p[i] == '<')
+        return KIND_XML;
+    if (p[i] == '{')
+        return KIND_JSON;
+    return KIND_OTHER;
+}
+
+/* parse_json - read the whole part (capped) and parse a TLS report */
+static enum ruad_rc
+parse_json(struct parse_peek *pk, const struct report_limits *lim,
+    const struct report_sink *sink, struct report_diag *diag)
+{
+    struct tlsrpt_report *rep = NULL;
+    struct buf            b;
+    char                  chunk[65536];
+    size_t                got;
+    enum ruad_rc          rc;
+
+    buf_init(&b, lim->json_max + 1);
+    for (;;) {
+        if ((rc = parse_peek_read(pk, chunk, sizeof(chunk), &got)) !=
+            RUAD_OK)
+            goto out;
+        if (got == 0)
+            break;
+        if ((rc = buf_append(&b, chunk, got)) != RUAD_OK) {
+            if (rc == RUAD_LIMIT)
+                rc = report_diag_fail(diag, rc, "TLS report larger than "
+                    "%zu bytes", lim->json_max);
+            goto out;
+        }
+    }
+    rc = tlsrpt_json_parse(buf_ptr(&b), buf_len(&b), lim, diag, &rep);
+    if (rc == RUAD_OK && sink->tlsrpt_done != NULL)
+        rc = sink->tlsrpt_done(sink->ctx, rep);
+out:
+    if (rc != RUAD_OK && diag->error[0] == '\0')
+        report_diag_fail(diag, rc, "%s", ruad_rc_str(rc));
+    tlsrpt_report_free(rep);
+    buf_free(&b);
+    return rc;
+}
+
+/* parse_part - one decompressed part: sniff, then the matching parser */
+static enum ruad_rc
+parse_part(struct decompress *d, const struct report_limits *lim,
+    const struct report_sink *sink, struct report_diag *diag)
+{
+    struct parse_peek pk;
+    size_t            got;
+    enum ruad_rc      rc;
+
+    memset(&pk, 0, sizeof(pk));
+    pk.d = d;
+    while (pk.len < sizeof(pk.head)) {
+        rc = decompress_read(d, pk.head + pk.len, sizeof(pk.head) - pk.len,
+            &got);
+        if (rc != RUAD_OK)
+            return report_diag_fail(diag, rc, "%s", ruad_rc_str(rc));
+        if (got == 0)
+            break;
+        pk.len += got;
+    }
+    switch (parse_sniff(pk.head, pk.len)) {
+    case KIND_XML:
+        return dmarc_xml_parse(parse_peek_read, &pk, lim, sink, diag);
+    case KIND_JSON:
+        return parse_json(&pk, lim, sink, diag);
+    case KIND_EMPTY:
+        return report_diag_fail(diag, RUAD_MALFORMED, "empty input");
+    case KIND_OTHER:
+    default:
+        return report_diag_fail(diag, RUAD_UNSUPPORTED, "neither XML nor "
+            "JSON (%s data): not a report", decompress_format(d));
+    }
+}
+
+/*
+ * parse_all - every part of d.  A part that fails does not stop the
+ * others; when at least one report came through, the failed parts' errors
+ * become warnings.
+ */
+static enum ruad_rc
+parse_all(struct decompress *d, const struct report_limits *lim,
     const struct report_sink *sink, struct report_diag *diag,
     unsigned *n_reports)
-{ (void)fd; (void)lim; (void)sink; (void)n_reports;
-  return report_diag_fail(diag, RUAD_INTERNAL, "not implemented"); }
-enum ruad_rc report_parse_mem(const void *data, size_t len,
+{
+    const char        *name;
+    enum ruad_rc       rc, first = RUAD_OK;
+    char               firsterr[sizeof(diag->error)];
+    unsigned           n = 0;
+
+    firsterr[0] = '\0';
+    while ((rc = decompress_next(d, &name)) == RUAD_OK) {
+        snprintf(diag->prefix, sizeof(diag->prefix), "%s%s%s",
+            name ? "member " : "", name ? name : "", name ? ": " : "");
+        diag->error[0] = '\0';
+        rc = parse_part(d, lim, sink, diag);
+        if (rc == RUAD_OK) {
+            n++;
+            continue;
+        }
+        if (first == RUAD_OK) {
+            first = rc;
+            snprintf(firsterr, sizeof(firsterr), "%s", diag->error);
+        } else {
+            char tmp[sizeof(diag->error)];
+
+            /* the message already carries the member prefix */
+            snprintf(tmp, sizeof(tmp), "%s", diag->error);
+            diag->prefix[0] = '\0';
+            report_diag_warn(diag, "error: %s", tmp);
+        }
+        /* a container-wide failure ends the walk */
+        if (rc == RUAD_LIMIT || rc == RUAD_NOMEM || rc == RUAD_IO ||
+            rc == RUAD_INTERNAL || rc == RUAD_TEMPFAIL)
+            break;
+    }
+    diag->prefix[0] = '\0';
+    if (rc != RUAD_OK && rc != RUAD_EOF && first == RUAD_OK) {
+        first = rc;                     /* decompress_next failed */
+        snprintf(firsterr, sizeof(firsterr), "%s", diag->error);
+    }
+    *n_reports = n;
+    if (n > 0) {
+        if (first != RUAD_OK) {
+            char tmp[sizeof(firsterr) + 8];
+
+            snprintf(tmp, sizeof(tmp), "error: %s", firsterr);
+            report_diag_warn(diag, "%s", tmp);
+        }
+        diag->error[0] = '\0';
+        return RUAD_OK;
+    }
+    if (first == RUAD_OK)
+        first = report_diag_fail(diag, RUAD_MALFORMED, "no report found");
+    snprintf(diag->error, sizeof(diag->error), "%s", firsterr[0] ? firsterr :
+        diag->error);
+    return first;
+}
+
+enum ruad_rc
+report_parse_fd(int fd, const struct report_limits *lim,
+    const struct report_sink *sink, struct report_diag *diag,
+    unsigned *n_reports)
+{
+    struct decompress *d;
+    enum ruad_rc       rc;
+
+    *n_reports = 0;
+    if ((d = decompress_new_fd(fd, lim, diag)) == NULL)
+        return report_diag_fail(diag, RUAD_NOMEM, "out of memory");
+    rc = parse_all(d, lim, sink, diag, n_reports);
+    decompress_free(d);
+    return rc;
+}
+
+enum ruad_rc
+report_parse_mem(const void *data, size_t len,
     const struct report_limits *lim, const struct report_sink *sink,
     struct report_diag *diag, unsigned *n_reports)
-{ (void)data; (void)len; (void)lim; (void)sink; (void)n_reports;
-  return report_diag_fail(diag, RUAD_INTERNAL, "not implemented"); }
+{
+    struct decompress *d;
+    enum ruad_rc       rc;
+
+    *n_reports = 0;
+    if ((d = decompress_new_mem(data, len, lim, diag)) == NULL)
+        return report_diag_fail(diag, RUAD_NOMEM, "out of memory");
+    rc = parse_all(d, lim, sink, diag, n_reports);
+    decompress_free(d);
+    return rc;
+}
