@@ -10,13 +10,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
 #include "log.h"
 #include "report.h"
 #include "report_json.h"
@@ -37,22 +37,19 @@ static const char usage_text[] =
     "                           (docs/report-json.md); exit 0 if every file\n"
     "                           gave at least one report, else 1\n"
     "\n"
-    "parse options:\n"
-    "  --max-decompressed=BYTES   decompressed bytes per file (268435456)\n"
-    "  --max-ratio=N              compression ratio past 1 MiB (200)\n"
-    "  --max-zip-members=N        report members taken from a zip (16)\n"
-    "  --max-records=N            records per DMARC report (10000000)\n"
-    "  --max-tlsrpt-bytes=BYTES   size of one TLS report (67108864)\n"
-    "  --log-level=LEVEL          error, warn, info, debug (warn)\n"
-    "\n"
-    "options:\n"
-    "  -h, --help      this text\n"
-    "  -V, --version   print the version\n";
+    "settings (in a --config FILE as `key = value`, or as --key=value\n"
+    "flags, which override the file; dashes and underscores are alike):\n"
+    ;
 
 static void
 usage(FILE *f)
 {
     fputs(usage_text, f);
+    config_usage(f);
+    fputs("\noptions:\n"
+        "  --config FILE   read settings from FILE\n"
+        "  -h, --help      this text\n"
+        "  -V, --version   print the version\n", f);
 }
 
 /* Streams of one `ruad parse` input (see the file comment). */
@@ -226,76 +223,72 @@ parse_one(const char *path, const struct report_limits *lim,
     return rc == RUAD_OK;
 }
 
-/* parse_size - a positive decimal number for an option */
-static bool
-parse_size(const char *s, uint64_t *out)
+/*
+ * parse_args - `--config FILE` first, then `--key=value` flags in order
+ * (they override the file); the rest are FILEs (after `--`, all are).
+ * Returns the index of the first FILE, -1 on error (already reported),
+ * or 0 when --help was printed.
+ */
+static int
+parse_args(int argc, char **argv, struct config *cfg)
 {
-    char              *end;
-    unsigned long long v;
+    char        err[512], key[64];
+    const char *eq;
+    int         i;
 
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v == 0)
-        return false;
-    *out = v;
-    return true;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0 || strncmp(argv[i], "--", 2) != 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            if (config_load_file(cfg, argv[++i], err, sizeof(err)) !=
+                RUAD_OK) {
+                fprintf(stderr, "ruad: %s\n", err);
+                return -1;
+            }
+        }
+    }
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return i + 1;
+        if (strncmp(argv[i], "--", 2) != 0)
+            return i;
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--config") == 0) {
+            i++;
+            continue;
+        }
+        if ((eq = strchr(argv[i], '=')) == NULL ||
+            (size_t)(eq - argv[i] - 2) >= sizeof(key)) {
+            fprintf(stderr, "ruad: %s: expected --key=value (see ruad "
+                "--help)\n", argv[i]);
+            return -1;
+        }
+        memcpy(key, argv[i] + 2, (size_t)(eq - argv[i] - 2));
+        key[eq - argv[i] - 2] = '\0';
+        if (config_set(cfg, key, eq + 1, err, sizeof(err)) != RUAD_OK) {
+            fprintf(stderr, "ruad: --%s: %s\n", key, err);
+            return -1;
+        }
+    }
+    return argc;
 }
 
 static int
 cmd_parse(int argc, char **argv)
 {
-    enum { O_DECOMP = 256, O_RATIO, O_MEMBERS, O_RECORDS, O_TLSBYTES,
-        O_LOGLEVEL };
-    static const struct option opts[] = {
-        { "max-decompressed", required_argument, NULL, O_DECOMP },
-        { "max-ratio", required_argument, NULL, O_RATIO },
-        { "max-zip-members", required_argument, NULL, O_MEMBERS },
-        { "max-records", required_argument, NULL, O_RECORDS },
-        { "max-tlsrpt-bytes", required_argument, NULL, O_TLSBYTES },
-        { "log-level", required_argument, NULL, O_LOGLEVEL },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct report_limits lim;
-    struct parse_out     o;
-    uint64_t             v = 0;
-    int                  c, i, lvl, failed = 0;
+    struct config    cfg;
+    struct parse_out o;
+    int              i, first, failed = 0;
 
-    report_limits_default(&lim);
-    log_set_level(LOG_L_WARN);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            usage(stdout);
-            return 0;
-        }
-        if (c == O_LOGLEVEL) {
-            if ((lvl = log_parse_level(optarg)) < 0)
-                goto bad;
-            log_set_level((enum log_level)lvl);
-            continue;
-        }
-        if (c == '?' || !parse_size(optarg, &v))
-            goto bad;
-        switch (c) {
-        case O_DECOMP:   lim.decomp_out_max = v; break;
-        case O_RATIO:    lim.decomp_ratio_max = v; break;
-        case O_MEMBERS:
-            if (v > 4096)
-                goto bad;
-            lim.zip_members_max = (unsigned)v;
-            break;
-        case O_RECORDS:  lim.records_max = v; break;
-        case O_TLSBYTES:
-            if (v > (1ull << 30))
-                goto bad;
-            lim.json_max = (size_t)v;
-            break;
-        }
-    }
-    if (optind >= argc) {
+    config_init(&cfg);
+    cfg.log_level = LOG_L_WARN;
+    if ((first = parse_args(argc, argv, &cfg)) <= 0)
+        return first == 0 ? 0 : 2;
+    log_set_level((enum log_level)cfg.log_level);
+    if (first >= argc) {
         fprintf(stderr, "ruad: parse: no FILE given\n");
         return 2;
     }
@@ -306,16 +299,13 @@ cmd_parse(int argc, char **argv)
             strerror(errno));
         return 1;
     }
-    for (i = optind; i < argc; i++)
-        if (!parse_one(argv[i], &lim, &o))
+    for (i = first; i < argc; i++)
+        if (!parse_one(argv[i], &cfg.limits, &o))
             failed++;
     fclose(o.recs);
     fclose(o.reports);
     buf_free(&o.line);
     return failed ? 1 : 0;
-bad:
-    fprintf(stderr, "ruad: parse: bad option or value (see ruad --help)\n");
-    return 2;
 }
 
 int

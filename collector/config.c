@@ -1,0 +1,251 @@
+/*
+ * config.c - the settings table (see config.h).
+ *
+ * One row per key (Redis createIntConfig, Postfix {VAR, DEF, &var, min,
+ * max}): name, kind, where it lives, bounds and a line of help.  Sizes
+ * take a K, M or G suffix (powers of 1024).
+ *
+ * SECURITY: the file is trusted (the admin's), but a line is bounded and
+ * every value is range-checked, so a typo cannot turn a limit off.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "log.h"
+
+#define CONFIG_LINE_MAX 4096
+
+enum cfg_kind { CFG_SIZE, CFG_UINT, CFG_LOGLEVEL };
+
+static const struct config_row {
+    const char    *name;
+    enum cfg_kind  kind;
+    size_t         off;          /* offsetof(struct config, ...) */
+    size_t         width;        /* sizeof the field */
+    uint64_t       min, max;
+    const char    *help;
+} config_rows[] = {
+#define LIM(f) offsetof(struct config, limits.f), \
+    sizeof(((struct config *)0)->limits.f)
+    { "decompress_max_bytes", CFG_SIZE, LIM(decomp_out_max),
+      1u << 20, 4ull << 30, "decompressed bytes per received file" },
+    { "decompress_max_ratio", CFG_UINT, LIM(decomp_ratio_max),
+      10, 100000, "decompressed/compressed ratio, checked past 1 MiB" },
+    { "zip_max_members", CFG_UINT, LIM(zip_members_max),
+      1, 1024, "report members taken from one zip" },
+    { "xml_max_depth", CFG_UINT, LIM(xml_depth_max),
+      8, 256, "element nesting in a DMARC report" },
+    { "xml_max_text", CFG_SIZE, LIM(text_max),
+      256, 1u << 20, "bytes in one XML text value" },
+    { "dmarc_max_records", CFG_UINT, LIM(records_max),
+      1, 1000000000, "records in one DMARC report" },
+    { "tlsrpt_max_bytes", CFG_SIZE, LIM(json_max),
+      1024, 1u << 30, "bytes of one TLS report (JSON)" },
+    { "tlsrpt_max_depth", CFG_UINT, LIM(json_depth_max),
+      6, 64, "JSON nesting in a TLS report" },
+#undef LIM
+    { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
+      sizeof(int), 0, 3, "error, warn, info or debug" },
+};
+
+#define N_ROWS (sizeof(config_rows) / sizeof(config_rows[0]))
+
+void
+config_init(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    report_limits_default(&c->limits);
+    c->log_level = LOG_L_INFO;
+}
+
+/* store - write v into a field of the given width */
+static void
+store(void *p, size_t width, uint64_t v)
+{
+    switch (width) {
+    case sizeof(uint64_t): {
+        uint64_t x = v;
+        memcpy(p, &x, sizeof(x));
+        break;
+    }
+    case sizeof(uint32_t): {
+        uint32_t x = (uint32_t)v;
+        memcpy(p, &x, sizeof(x));
+        break;
+    }
+    default:
+        abort();            /* a table row with an unhandled width */
+    }
+}
+
+/* load - read a field of the given width */
+static uint64_t
+load(const void *p, size_t width)
+{
+    uint64_t x64;
+    uint32_t x32;
+
+    if (width == sizeof(uint64_t)) {
+        memcpy(&x64, p, sizeof(x64));
+        return x64;
+    }
+    memcpy(&x32, p, sizeof(x32));
+    return x32;
+}
+
+/* parse_number - decimal with an optional K, M or G suffix */
+static bool
+parse_number(const char *s, bool suffix, uint64_t *out)
+{
+    char              *end;
+    unsigned long long v;
+    unsigned           shift = 0;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return false;
+    if (suffix && *end != '\0' && end[1] == '\0') {
+        switch (*end) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        default: return false;
+        }
+        end++;
+    }
+    if (*end != '\0' || (shift && v > (UINT64_MAX >> shift)))
+        return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
+enum ruad_rc
+config_set(struct config *c, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+    char     name[64];
+    size_t   i;
+    uint64_t v;
+    int      lvl;
+
+    for (i = 0; key[i] != '\0' && i + 1 < sizeof(name); i++)
+        name[i] = key[i] == '-' ? '_' : key[i];
+    name[i] = '\0';
+    for (i = 0; i < N_ROWS; i++) {
+        const struct config_row *r = &config_rows[i];
+
+        if (strcmp(r->name, name) != 0)
+            continue;
+        if (r->kind == CFG_LOGLEVEL) {
+            if ((lvl = log_parse_level(value)) < 0) {
+                snprintf(err, errlen, "%s: \"%s\" is not error, warn, info "
+                    "or debug", r->name, value);
+                return RUAD_MALFORMED;
+            }
+            c->log_level = lvl;
+            return RUAD_OK;
+        }
+        if (!parse_number(value, r->kind == CFG_SIZE, &v) || v < r->min ||
+            v > r->max) {
+            snprintf(err, errlen, "%s: \"%s\" is not a number in %llu..%llu",
+                r->name, value, (unsigned long long)r->min,
+                (unsigned long long)r->max);
+            return RUAD_MALFORMED;
+        }
+        store((char *)c + r->off, r->width, v);
+        return RUAD_OK;
+    }
+    snprintf(err, errlen, "unknown key \"%s\"", key);
+    return RUAD_MALFORMED;
+}
+
+/* strip - trim blanks at both ends, in place */
+static char *
+strip(char *s)
+{
+    size_t n;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+        s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+enum ruad_rc
+config_load_file(struct config *c, const char *path, char *err,
+    size_t errlen)
+{
+    FILE        *f;
+    char         line[CONFIG_LINE_MAX + 2], msg[256], *k, *v, *eq, *hash;
+    unsigned     lineno = 0;
+    enum ruad_rc rc = RUAD_OK;
+
+    if ((f = fopen(path, "r")) == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return RUAD_IO;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        if (strlen(line) > CONFIG_LINE_MAX) {
+            snprintf(err, errlen, "%s:%u: line longer than %d bytes", path,
+                lineno, CONFIG_LINE_MAX);
+            rc = RUAD_MALFORMED;
+            break;
+        }
+        if ((hash = strchr(line, '#')) != NULL)
+            *hash = '\0';
+        k = strip(line);
+        if (*k == '\0')
+            continue;
+        if ((eq = strchr(k, '=')) == NULL) {
+            snprintf(err, errlen, "%s:%u: expected key = value", path,
+                lineno);
+            rc = RUAD_MALFORMED;
+            break;
+        }
+        *eq = '\0';
+        k = strip(k);
+        v = strip(eq + 1);
+        if (config_set(c, k, v, msg, sizeof(msg)) != RUAD_OK) {
+            snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+            rc = RUAD_MALFORMED;
+            break;
+        }
+    }
+    if (rc == RUAD_OK && ferror(f)) {
+        snprintf(err, errlen, "%s: read error", path);
+        rc = RUAD_IO;
+    }
+    fclose(f);
+    return rc;
+}
+
+void
+config_usage(FILE *f)
+{
+    struct config c;
+    size_t        i;
+
+    config_init(&c);
+    for (i = 0; i < N_ROWS; i++) {
+        const struct config_row *r = &config_rows[i];
+
+        if (r->kind == CFG_LOGLEVEL)
+            fprintf(f, "  %-22s %s (info)\n", r->name, r->help);
+        else
+            fprintf(f, "  %-22s %s (%llu; %llu..%llu)\n", r->name, r->help,
+                (unsigned long long)load((char *)&c + r->off, r->width),
+                (unsigned long long)r->min, (unsigned long long)r->max);
+    }
+}

@@ -1,0 +1,41 @@
+/*
+ * config.h - ruad's settings: one table row per key, a file of
+ * `key = value` lines (# starts a comment), and the same keys as flags
+ * (`--decompress-max-bytes=...`).  Values are range-checked; after start-up
+ * the config is read-only and passed as `const struct config *`.
+ */
+#ifndef RUAD_CONFIG_H
+#define RUAD_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "report.h"
+#include "result.h"
+
+struct config {
+    struct report_limits limits;
+    int                  log_level;    /* enum log_level */
+};
+
+/* config_init - every key at its default (limits.h) */
+void config_init(struct config *c);
+
+/*
+ * config_set - set key (underscores or dashes) from its text value.
+ * On error returns RUAD_MALFORMED with a message in err.
+ */
+enum ruad_rc config_set(struct config *c, const char *key, const char *value,
+    char *err, size_t errlen);
+
+/*
+ * config_load_file - read `key = value` lines.  The first error is
+ * returned with "PATH:LINE: message" in err.
+ */
+enum ruad_rc config_load_file(struct config *c, const char *path, char *err,
+    size_t errlen);
+
+/* config_usage - one line per key: name, range, default, meaning */
+void config_usage(FILE *f);
+
+#endif /* RUAD_CONFIG_H */

@@ -1,0 +1,114 @@
+/*
+ * test_config.c - settings table: bounds one step past, file syntax.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+
+static const struct set_case {
+    const char  *key, *value;
+    enum ruad_rc rc;
+} set_cases[] = {
+    { "zip_max_members", "1024", RUAD_OK },
+    { "zip_max_members", "1025", RUAD_MALFORMED },
+    { "zip_max_members", "0", RUAD_MALFORMED },
+    { "zip-max-members", "1", RUAD_OK },           /* dashes are alike */
+    { "decompress_max_bytes", "4G", RUAD_OK },
+    { "decompress_max_bytes", "4294967297", RUAD_MALFORMED },
+    { "decompress_max_bytes", "1M", RUAD_OK },
+    { "decompress_max_bytes", "1048575", RUAD_MALFORMED },
+    { "decompress_max_bytes", "12X", RUAD_MALFORMED },
+    { "decompress_max_bytes", "-1", RUAD_MALFORMED },
+    { "decompress_max_ratio", "100000", RUAD_OK },
+    { "decompress_max_ratio", "100001", RUAD_MALFORMED },
+    { "xml_max_depth", "256", RUAD_OK },
+    { "xml_max_depth", "257", RUAD_MALFORMED },
+    { "xml_max_text", "1048577", RUAD_MALFORMED },
+    { "dmarc_max_records", "1000000001", RUAD_MALFORMED },
+    { "tlsrpt_max_bytes", "1G", RUAD_OK },
+    { "tlsrpt_max_bytes", "1073741825", RUAD_MALFORMED },
+    { "tlsrpt_max_depth", "65", RUAD_MALFORMED },
+    { "log_level", "debug", RUAD_OK },
+    { "log_level", "loud", RUAD_MALFORMED },
+    { "no_such_key", "1", RUAD_MALFORMED },
+    { "zip_max_members", "99999999999999999999999", RUAD_MALFORMED },
+};
+
+static void
+test_set_table(void **state)
+{
+    struct config c;
+    char          err[256];
+    size_t        i;
+
+    (void)state;
+    for (i = 0; i < sizeof(set_cases) / sizeof(set_cases[0]); i++) {
+        config_init(&c);
+        err[0] = '\0';
+        if (config_set(&c, set_cases[i].key, set_cases[i].value, err,
+            sizeof(err)) != set_cases[i].rc)
+            fail_msg("%s = %s: %s", set_cases[i].key, set_cases[i].value,
+                err);
+    }
+    config_init(&c);
+    assert_int_equal(config_set(&c, "decompress_max_bytes", "2G", err,
+        sizeof(err)), RUAD_OK);
+    assert_int_equal(c.limits.decomp_out_max, 2ull << 30);
+    assert_int_equal(config_set(&c, "zip_max_members", "3", err,
+        sizeof(err)), RUAD_OK);
+    assert_int_equal(c.limits.zip_members_max, 3);
+    assert_int_equal(config_set(&c, "log_level", "warn", err, sizeof(err)),
+        RUAD_OK);
+    assert_int_equal(c.log_level, LOG_L_WARN);
+}
+
+static void
+test_file(void **state)
+{
+    struct config c;
+    char          path[512], err[512];
+    FILE         *f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/test_config.conf", tu_tmpdir());
+    f = fopen(path, "w");
+    fputs("# limits\n\n  dmarc_max_records = 500   # comment\n"
+        "xml_max_depth=20\n", f);
+    fclose(f);
+    config_init(&c);
+    assert_int_equal(config_load_file(&c, path, err, sizeof(err)), RUAD_OK);
+    assert_int_equal(c.limits.records_max, 500);
+    assert_int_equal(c.limits.xml_depth_max, 20);
+
+    f = fopen(path, "w");
+    fputs("xml_max_depth = 20\nthis line is wrong\n", f);
+    fclose(f);
+    config_init(&c);
+    assert_int_equal(config_load_file(&c, path, err, sizeof(err)),
+        RUAD_MALFORMED);
+    assert_non_null(strstr(err, ":2: expected key = value"));
+
+    f = fopen(path, "w");
+    fputs("\nzip_max_members = 2000\n", f);
+    fclose(f);
+    assert_int_equal(config_load_file(&c, path, err, sizeof(err)),
+        RUAD_MALFORMED);
+    assert_non_null(strstr(err, ":2: zip_max_members"));
+    remove(path);
+    assert_int_equal(config_load_file(&c, path, err, sizeof(err)), RUAD_IO);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_table),
+        cmocka_unit_test(test_file),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
