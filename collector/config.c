@@ -45,7 +45,9 @@ static const struct config_row {
     { "dmarc_max_records", CFG_UINT, LIM(records_max),
       1, 1000000000, "records in one DMARC report" },
     { "tlsrpt_max_bytes", CFG_SIZE, LIM(json_max),
-      1024, 1u << 30, "bytes of one TLS report (JSON)" },
+      1024, 256u << 20, "bytes of one TLS report (JSON)" },
+    { "tlsrpt_max_values", CFG_UINT, LIM(json_values_max),
+      1000, 10000000, "JSON values in one TLS report" },
     { "tlsrpt_max_depth", CFG_UINT, LIM(json_depth_max),
       6, 64, "JSON nesting in a TLS report" },
 #undef LIM

@@ -31,7 +31,11 @@
 #define DMARC_ERRORS_MAX      100            /* report_metadata/error values */
 
 /* SMTP TLS reports (tlsrpt_json.c).  RFC 8460 reports are small. */
-#define TLSRPT_JSON_MAX       (64u << 20)    /* bytes of JSON, checked first */
+#define TLSRPT_JSON_MAX       (16u << 20)    /* bytes of JSON, checked first */
+#define TLSRPT_VALUES_MAX     500000         /* JSON values, checked first:
+                                                jansson's memory grows with
+                                                them (10,000 failure details
+                                                are about 100,000) */
 #define TLSRPT_DEPTH_MAX      16             /* legal reports nest 5 deep */
 #define TLSRPT_POLICIES_MAX   10000
 #define TLSRPT_DETAILS_MAX    1000000        /* failure details in a report */

@@ -24,6 +24,7 @@ report_limits_default(struct report_limits *lim)
     lim->records_max = DMARC_RECORDS_MAX;
     lim->json_max = TLSRPT_JSON_MAX;
     lim->json_depth_max = TLSRPT_DEPTH_MAX;
+    lim->json_values_max = TLSRPT_VALUES_MAX;
     lim->json_string_max = TLSRPT_STRING_MAX;
     lim->tlsrpt_policies_max = TLSRPT_POLICIES_MAX;
     lim->tlsrpt_details_max = TLSRPT_DETAILS_MAX;
@@ -47,6 +48,9 @@ report_diag_free(struct report_diag *d)
 }
 
 /* diag_format - prefix + message into a fresh string */
+static char *diag_format(const struct report_diag *d, const char *fmt,
+    va_list ap) __attribute__((format(printf, 2, 0)));
+
 static char *
 diag_format(const struct report_diag *d, const char *fmt, va_list ap)
 {

@@ -31,6 +31,7 @@ struct report_limits {
     uint64_t records_max;        /* records per DMARC report */
     size_t   json_max;           /* bytes of one TLS report */
     unsigned json_depth_max;
+    uint64_t json_values_max;    /* JSON values in one TLS report */
     size_t   json_string_max;
     uint64_t tlsrpt_policies_max;
     uint64_t tlsrpt_details_max;

@@ -88,7 +88,8 @@ static const char *const tj_result_types[] = {
     NULL
 };
 
-static bool tj_depth_exceeds(const char *p, size_t len, unsigned max);
+static const char *tj_shape_exceeds(const char *p, size_t len,
+    unsigned max_depth, uint64_t max_values);
 static json_t *tj_load(struct tj_ctx *c, const char *json, size_t len,
     enum ruad_rc *rc);
 static void tj_path(char *dst, const char *parent, const char *key);
@@ -124,14 +125,21 @@ static enum ruad_rc tj_report(struct tj_ctx *c, json_t *root,
     struct tlsrpt_report *rep);
 
 /*
- * tj_depth_exceeds - true if '{' / '[' outside strings nest deeper than
- * max.  A lone top-level value is depth 1.  Brackets inside strings and
- * escaped quotes do not count; unbalanced input is left to jansson.
+ * tj_shape_exceeds - a scan before jansson: NULL if '{' / '[' outside
+ * strings nest at most max_depth deep (a lone top-level value is depth 1)
+ * and the document holds at most max_values values (commas and opening
+ * brackets outside strings, plus one), else which limit it broke.  jansson
+ * spends tens of bytes on each value, so the count bounds its memory where
+ * the byte size alone would not (a few MB of "[0,0,0,...]" costs GBs).
+ * Brackets inside strings and escaped quotes do not count; unbalanced
+ * input is left to jansson.
  */
-static bool
-tj_depth_exceeds(const char *p, size_t len, unsigned max)
+static const char *
+tj_shape_exceeds(const char *p, size_t len, unsigned max_depth,
+    uint64_t max_values)
 {
     unsigned depth = 0;
+    uint64_t values = 1;
     bool     in_str = false, esc = false;
     size_t   i;
 
@@ -153,8 +161,12 @@ tj_depth_exceeds(const char *p, size_t len, unsigned max)
             break;
         case '{':
         case '[':
-            if (++depth > max)
-                return true;
+            if (++depth > max_depth)
+                return "nested deeper than";
+            /* FALLTHROUGH */
+        case ',':
+            if (++values > max_values)
+                return "holds more values than";
             break;
         case '}':
         case ']':
@@ -165,7 +177,7 @@ tj_depth_exceeds(const char *p, size_t len, unsigned max)
             break;
         }
     }
-    return false;
+    return NULL;
 }
 
 /*
@@ -178,6 +190,7 @@ tj_load(struct tj_ctx *c, const char *json, size_t len, enum ruad_rc *rc)
     json_error_t err;
     json_t      *root;
     char         text[sizeof(err.text)];
+    const char  *why;
     size_t       i;
 
     if (len > c->lim->json_max) {
@@ -196,9 +209,11 @@ tj_load(struct tj_ctx *c, const char *json, size_t len, enum ruad_rc *rc)
         *rc = report_diag_fail(c->diag, RUAD_MALFORMED, "empty input");
         return NULL;
     }
-    if (tj_depth_exceeds(json, len, c->lim->json_depth_max)) {
-        *rc = report_diag_fail(c->diag, RUAD_LIMIT,
-            "JSON nested deeper than %u", c->lim->json_depth_max);
+    if ((why = tj_shape_exceeds(json, len, c->lim->json_depth_max,
+        c->lim->json_values_max)) != NULL) {
+        *rc = report_diag_fail(c->diag, RUAD_LIMIT, "JSON %s %llu", why,
+            why[0] == 'n' ? (unsigned long long)c->lim->json_depth_max :
+            (unsigned long long)c->lim->json_values_max);
         return NULL;
     }
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);

@@ -941,6 +941,58 @@ test_size(void **state)
         "JSON of 4 bytes exceeds the limit of 3");
 }
 
+/*
+ * test_values - a document of exactly json_values_max values passes, one
+ * more is refused before jansson allocates anything.
+ */
+static void
+test_values(void **state)
+{
+    /* values: root object, date-range object, "policies" array, and the
+     * 3 commas between the 4 top-level members and 1 inside date-range */
+    static const char json[] = "{\"organization-name\":\"o\","
+        "\"report-id\":\"r\"," DR_OK ",\"policies\":[]}";
+    struct report_limits  lim;
+    struct report_diag    d;
+    struct tlsrpt_report *r;
+    uint64_t              n = 0;
+    size_t                i;
+    bool                  in_str = false;
+
+    (void)state;
+    for (i = 0; i < sizeof(json) - 1; i++) {
+        if (json[i] == '"')
+            in_str = !in_str;
+        else if (!in_str && (json[i] == ',' || json[i] == '{' ||
+            json[i] == '['))
+            n++;
+    }
+    report_limits_default(&lim);
+    lim.json_values_max = n + 1;
+    r = expect_ok_n(json, sizeof(json) - 1, &lim, &d);
+    tlsrpt_report_free(r);
+    report_diag_free(&d);
+    lim.json_values_max = n;
+    expect_fail_n(json, sizeof(json) - 1, &lim, RUAD_LIMIT,
+        "JSON holds more values than");
+    /* a flat array of many tiny values: refused by default limits */
+    report_limits_default(&lim);
+    {
+        size_t cnt = lim.json_values_max + 1, len = 2 * cnt + 1;
+        char  *big = malloc(len + 1);
+
+        big[0] = '[';
+        for (i = 0; i < cnt; i++) {
+            big[1 + 2 * i] = '0';
+            big[2 + 2 * i] = ',';
+        }
+        big[len - 1] = ']';
+        big[len] = '\0';
+        expect_fail_n(big, len, &lim, RUAD_LIMIT, "more values than");
+        free(big);
+    }
+}
+
 /* test_string_max - a string of json_string_max bytes passes, +1 not */
 static void
 test_string_max(void **state)
@@ -1115,6 +1167,7 @@ main(void)
         cmocka_unit_test(test_binary_junk),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_size),
+        cmocka_unit_test(test_values),
         cmocka_unit_test(test_string_max),
         cmocka_unit_test(test_policies_max),
         cmocka_unit_test(test_details_max),
