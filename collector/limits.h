@@ -41,6 +41,11 @@
 #define TLSRPT_DETAILS_MAX    1000000        /* failure details in a report */
 #define TLSRPT_STRING_MAX     65536          /* bytes in one string value */
 
+/* Report emails (mime.c). */
+#define MIME_DEPTH_MAX        8              /* multipart / rfc822 nesting */
+#define MIME_PARTS_MAX        64             /* parts walked per message */
+#define MIME_HEADER_MAX       (256u << 10)   /* bytes of one header block */
+
 /* Messages kept per parsed file; past this one summary line is added. */
 #define PARSE_WARNINGS_MAX    100
 

@@ -28,6 +28,9 @@ report_limits_default(struct report_limits *lim)
     lim->json_string_max = TLSRPT_STRING_MAX;
     lim->tlsrpt_policies_max = TLSRPT_POLICIES_MAX;
     lim->tlsrpt_details_max = TLSRPT_DETAILS_MAX;
+    lim->mime_depth_max = MIME_DEPTH_MAX;
+    lim->mime_parts_max = MIME_PARTS_MAX;
+    lim->mime_header_max = MIME_HEADER_MAX;
 }
 
 void

@@ -35,6 +35,9 @@ struct report_limits {
     size_t   json_string_max;
     uint64_t tlsrpt_policies_max;
     uint64_t tlsrpt_details_max;
+    unsigned mime_depth_max;     /* nesting of multiparts and message/rfc822 */
+    unsigned mime_parts_max;     /* MIME parts walked in one message */
+    size_t   mime_header_max;    /* bytes of one header block */
 };
 
 void report_limits_default(struct report_limits *lim);
