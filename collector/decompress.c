@@ -48,7 +48,7 @@
 #define DEC_CHUNK    (64u * 1024)  /* input and between-layer buffers */
 #define DEC_NAME_MAX 256           /* escaped member name, with its NUL */
 #define DEC_LAYERS   (DECOMP_NEST_MAX + 1)
-/* largest piece handed to zlib or pread(); <limits.h> is shadowed here */
+/* largest piece handed to zlib or pread() */
 #define DEC_IO_MAX   (1u << 30)
 
 enum dec_format { DEC_F_PLAIN, DEC_F_GZIP, DEC_F_ZIP };
