@@ -15,6 +15,8 @@
  * input the reader and SAX passes read through inflate, as ruad does.
  * MB/s are of decompressed bytes; each figure is the best of N runs timed
  * with CLOCK_MONOTONIC, a run repeating small inputs for BENCH_MIN_SECS.
+ * malloc is set not to trim or mmap below 32 MB, so every pass finds the
+ * heap as the one before left it.
  *
  * Memory: `ruad parse FILE` runs as a child (fork, exec, wait4) with its
  * output to /dev/null; ru_maxrss and the wall time are checked against
@@ -28,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1000,6 +1003,14 @@ main(int argc, char **argv)
     size_t            i;
     int               m1 = -1, m2 = -1;
 
+    /*
+     * Hold the allocator still.  With glibc's dynamic thresholds a pass
+     * may or may not pay for mmap()/brk() and fresh pages on every call,
+     * depending on what ran before (2-4x on the 120 KB inputs), which
+     * would time the heap's history rather than the parser.
+     */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     if (!parse_args(argc, argv, &o) || !spawner_start(&sp))
         return 2;
     if (mkdir(o.tmp, 0700) != 0 && errno != EEXIST) {
