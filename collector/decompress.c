@@ -916,12 +916,14 @@ dec_zip_read(struct decompress *d, char *out, size_t cap, size_t *got)
     if (want > lim->decomp_out_max - d->total)
         want = lim->decomp_out_max - d->total + 1;
     n = zip_fread(z->zf, out, want);
+    /* while a part is read, its name is the caller's message prefix
+     * (parse.c), so it is not repeated here */
     if (n < 0)
-        return dec_zip_fail(d, zip_file_get_error(z->zf), d->name);
+        return dec_zip_fail(d, zip_file_get_error(z->zf), NULL);
     z->out += (uint64_t)n;
     if (z->size_ok && z->out > z->size)
         return dec_fail(d, RUAD_MALFORMED,
-            "zip member %s is larger than its declared size", d->name);
+            "zip member larger than its declared size");
     if ((uint64_t)n > lim->decomp_out_max - d->total)
         return dec_fail_size(d);
     if (z->out > lim->decomp_ratio_grace &&

@@ -694,7 +694,7 @@ static const struct zip_case zip_cases[] = {
     { .name = "CRC error", .e = { { .name = "r.xml", .data = XML,
       .method = 8, .crc_xor = 1 } }, .n = 1, .want_rc = RUAD_MALFORMED,
       .want_parts = 1, .want_names = { "r.xml" },
-      .want_err = "zip member r.xml: CRC error" },
+      .want_err = "zip: CRC error" },
     { .name = "CRC error, stored", .e = { { .name = "r.json",
       .data = JSON, .crc_xor = 0x100 } }, .n = 1,
       .want_rc = RUAD_MALFORMED, .want_parts = 1,
@@ -702,7 +702,7 @@ static const struct zip_case zip_cases[] = {
     { .name = "bigger than declared", .e = { { .name = "r.xml",
       .data = XML, .method = 8, .size_sub = 10 } }, .n = 1,
       .want_rc = RUAD_MALFORMED, .want_parts = 1, .want_names = { "r.xml" },
-      .want_err = "zip member r.xml is larger than its declared size" },
+      .want_err = "zip member larger than its declared size" },
 };
 
 /* test_zip_cases - the table above, at several read sizes */
