@@ -20,7 +20,7 @@
 
 #define CONFIG_LINE_MAX 4096
 
-enum cfg_kind { CFG_SIZE, CFG_UINT, CFG_LOGLEVEL };
+enum cfg_kind { CFG_SIZE, CFG_UINT, CFG_LOGLEVEL, CFG_STRING };
 
 static const struct config_row {
     const char    *name;
@@ -53,6 +53,8 @@ static const struct config_row {
 #undef LIM
     { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
       sizeof(int), 0, 3, "error, warn, info or debug" },
+    { "database_url", CFG_STRING, offsetof(struct config, database_url),
+      CONFIG_STRING_MAX, 0, 0, "PostgreSQL URL (env RUAD_DATABASE_URL)" },
 };
 
 #define N_ROWS (sizeof(config_rows) / sizeof(config_rows[0]))
@@ -61,8 +63,12 @@ void
 config_init(struct config *c)
 {
     memset(c, 0, sizeof(*c));
+    const char *url = getenv("RUAD_DATABASE_URL");
+
     report_limits_default(&c->limits);
     c->log_level = LOG_L_INFO;
+    if (url != NULL)
+        snprintf(c->database_url, sizeof(c->database_url), "%s", url);
 }
 
 /* store - write v into a field of the given width */
@@ -146,6 +152,15 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 
         if (strcmp(r->name, name) != 0)
             continue;
+        if (r->kind == CFG_STRING) {
+            if (strlen(value) >= r->width) {
+                snprintf(err, errlen, "%s: longer than %zu bytes", r->name,
+                    r->width - 1);
+                return RUAD_MALFORMED;
+            }
+            memcpy((char *)c + r->off, value, strlen(value) + 1);
+            return RUAD_OK;
+        }
         if (r->kind == CFG_LOGLEVEL) {
             if ((lvl = log_parse_level(value)) < 0) {
                 snprintf(err, errlen, "%s: \"%s\" is not error, warn, info "
@@ -245,6 +260,8 @@ config_usage(FILE *f)
 
         if (r->kind == CFG_LOGLEVEL)
             fprintf(f, "  %-22s %s (info)\n", r->name, r->help);
+        else if (r->kind == CFG_STRING)
+            fprintf(f, "  %-22s %s\n", r->name, r->help);
         else
             fprintf(f, "  %-22s %s (%llu; %llu..%llu)\n", r->name, r->help,
                 (unsigned long long)load((char *)&c + r->off, r->width),

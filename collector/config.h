@@ -13,12 +13,18 @@
 #include "report.h"
 #include "result.h"
 
+#define CONFIG_STRING_MAX 1024
+
 struct config {
     struct report_limits limits;
     int                  log_level;    /* enum log_level */
+    char                 database_url[CONFIG_STRING_MAX];
 };
 
-/* config_init - every key at its default (limits.h) */
+/*
+ * config_init - every key at its default (limits.h); database_url from
+ * the environment (RUAD_DATABASE_URL) when it is set.
+ */
 void config_init(struct config *c);
 
 /*

@@ -2,21 +2,28 @@
  * main.c - the ruad command line: verbs, options, exit codes.
  *
  *   ruad parse FILE...     print each file's reports as JSON, one line each
+ *   ruad migrate           create or update the database schema
+ *   ruad import FILE|DIR.. store files as received, process, print verdicts
+ *   ruad reprocess         run rows again (after a fix)
  *   ruad --help | --version
  *
  * `ruad parse` needs no database: it is the debugging tool and the test
  * oracle.  Output is streamed through temporary files, so memory does not
  * grow with the size of a report.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
+#include "store_pg.h"
+#include "worker.h"
 #include "log.h"
 #include "report.h"
 #include "report_json.h"
@@ -36,6 +43,16 @@ static const char usage_text[] =
     "                           {\"file\",\"reports\",\"warnings\",\"error\"}\n"
     "                           (docs/report-json.md); exit 0 if every file\n"
     "                           gave at least one report, else 1\n"
+    "  migrate                  create or update the schema in the database\n"
+    "                           (database_url or RUAD_DATABASE_URL)\n"
+    "  import [OPTIONS] FILE|DIR...\n"
+    "                           store each file (eml, xml, json, gzip, zip;\n"
+    "                           directories are walked) as received, process\n"
+    "                           it, print \"FILE: VERDICT reports...\"; exit 0\n"
+    "                           if every file was parsed or a duplicate\n"
+    "  reprocess [--state=STATE]  run the rows in STATE again (default\n"
+    "                           failed; also pending, malformed, too_large,\n"
+    "                           not_a_report)\n"
     "\n"
     "settings (in a --config FILE as `key = value`, or as --key=value\n"
     "flags, which override the file; dashes and underscores are alike):\n"
@@ -308,6 +325,276 @@ cmd_parse(int argc, char **argv)
     return failed ? 1 : 0;
 }
 
+/* open_store - connect, or say why not (exit status 3) */
+static struct store *
+open_store(const struct config *cfg)
+{
+    struct store *st;
+    char          err[600];
+
+    if ((st = store_open(cfg->database_url, err, sizeof(err))) == NULL)
+        fprintf(stderr, "ruad: %s\n", err);
+    return st;
+}
+
+/* common_args - config and flags for a database verb; first FILE index */
+static int
+common_args(int argc, char **argv, struct config *cfg)
+{
+    int first;
+
+    config_init(cfg);
+    cfg->log_level = LOG_L_WARN;
+    if ((first = parse_args(argc, argv, cfg)) <= 0)
+        return first;
+    log_set_level((enum log_level)cfg->log_level);
+    return first;
+}
+
+static int
+cmd_migrate(int argc, char **argv)
+{
+    struct config cfg;
+    struct store *st;
+    int           first, applied = 0, version = 0;
+
+    if ((first = common_args(argc, argv, &cfg)) <= 0)
+        return first == 0 ? 0 : 2;
+    if (first < argc) {
+        fprintf(stderr, "ruad: migrate: unexpected argument \"%s\"\n",
+            argv[first]);
+        return 2;
+    }
+    if ((st = open_store(&cfg)) == NULL)
+        return 3;
+    if (store_migrate(st, &applied) != RUAD_OK ||
+        store_schema_version(st, &version) != RUAD_OK) {
+        fprintf(stderr, "ruad: migrate: %s\n", store_error(st));
+        store_close(st);
+        return 1;
+    }
+    printf("migrations applied: %d; schema version %d\n", applied, version);
+    store_close(st);
+    return 0;
+}
+
+#define IMPORT_FILE_MAX (64u << 20)  /* bigger files: a too_large row */
+
+/* import_print - the verdict line of one processed row */
+static void
+import_print(const char *name, const struct worker_result *r)
+{
+    printf("%s: %s", name, r->state);
+    if (r->keys[0] != '\0')
+        printf(" %s", r->keys);
+    if (r->reason[0] != '\0' && strcmp(r->state, "duplicate") != 0 &&
+        strcmp(r->state, "parsed") != 0)
+        printf(" (%s)", r->reason);
+    printf(" [inbound %lld]\n", (long long)r->id);
+    fflush(stdout);
+}
+
+/* import_file - store one file as received, then process it */
+static bool
+import_file(struct store *st, const struct config *cfg, const char *path)
+{
+    struct inbound_meta  m = { .channel = "import", .source_name = path };
+    struct worker_result r;
+    struct stat          sb;
+    char                *data = NULL;
+    size_t               len = 0, got;
+    int64_t              id;
+    enum ruad_rc         rc;
+    FILE                *f;
+
+    if ((f = fopen(path, "rb")) == NULL || fstat(fileno(f), &sb) != 0) {
+        fprintf(stderr, "ruad: %s: %s\n", path, strerror(errno));
+        if (f != NULL)
+            fclose(f);
+        return false;
+    }
+    if ((uint64_t)sb.st_size > IMPORT_FILE_MAX) {
+        m.state = "too_large";
+        m.reason = "file larger than the import limit";
+    } else if ((data = malloc((size_t)sb.st_size + 1)) == NULL ||
+        (got = fread(data, 1, (size_t)sb.st_size, f)) !=
+        (size_t)sb.st_size) {
+        fprintf(stderr, "ruad: %s: read failed\n", path);
+        fclose(f);
+        free(data);
+        return false;
+    } else {
+        len = got;
+    }
+    fclose(f);
+    rc = store_inbound_insert(st, &m, data ? data : "", len,
+        (uint64_t)sb.st_size, &id);
+    free(data);
+    if (rc != RUAD_OK) {
+        fprintf(stderr, "ruad: %s: not stored: %s\n", path, store_error(st));
+        return false;
+    }
+    if (m.state != NULL) {
+        printf("%s: %s (%s) [inbound %lld]\n", path, m.state, m.reason,
+            (long long)id);
+        return false;
+    }
+    rc = worker_process(st, cfg, id, &r);
+    if (rc == RUAD_EOF || rc == RUAD_AGAIN) {
+        printf("%s: queued (another worker has it) [inbound %lld]\n", path,
+            (long long)id);
+        return true;
+    }
+    if (rc != RUAD_OK) {
+        printf("%s: pending (%s) [inbound %lld]\n", path, store_error(st),
+            (long long)id);
+        return false;
+    }
+    import_print(path, &r);
+    return strcmp(r.state, "parsed") == 0 ||
+        strcmp(r.state, "duplicate") == 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* import_path - a file, or a directory walked in name order */
+static bool
+import_path(struct store *st, const struct config *cfg, const char *path,
+    int depth)
+{
+    struct stat    sb;
+    DIR           *d;
+    struct dirent *e;
+    char         **names = NULL, **nn, sub[4096];
+    size_t         n = 0, cap = 0, i;
+    bool           ok = true;
+
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "ruad: %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return import_file(st, cfg, path);
+    if (depth > 16 || (d = opendir(path)) == NULL) {
+        fprintf(stderr, "ruad: %s: cannot walk\n", path);
+        return false;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            if ((nn = realloc(names, cap * sizeof(*nn))) == NULL)
+                break;
+            names = nn;
+        }
+        if ((names[n] = strdup(e->d_name)) != NULL)
+            n++;
+    }
+    closedir(d);
+    if (n > 0)
+        qsort(names, n, sizeof(*names), name_cmp);
+    for (i = 0; i < n; i++) {
+        if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, names[i]) <
+            sizeof(sub) && !import_path(st, cfg, sub, depth + 1))
+            ok = false;
+        free(names[i]);
+    }
+    free(names);
+    return ok;
+}
+
+static int
+cmd_import(int argc, char **argv)
+{
+    struct config cfg;
+    struct store *st;
+    int           i, first;
+    bool          ok = true;
+
+    if ((first = common_args(argc, argv, &cfg)) <= 0)
+        return first == 0 ? 0 : 2;
+    if (first >= argc) {
+        fprintf(stderr, "ruad: import: no FILE given\n");
+        return 2;
+    }
+    if ((st = open_store(&cfg)) == NULL)
+        return 3;
+    for (i = first; i < argc; i++)
+        if (!import_path(st, &cfg, argv[i], 0))
+            ok = false;
+    store_close(st);
+    return ok ? 0 : 1;
+}
+
+static int
+cmd_reprocess(int argc, char **argv)
+{
+    static const char *const states[] = { "failed", "pending", "processing",
+        "malformed", "too_large", "not_a_report", "unauthenticated", NULL };
+    struct config        cfg;
+    struct store        *st;
+    struct worker_result r;
+    const char          *state = "failed";
+    int64_t              ids[1000];
+    size_t               n, i, k, total = 0;
+    char                 name[32];
+    int                  first;
+    enum ruad_rc         rc;
+
+    for (i = 1; i < (size_t)argc; i++)      /* --state is ours */
+        if (strncmp(argv[i], "--state=", 8) == 0) {
+            state = argv[i] + 8;
+            memmove(argv + i, argv + i + 1, (argc - i) * sizeof(*argv));
+            argc--;
+            break;
+        }
+    for (k = 0; states[k] != NULL && strcmp(states[k], state) != 0; k++)
+        ;
+    if (states[k] == NULL) {
+        fprintf(stderr, "ruad: reprocess: cannot reprocess state \"%s\"\n",
+            state);
+        return 2;
+    }
+    if ((first = common_args(argc, argv, &cfg)) <= 0)
+        return first == 0 ? 0 : 2;
+    if ((st = open_store(&cfg)) == NULL)
+        return 3;
+    /* rows in state, a batch at a time; each is decided before the next
+     * batch is read, so the loop ends */
+    for (;;) {
+        if (store_rows_in_state(st, state, ids, 1000, &n) != RUAD_OK) {
+            fprintf(stderr, "ruad: reprocess: %s\n", store_error(st));
+            store_close(st);
+            return 1;
+        }
+        if (n == 0)
+            break;
+        for (i = 0; i < n; i++) {
+            if (store_requeue(st, ids[i]) != RUAD_OK) {
+                fprintf(stderr, "ruad: reprocess: %s\n", store_error(st));
+                store_close(st);
+                return 1;
+            }
+            rc = worker_process(st, &cfg, ids[i], &r);
+            snprintf(name, sizeof(name), "inbound %lld", (long long)ids[i]);
+            if (rc == RUAD_OK)
+                import_print(name, &r);
+            total++;
+        }
+        if (strcmp(state, "pending") == 0 || strcmp(state, "processing") ==
+            0 || total > 10000000)
+            break;
+    }
+    printf("reprocessed %zu rows\n", total);
+    store_close(st);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -329,6 +616,12 @@ main(int argc, char **argv)
     }
     if (strcmp(verb, "parse") == 0)
         return cmd_parse(argc - 1, argv + 1);
+    if (strcmp(verb, "migrate") == 0)
+        return cmd_migrate(argc - 1, argv + 1);
+    if (strcmp(verb, "import") == 0)
+        return cmd_import(argc - 1, argv + 1);
+    if (strcmp(verb, "reprocess") == 0)
+        return cmd_reprocess(argc - 1, argv + 1);
     fprintf(stderr, "ruad: unknown verb \"%s\" (see ruad --help)\n", verb);
     return 2;
 }

@@ -33,12 +33,16 @@ endforeach()
 # Generator of hostile and odd inputs (bombs, entity attacks, big reports)
 add_executable(mkinput tests/tools/mkinput.c)
 target_link_libraries(mkinput PRIVATE PkgConfig::ZLIB)
+# A month of demo reports (quickstart, and tests that need many reports)
+add_executable(mkdemo tests/tools/mkdemo.c)
+target_link_libraries(mkdemo PRIVATE PkgConfig::ZLIB)
 
 set(RUAD_SAMPLES_DEFAULT ${CMAKE_SOURCE_DIR}/../shared/samples)
 set(RUAD_PY /usr/bin/python3)
 set(RUAD_TEST_ENV
     "RUAD_BIN=$<TARGET_FILE:ruad>"
     "RUAD_MKINPUT=$<TARGET_FILE:mkinput>"
+    "RUAD_MKDEMO=$<TARGET_FILE:mkdemo>"
     "RUAD_SRC=${CMAKE_SOURCE_DIR}"
     "RUAD_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
 

@@ -1,0 +1,1145 @@
+/*
+ * store_pg.c - PostgreSQL: migrations, the inbound queue, reports and
+ * their daily rollups (see store_pg.h and db/).
+ *
+ * Claiming: a worker first marks the oldest undecided row "processing"
+ * and counts the attempt in a short committed transaction, then opens the
+ * transaction that locks the row (FOR UPDATE NOWAIT) and stores its
+ * reports and verdict.  A live worker's row is locked, so SKIP LOCKED
+ * passes it by; a dead worker's row is unlocked again (its transaction
+ * rolled back) and is claimed anew, with its attempts counted.
+ *
+ * Reports: records are batched (STORE_BATCH_BYTES of COPY text per
+ * table) and sent with COPY, so a report of any size costs a few round
+ * trips per batch and bounded memory.  Each report has a savepoint: a
+ * duplicate (same reporter, report id, domain and range) or a report the
+ * parser refused late is rolled back alone.
+ *
+ * SECURITY: every value reaches SQL as a parameter or as COPY text with
+ * the COPY escapes applied; nothing is spliced into a statement.
+ */
+#include "store_pg.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "report_json.h"
+
+#define STORE_BATCH_BYTES (1u << 20)   /* COPY text buffered per table */
+#define STORE_ROW_MAX     (1u << 30)   /* one COPY row can never be this */
+#define STORE_MIGRATE_LOCK 0x72756164  /* advisory lock key ("ruad") */
+
+struct store {
+    PGconn *conn;
+    char    err[512];
+};
+
+/* Per-report state of the storing sink. */
+struct store_sink {
+    struct store            *st;
+    int64_t                  inbound_id;
+    struct store_sink_stats *stats;
+    int64_t                  report_id;     /* dmarc_report.id, 0: none */
+    bool                     started;       /* savepoint taken */
+    bool                     duplicate;     /* skip the records */
+    bool                     provisional;   /* key fields still unknown */
+    int                      rec_no;
+    struct buf               recs, dkim, spf;
+    enum ruad_rc             rc;            /* first error */
+};
+
+/* ---- small helpers ---- */
+
+/* store_set_err - keep libpq's message, on one line */
+static void
+store_set_err(struct store *st, const char *what, const PGresult *res)
+{
+    const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn);
+    size_t      i;
+
+    snprintf(st->err, sizeof(st->err), "%s: %s", what, m && *m ? m :
+        "unknown error");
+    for (i = 0; st->err[i] != '\0'; i++)
+        if (st->err[i] == '\n' || st->err[i] == '\r')
+            st->err[i] = ' ';
+    i = strlen(st->err);
+    while (i > 0 && st->err[i - 1] == ' ')
+        st->err[--i] = '\0';
+}
+
+/* store_rc - ruad_rc for a failed result: lost connection is temporary */
+static enum ruad_rc
+store_rc(struct store *st)
+{
+    return PQstatus(st->conn) == CONNECTION_OK ? RUAD_INTERNAL :
+        RUAD_TEMPFAIL;
+}
+
+/* is_sqlstate - does the failed result carry this SQLSTATE? */
+static bool
+is_sqlstate(const PGresult *res, const char *state)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    return s != NULL && strcmp(s, state) == 0;
+}
+
+/*
+ * store_exec - run a parameterised statement (text parameters); *out gets
+ * the result when the caller wants rows.  Returns RUAD_OK, or the error
+ * with store->err set.
+ */
+static enum ruad_rc
+store_exec(struct store *st, const char *what, const char *sql, int n,
+    const char *const *params, PGresult **out)
+{
+    PGresult      *res;
+    ExecStatusType s;
+
+    res = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0);
+    s = PQresultStatus(res);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        enum ruad_rc rc = store_rc(st);
+
+        if (is_sqlstate(res, "40P01") || is_sqlstate(res, "40001") ||
+            is_sqlstate(res, "55P03"))
+            rc = RUAD_TEMPFAIL;          /* deadlock, serialisation, lock */
+        store_set_err(st, what, res);
+        if (out != NULL)
+            *out = res;
+        else
+            PQclear(res);
+        return rc;
+    }
+    if (out != NULL)
+        *out = res;
+    else
+        PQclear(res);
+    return RUAD_OK;
+}
+
+static enum ruad_rc
+store_cmd(struct store *st, const char *sql)
+{
+    return store_exec(st, sql, sql, 0, NULL, NULL);
+}
+
+/* fmt_i64 - decimal text of v into dst (24 bytes) */
+static const char *
+fmt_i64(char dst[24], int64_t v)
+{
+    snprintf(dst, 24, "%lld", (long long)v);
+    return dst;
+}
+
+/* fmt_time - RFC 3339 of t, or NULL when absent */
+static const char *
+fmt_time(char dst[32], bool has, int64_t t)
+{
+    if (!has)
+        return NULL;
+    report_fmt_time(t, dst);
+    return dst;
+}
+
+/* pg_array - a text[] literal {"a","b"} of n strings into b */
+static enum ruad_rc
+pg_array(struct buf *b, char *const *v, size_t n)
+{
+    enum ruad_rc rc = buf_append_byte(b, '{');
+    size_t       i;
+    const char  *p;
+
+    for (i = 0; rc == RUAD_OK && i < n; i++) {
+        if (i > 0)
+            rc = buf_append_byte(b, ',');
+        if (rc == RUAD_OK && v[i] == NULL) {
+            rc = buf_append_str(b, "NULL");
+            continue;
+        }
+        if (rc == RUAD_OK)
+            rc = buf_append_byte(b, '"');
+        for (p = v[i]; rc == RUAD_OK && *p != '\0'; p++) {
+            if (*p == '"' || *p == '\\')
+                rc = buf_append_byte(b, '\\');
+            if (rc == RUAD_OK)
+                rc = buf_append_byte(b, (unsigned char)*p);
+        }
+        if (rc == RUAD_OK)
+            rc = buf_append_byte(b, '"');
+    }
+    if (rc == RUAD_OK)
+        rc = buf_append_byte(b, '}');
+    return rc;
+}
+
+/* is_ip - can PostgreSQL's inet take this text? */
+static bool
+is_ip(const char *s)
+{
+    unsigned char bin[16];
+
+    return s != NULL && (inet_pton(AF_INET, s, bin) == 1 ||
+        inet_pton(AF_INET6, s, bin) == 1);
+}
+
+/* ---- COPY text ---- */
+
+/* copy_field - one COPY text field (\N for NULL), then sep */
+static enum ruad_rc
+copy_field(struct buf *b, const char *s, char sep)
+{
+    enum ruad_rc rc = RUAD_OK;
+    const char  *p;
+
+    if (s == NULL) {
+        rc = buf_append(b, "\\N", 2);
+    } else {
+        for (p = s; rc == RUAD_OK && *p != '\0'; p++) {
+            switch (*p) {
+            case '\\': rc = buf_append(b, "\\\\", 2); break;
+            case '\t': rc = buf_append(b, "\\t", 2); break;
+            case '\n': rc = buf_append(b, "\\n", 2); break;
+            case '\r': rc = buf_append(b, "\\r", 2); break;
+            default:   rc = buf_append_byte(b, (unsigned char)*p); break;
+            }
+        }
+    }
+    if (rc == RUAD_OK)
+        rc = buf_append_byte(b, (unsigned char)sep);
+    return rc;
+}
+
+static enum ruad_rc
+copy_i64(struct buf *b, bool has, int64_t v, char sep)
+{
+    char n[24];
+
+    return copy_field(b, has ? fmt_i64(n, v) : NULL, sep);
+}
+
+/* store_copy - send buffered COPY text for one table */
+static enum ruad_rc
+store_copy(struct store *st, const char *sql, struct buf *b)
+{
+    PGresult    *res;
+    enum ruad_rc rc = RUAD_OK;
+
+    if (buf_len(b) == 0)
+        return RUAD_OK;
+    res = PQexec(st->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        store_set_err(st, "COPY", res);
+        PQclear(res);
+        return store_rc(st);
+    }
+    PQclear(res);
+    if (PQputCopyData(st->conn, buf_ptr(b), (int)buf_len(b)) != 1 ||
+        PQputCopyEnd(st->conn, NULL) != 1) {
+        store_set_err(st, "COPY data", NULL);
+        rc = store_rc(st);
+    }
+    while ((res = PQgetResult(st->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == RUAD_OK) {
+            store_set_err(st, "COPY", res);
+            rc = store_rc(st);
+        }
+        PQclear(res);
+    }
+    buf_reset(b);
+    return rc;
+}
+
+/* ---- connection and migrations ---- */
+
+struct store *
+store_open(const char *url, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "dbname", "connect_timeout",
+        "application_name", NULL };
+    const char   *vals[] = { url, "10", "ruad", NULL };
+    struct store *st;
+
+    if (url == NULL || *url == '\0') {
+        snprintf(err, errlen, "no database: set RUAD_DATABASE_URL or "
+            "database_url");
+        return NULL;
+    }
+    if ((st = calloc(1, sizeof(*st))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    st->conn = PQconnectdbParams(keys, vals, 1);
+    if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to the database: %s",
+            st->conn ? PQerrorMessage(st->conn) : "out of memory");
+        err[strcspn(err, "\n")] = '\0';
+        store_close(st);
+        return NULL;
+    }
+    PQsetNoticeProcessor(st->conn, NULL, NULL);
+    if (store_cmd(st, "SET client_min_messages = warning") != RUAD_OK ||
+        store_cmd(st, "SET TIME ZONE 'UTC'") != RUAD_OK) {
+        snprintf(err, errlen, "%s", st->err);
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void
+store_close(struct store *st)
+{
+    if (st == NULL)
+        return;
+    if (st->conn != NULL)
+        PQfinish(st->conn);
+    free(st);
+}
+
+const char *
+store_error(const struct store *st)
+{
+    return st->err;
+}
+
+enum ruad_rc
+store_schema_version(struct store *st, int *version)
+{
+    PGresult    *res;
+    enum ruad_rc rc;
+
+    *version = 0;
+    rc = store_exec(st, "schema version", "SELECT coalesce(max(version), 0) "
+        "FROM schema_version", 0, NULL, &res);
+    if (rc != RUAD_OK) {
+        if (is_sqlstate(res, "42P01"))       /* no table: nothing applied */
+            rc = RUAD_OK;
+        PQclear(res);
+        return rc;
+    }
+    *version = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return RUAD_OK;
+}
+
+enum ruad_rc
+store_migrate(struct store *st, int *applied)
+{
+    const struct store_migration *m;
+    PGresult                     *res;
+    enum ruad_rc                  rc;
+    char                          v[24], lock[24];
+    const char                   *p[2];
+    int                           have;
+
+    *applied = 0;
+    p[0] = fmt_i64(lock, STORE_MIGRATE_LOCK);
+    if ((rc = store_exec(st, "lock", "SELECT pg_advisory_lock($1)", 1, p,
+        NULL)) != RUAD_OK)
+        return rc;
+    rc = store_cmd(st, "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version integer PRIMARY KEY, name text NOT NULL, "
+        "applied_at timestamptz NOT NULL DEFAULT now())");
+    if (rc == RUAD_OK)
+        rc = store_schema_version(st, &have);
+    for (m = store_migrations; rc == RUAD_OK && m->sql != NULL; m++) {
+        if (m->version <= have)
+            continue;
+        if ((rc = store_cmd(st, "BEGIN")) != RUAD_OK)
+            break;
+        /* a migration is several statements: the simple query protocol,
+         * which takes no parameters (the SQL is ours, built in) */
+        res = PQexec(st->conn, m->sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            store_set_err(st, m->name, res);
+            rc = store_rc(st);
+        }
+        PQclear(res);
+        if (rc == RUAD_OK) {
+            p[0] = fmt_i64(v, m->version);
+            p[1] = m->name;
+            rc = store_exec(st, "schema_version", "INSERT INTO "
+                "schema_version (version, name) VALUES ($1, $2)", 2, p,
+                NULL);
+        }
+        if (rc == RUAD_OK)
+            rc = store_cmd(st, "COMMIT");
+        if (rc != RUAD_OK) {
+            PQclear(PQexec(st->conn, "ROLLBACK"));
+            break;
+        }
+        (*applied)++;
+    }
+    p[0] = lock;
+    PQclear(PQexecParams(st->conn, "SELECT pg_advisory_unlock($1)", 1, NULL,
+        p, NULL, NULL, 0));
+    return rc;
+}
+
+/* ---- inbound ---- */
+
+enum ruad_rc
+store_inbound_insert(struct store *st, const struct inbound_meta *m,
+    const void *raw, size_t len, uint64_t size, int64_t *id)
+{
+    static const char sql[] = "INSERT INTO inbound (channel, peer_addr, "
+        "source_name, smtp_helo, smtp_mail_from, smtp_rcpt_to, tls_version, "
+        "tls_cipher, content_type, size, raw, sha256, state, reason, "
+        "processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+        "$11, $12, coalesce($13, 'pending'), $14, "
+        "CASE WHEN $13 IS NULL THEN NULL ELSE now() END) RETURNING id";
+    const char   *p[14];
+    int           lens[14] = { 0 }, fmts[14] = { 0 };
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int  mdlen = 0;
+    char          sz[24];
+    struct buf    rcpt;
+    PGresult     *res;
+    enum ruad_rc  rc;
+
+    if (!EVP_Digest(raw, len, md, &mdlen, EVP_sha256(), NULL)) {
+        snprintf(st->err, sizeof(st->err), "sha256 failed");
+        return RUAD_INTERNAL;
+    }
+    buf_init(&rcpt, 1u << 20);
+    if (m->n_rcpt_to > 0 && (rc = pg_array(&rcpt, (char *const *)
+        m->smtp_rcpt_to, m->n_rcpt_to)) != RUAD_OK)
+        return rc;
+    p[0] = m->channel;
+    p[1] = m->peer_addr;
+    p[2] = m->source_name;
+    p[3] = m->smtp_helo;
+    p[4] = m->smtp_mail_from;
+    p[5] = m->n_rcpt_to ? buf_ptr(&rcpt) : NULL;
+    p[6] = m->tls_version;
+    p[7] = m->tls_cipher;
+    p[8] = m->content_type;
+    p[9] = fmt_i64(sz, (int64_t)size);
+    p[10] = raw;
+    lens[10] = (int)len;
+    fmts[10] = 1;                         /* bytea, binary */
+    p[11] = (const char *)md;
+    lens[11] = (int)mdlen;
+    fmts[11] = 1;
+    p[12] = m->state;
+    p[13] = m->reason;
+    res = PQexecParams(st->conn, sql, 14, NULL, p, lens, fmts, 0);
+    buf_free(&rcpt);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_set_err(st, "storing inbound", res);
+        PQclear(res);
+        /* anything but a bug in our SQL: the sender should retry */
+        return RUAD_TEMPFAIL;
+    }
+    *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return RUAD_OK;
+}
+
+void
+store_row_clear(struct store_row *row)
+{
+    free(row->channel);
+    free(row->content_type);
+    free(row->source_name);
+    free(row->raw);
+    memset(row, 0, sizeof(*row));
+}
+
+enum ruad_rc
+store_claim(struct store *st, int64_t only_id, struct store_row *row)
+{
+    static const char claim_any[] = "UPDATE inbound SET state = "
+        "'processing', attempts = attempts + 1, claimed_at = now() "
+        "WHERE id = (SELECT id FROM inbound WHERE state IN ('pending', "
+        "'processing') AND next_attempt_at <= now() ORDER BY id "
+        "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, attempts";
+    static const char claim_one[] = "UPDATE inbound SET state = "
+        "'processing', attempts = attempts + 1, claimed_at = now() "
+        "WHERE id = (SELECT id FROM inbound WHERE id = $1 AND state IN "
+        "('pending', 'processing') FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, attempts";
+    static const char lock[] = "SELECT channel, content_type, source_name, "
+        "raw FROM inbound WHERE id = $1 AND state = 'processing' "
+        "FOR NO KEY UPDATE NOWAIT";
+    const char   *p[1];
+    char          idbuf[24];
+    PGresult     *res;
+    enum ruad_rc  rc;
+
+    memset(row, 0, sizeof(*row));
+    p[0] = fmt_i64(idbuf, only_id);
+    rc = store_exec(st, "claim", only_id > 0 ? claim_one : claim_any,
+        only_id > 0 ? 1 : 0, p, &res);
+    if (rc != RUAD_OK) {
+        PQclear(res);
+        return rc;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return RUAD_EOF;
+    }
+    row->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    row->attempts = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+
+    if ((rc = store_cmd(st, "BEGIN")) != RUAD_OK)
+        return rc;
+    p[0] = fmt_i64(idbuf, row->id);
+    res = PQexecParams(st->conn, lock, 1, NULL, p, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        /* another worker took it between the two steps: let it be */
+        rc = PQresultStatus(res) == PGRES_TUPLES_OK ||
+            is_sqlstate(res, "55P03") ? RUAD_EOF : store_rc(st);
+        if (rc != RUAD_EOF)
+            store_set_err(st, "claim lock", res);
+        PQclear(res);
+        PQclear(PQexec(st->conn, "ROLLBACK"));
+        return rc == RUAD_EOF && only_id == 0 ? RUAD_AGAIN : rc;
+    }
+    /* binary results: text columns are their bytes, raw is bytea */
+    row->channel = report_strndup(PQgetvalue(res, 0, 0),
+        (size_t)PQgetlength(res, 0, 0));
+    row->content_type = PQgetisnull(res, 0, 1) ? NULL : report_strndup(
+        PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+    row->source_name = PQgetisnull(res, 0, 2) ? NULL : report_strndup(
+        PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
+    row->len = (size_t)PQgetlength(res, 0, 3);
+    row->raw = malloc(row->len + 1);
+    if (row->channel == NULL || row->raw == NULL) {
+        PQclear(res);
+        PQclear(PQexec(st->conn, "ROLLBACK"));
+        store_row_clear(row);
+        return RUAD_NOMEM;
+    }
+    memcpy(row->raw, PQgetvalue(res, 0, 3), row->len);
+    row->raw[row->len] = '\0';
+    PQclear(res);
+    return RUAD_OK;
+}
+
+enum ruad_rc
+store_finish(struct store *st, int64_t id, const char *state,
+    const char *reason, char *const *warnings, size_t n_warnings)
+{
+    const char  *p[4];
+    char         idbuf[24];
+    struct buf   w;
+    enum ruad_rc rc;
+
+    buf_init(&w, 1u << 20);
+    if ((rc = pg_array(&w, warnings, n_warnings)) != RUAD_OK) {
+        buf_free(&w);
+        return rc;
+    }
+    p[0] = fmt_i64(idbuf, id);
+    p[1] = state;
+    p[2] = reason;
+    p[3] = buf_ptr(&w);
+    rc = store_exec(st, "verdict", "UPDATE inbound SET state = $2, "
+        "reason = $3, warnings = $4, processed_at = now(), "
+        "claimed_at = NULL WHERE id = $1", 4, p, NULL);
+    buf_free(&w);
+    if (rc == RUAD_OK)
+        rc = store_cmd(st, "COMMIT");
+    if (rc != RUAD_OK) {
+        PQclear(PQexec(st->conn, "ROLLBACK"));
+        return RUAD_TEMPFAIL;
+    }
+    return RUAD_OK;
+}
+
+enum ruad_rc
+store_retry(struct store *st, int64_t id, const char *reason, int delay_s)
+{
+    const char *p[3];
+    char        idbuf[24], delay[24];
+
+    PQclear(PQexec(st->conn, "ROLLBACK"));
+    p[0] = fmt_i64(idbuf, id);
+    p[1] = reason;
+    p[2] = fmt_i64(delay, delay_s);
+    return store_exec(st, "retry", "UPDATE inbound SET state = 'pending', "
+        "reason = $2, claimed_at = NULL, next_attempt_at = now() + "
+        "make_interval(secs => $3::int) WHERE id = $1", 3, p, NULL);
+}
+
+enum ruad_rc
+store_rows_in_state(struct store *st, const char *state, int64_t *ids,
+    size_t max, size_t *n)
+{
+    const char  *p[2];
+    char         lim[24];
+    PGresult    *res;
+    enum ruad_rc rc;
+    int          i;
+
+    *n = 0;
+    p[0] = state;
+    p[1] = fmt_i64(lim, (int64_t)max);
+    rc = store_exec(st, "rows", "SELECT id FROM inbound WHERE state = $1 "
+        "ORDER BY id LIMIT $2", 2, p, &res);
+    if (rc != RUAD_OK) {
+        PQclear(res);
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res) && (size_t)i < max; i++)
+        ids[(*n)++] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    PQclear(res);
+    return RUAD_OK;
+}
+
+enum ruad_rc
+store_requeue(struct store *st, int64_t id)
+{
+    const char *p[1];
+    char        idbuf[24];
+
+    p[0] = fmt_i64(idbuf, id);
+    return store_exec(st, "requeue", "UPDATE inbound SET state = 'pending', "
+        "attempts = 0, next_attempt_at = now(), claimed_at = NULL "
+        "WHERE id = $1 AND state NOT IN ('parsed', 'duplicate')", 1, p,
+        NULL);
+}
+
+/* ---- the storing sink: DMARC ---- */
+
+static const char copy_records[] = "COPY dmarc_record (report_id, rec_no, "
+    "source_ip, source_ip_text, count, disposition, dkim, spf, reasons, "
+    "header_from, envelope_from, envelope_to) FROM STDIN";
+static const char copy_dkim[] = "COPY dmarc_dkim_result (report_id, rec_no, "
+    "idx, domain, selector, result, human_result) FROM STDIN";
+static const char copy_spf[] = "COPY dmarc_spf_result (report_id, rec_no, "
+    "idx, domain, scope, result, human_result) FROM STDIN";
+
+/* sink_flush - send the batched rows, records first (foreign keys) */
+static enum ruad_rc
+sink_flush(struct store_sink *k)
+{
+    enum ruad_rc rc;
+
+    if ((rc = store_copy(k->st, copy_records, &k->recs)) == RUAD_OK &&
+        (rc = store_copy(k->st, copy_dkim, &k->dkim)) == RUAD_OK)
+        rc = store_copy(k->st, copy_spf, &k->spf);
+    return rc;
+}
+
+/* has_key - does the report carry every field of its unique key? */
+static bool
+has_key(const struct dmarc_report *r)
+{
+    return r->org_name != NULL && r->report_id != NULL && r->has_begin &&
+        r->has_end && r->policy.domain != NULL;
+}
+
+/* reporter - the reporter part of the key: lower(email or org name) */
+static char *
+reporter(const struct dmarc_report *r)
+{
+    const char *s = r->org_email ? r->org_email : r->org_name;
+    char       *d = strdup(s ? s : "");
+    size_t      i;
+
+    for (i = 0; d != NULL && d[i] != '\0'; i++)
+        if (d[i] >= 'A' && d[i] <= 'Z')
+            d[i] = (char)(d[i] - 'A' + 'a');
+    return d;
+}
+
+/*
+ * sink_report_params - the 22 parameters of a dmarc_report row.  The
+ * strings live in bufs the caller frees (errs, rep) or in tb (times).
+ */
+static void
+sink_report_params(const struct dmarc_report *r, const char **p,
+    char tb[2][32], char *rep, struct buf *errs, char *pct)
+{
+    p[0] = rep;
+    p[1] = r->org_name ? r->org_name : "";
+    p[2] = r->org_email;
+    p[3] = r->extra_contact_info;
+    p[4] = r->report_id;
+    p[5] = fmt_time(tb[0], r->has_begin, r->begin);
+    p[6] = fmt_time(tb[1], r->has_end, r->end);
+    p[7] = buf_ptr(errs);
+    p[8] = r->version;
+    p[9] = r->generator;
+    p[10] = r->xmlns;
+    p[11] = r->policy.domain;
+    p[12] = r->policy.adkim;
+    p[13] = r->policy.aspf;
+    p[14] = r->policy.p;
+    p[15] = r->policy.sp;
+    p[16] = r->policy.np;
+    p[17] = r->policy.has_pct ? fmt_i64(pct, r->policy.pct) : NULL;
+    p[18] = r->policy.fo;
+    p[19] = r->policy.testing;
+    p[20] = r->policy.discovery_method;
+}
+
+/*
+ * sink_dmarc_start - the report's savepoint and row.  With the key known,
+ * a duplicate is found here and its records are skipped; without it (the
+ * records came before the metadata) a provisional row is made and the key
+ * is checked when the report is done.
+ */
+static enum ruad_rc
+sink_dmarc_start(struct store_sink *k, const struct dmarc_report *r)
+{
+    static const char ins[] = "INSERT INTO dmarc_report (inbound_id, "
+        "reporter, org_name, org_email, extra_contact_info, report_id, "
+        "begin_at, end_at, errors, version, generator, xmlns, policy_domain, "
+        "policy_adkim, policy_aspf, policy_p, policy_sp, policy_np, "
+        "policy_pct, policy_fo, policy_testing, policy_discovery) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+        "$16, $17, $18, $19, $20, $21, $22) ON CONFLICT DO NOTHING "
+        "RETURNING id";
+    const char  *p[22];
+    char         tb[2][32], idbuf[24], pct[24], prov[64];
+    char        *rep = NULL;
+    struct buf   errs;
+    PGresult    *res;
+    enum ruad_rc rc;
+
+    k->started = true;
+    k->duplicate = k->provisional = false;
+    k->report_id = 0;
+    k->rec_no = 0;
+    if ((rc = store_cmd(k->st, "SAVEPOINT report")) != RUAD_OK)
+        return rc;
+    buf_init(&errs, 1u << 20);
+    if ((rc = pg_array(&errs, r->errors, r->n_errors)) != RUAD_OK ||
+        (rep = reporter(r)) == NULL) {
+        buf_free(&errs);
+        return rc != RUAD_OK ? rc : RUAD_NOMEM;
+    }
+    p[0] = fmt_i64(idbuf, k->inbound_id);
+    sink_report_params(r, p + 1, tb, rep, &errs, pct);
+    if (!has_key(r)) {
+        /* unique placeholders until dmarc_done knows the key */
+        k->provisional = true;
+        snprintf(prov, sizeof(prov), "\x01provisional %lld",
+            (long long)k->inbound_id);
+        p[5] = prov;
+        p[6] = p[7] = "1970-01-01T00:00:00Z";
+        p[12] = prov;
+    }
+    rc = store_exec(k->st, "dmarc_report", ins, 22, p, &res);
+    free(rep);
+    buf_free(&errs);
+    if (rc != RUAD_OK) {
+        PQclear(res);
+        return rc;
+    }
+    if (PQntuples(res) == 0)
+        k->duplicate = true;
+    else
+        k->report_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return RUAD_OK;
+}
+
+static enum ruad_rc
+sink_dmarc_record(void *ctx, const struct dmarc_report *rep,
+    const struct dmarc_record *r)
+{
+    struct store_sink *k = ctx;
+    struct buf        *b = &k->recs;
+    struct buf         reasons;
+    enum ruad_rc       rc = RUAD_OK;
+    char               rid[24];
+    size_t             i;
+    bool               ip;
+
+    if (k->rc != RUAD_OK)
+        return k->rc;
+    if (!k->started && (rc = sink_dmarc_start(k, rep)) != RUAD_OK)
+        return k->rc = rc;
+    if (k->duplicate)
+        return RUAD_OK;
+    fmt_i64(rid, k->report_id);
+    ip = is_ip(r->source_ip);
+    buf_init(&reasons, 1u << 20);
+    rc = buf_append_byte(&reasons, '[');
+    for (i = 0; rc == RUAD_OK && i < r->n_reasons; i++) {
+        rc = buf_append_str(&reasons, i ? ",{\"type\":" : "{\"type\":");
+        if (rc == RUAD_OK)
+            rc = report_json_string(&reasons, r->reasons[i].type);
+        if (rc == RUAD_OK)
+            rc = buf_append_str(&reasons, ",\"comment\":");
+        if (rc == RUAD_OK)
+            rc = report_json_string(&reasons, r->reasons[i].comment);
+        if (rc == RUAD_OK)
+            rc = buf_append_byte(&reasons, '}');
+    }
+    if (rc == RUAD_OK)
+        rc = buf_append_byte(&reasons, ']');
+    if (rc == RUAD_OK &&
+        (rc = copy_field(b, rid, '\t')) == RUAD_OK &&
+        (rc = copy_i64(b, true, k->rec_no, '\t')) == RUAD_OK &&
+        (rc = copy_field(b, ip ? r->source_ip : NULL, '\t')) == RUAD_OK &&
+        (rc = copy_field(b, ip ? NULL : r->source_ip, '\t')) == RUAD_OK &&
+        (rc = copy_i64(b, r->has_count, (int64_t)r->count, '\t')) ==
+        RUAD_OK &&
+        (rc = copy_field(b, r->disposition, '\t')) == RUAD_OK &&
+        (rc = copy_field(b, r->dkim, '\t')) == RUAD_OK &&
+        (rc = copy_field(b, r->spf, '\t')) == RUAD_OK &&
+        (rc = copy_field(b, buf_ptr(&reasons), '\t')) == RUAD_OK &&
+        (rc = copy_field(b, r->header_from, '\t')) == RUAD_OK &&
+        (rc = copy_field(b, r->envelope_from, '\t')) == RUAD_OK)
+        rc = copy_field(b, r->envelope_to, '\n');
+    buf_free(&reasons);
+    for (i = 0; rc == RUAD_OK && i < r->n_dkim_auth; i++) {
+        const struct dmarc_dkim_auth *a = &r->dkim_auth[i];
+
+        if ((rc = copy_field(&k->dkim, rid, '\t')) == RUAD_OK &&
+            (rc = copy_i64(&k->dkim, true, k->rec_no, '\t')) == RUAD_OK &&
+            (rc = copy_i64(&k->dkim, true, (int64_t)i, '\t')) == RUAD_OK &&
+            (rc = copy_field(&k->dkim, a->domain, '\t')) == RUAD_OK &&
+            (rc = copy_field(&k->dkim, a->selector, '\t')) == RUAD_OK &&
+            (rc = copy_field(&k->dkim, a->result, '\t')) == RUAD_OK)
+            rc = copy_field(&k->dkim, a->human_result, '\n');
+    }
+    for (i = 0; rc == RUAD_OK && i < r->n_spf_auth; i++) {
+        const struct dmarc_spf_auth *a = &r->spf_auth[i];
+
+        if ((rc = copy_field(&k->spf, rid, '\t')) == RUAD_OK &&
+            (rc = copy_i64(&k->spf, true, k->rec_no, '\t')) == RUAD_OK &&
+            (rc = copy_i64(&k->spf, true, (int64_t)i, '\t')) == RUAD_OK &&
+            (rc = copy_field(&k->spf, a->domain, '\t')) == RUAD_OK &&
+            (rc = copy_field(&k->spf, a->scope, '\t')) == RUAD_OK &&
+            (rc = copy_field(&k->spf, a->result, '\t')) == RUAD_OK)
+            rc = copy_field(&k->spf, a->human_result, '\n');
+    }
+    k->rec_no++;
+    if (rc == RUAD_OK && (buf_len(&k->recs) >= STORE_BATCH_BYTES ||
+        buf_len(&k->dkim) >= STORE_BATCH_BYTES ||
+        buf_len(&k->spf) >= STORE_BATCH_BYTES))
+        rc = sink_flush(k);
+    return k->rc = rc;
+}
+
+/* sink_dmarc_rollup - add the report to dmarc_daily */
+static enum ruad_rc
+sink_dmarc_rollup(struct store_sink *k)
+{
+    static const char sql[] = "INSERT INTO dmarc_daily AS d (policy_domain, "
+        "day, source_ip, header_from, disposition, dkim, spf, messages, "
+        "reports) SELECT lower(r.policy_domain), (r.begin_at + (r.end_at - "
+        "r.begin_at) / 2)::date, x.source_ip, coalesce(lower(x.header_from), "
+        "''), coalesce(x.disposition, ''), coalesce(x.dkim, ''), "
+        "coalesce(x.spf, ''), sum(coalesce(x.count, 0)), 1 "
+        "FROM dmarc_record x JOIN dmarc_report r ON r.id = x.report_id "
+        "WHERE x.report_id = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7 "
+        "ORDER BY 1, 2, 3, 4, 5, 6, 7 "
+        "ON CONFLICT (policy_domain, day, source_ip, header_from, "
+        "disposition, dkim, spf) DO UPDATE SET messages = d.messages + "
+        "excluded.messages, reports = d.reports + 1";
+    const char *p[1];
+    char        rid[24];
+
+    p[0] = fmt_i64(rid, k->report_id);
+    return store_exec(k->st, "dmarc_daily", sql, 1, p, NULL);
+}
+
+/* sink_key - note "TYPE ORG REPORT_ID DOMAIN" for the verdict line */
+static void
+sink_key(struct store_sink *k, const char *type, const char *org,
+    const char *rid, const char *domain, bool dup)
+{
+    size_t n = strlen(k->stats->keys);
+
+    if (n + 8 >= sizeof(k->stats->keys))
+        return;
+    snprintf(k->stats->keys + n, sizeof(k->stats->keys) - n,
+        "%s%s %s %s %s%s", n ? ", " : "", type, org ? org : "-",
+        rid ? rid : "-", domain ? domain : "-", dup ? " (duplicate)" : "");
+}
+
+static enum ruad_rc
+sink_dmarc_done(void *ctx, const struct dmarc_report *r)
+{
+    static const char upd[] = "UPDATE dmarc_report SET record_count = $2, "
+        "message_count = $3 WHERE id = $1";
+    static const char fix[] = "UPDATE dmarc_report SET reporter = $2, "
+        "org_name = $3, org_email = $4, extra_contact_info = $5, "
+        "report_id = $6, begin_at = $7, end_at = $8, errors = $9, "
+        "version = $10, generator = $11, xmlns = $12, policy_domain = $13, "
+        "policy_adkim = $14, policy_aspf = $15, policy_p = $16, "
+        "policy_sp = $17, policy_np = $18, policy_pct = $19, "
+        "policy_fo = $20, policy_testing = $21, policy_discovery = $22 "
+        "WHERE id = $1";
+    struct store_sink *k = ctx;
+    const char        *p[22];
+    char               rid[24], nrec[24], nmsg[24], tb[2][32], pct[24];
+    char              *rep;
+    struct buf         errs;
+    PGresult          *res = NULL;
+    enum ruad_rc       rc;
+
+    if (k->rc != RUAD_OK)
+        return k->rc;
+    if (!k->started && (rc = sink_dmarc_start(k, r)) != RUAD_OK)
+        return k->rc = rc;
+    k->started = false;
+    if (k->duplicate) {
+        rc = store_cmd(k->st, "ROLLBACK TO SAVEPOINT report");
+        k->stats->duplicates++;
+        sink_key(k, "dmarc", r->org_name, r->report_id, r->policy.domain,
+            true);
+        return k->rc = rc;
+    }
+    if ((rc = sink_flush(k)) != RUAD_OK)
+        return k->rc = rc;
+    p[0] = fmt_i64(rid, k->report_id);
+    if (k->provisional) {
+        buf_init(&errs, 1u << 20);
+        if ((rc = pg_array(&errs, r->errors, r->n_errors)) != RUAD_OK ||
+            (rep = reporter(r)) == NULL) {
+            buf_free(&errs);
+            return k->rc = rc != RUAD_OK ? rc : RUAD_NOMEM;
+        }
+        sink_report_params(r, p + 1, tb, rep, &errs, pct);
+        rc = store_exec(k->st, "dmarc_report key", fix, 22, p, &res);
+        free(rep);
+        buf_free(&errs);
+        if (rc != RUAD_OK && is_sqlstate(res, "23505")) {
+            /* the key turned out to be a known report's */
+            PQclear(res);
+            k->stats->duplicates++;
+            sink_key(k, "dmarc", r->org_name, r->report_id,
+                r->policy.domain, true);
+            return k->rc = store_cmd(k->st, "ROLLBACK TO SAVEPOINT report");
+        }
+        PQclear(res);
+        if (rc != RUAD_OK)
+            return k->rc = rc;
+    }
+    p[1] = fmt_i64(nrec, (int64_t)r->n_records);
+    p[2] = fmt_i64(nmsg, (int64_t)r->n_messages);
+    if ((rc = store_exec(k->st, "dmarc_report counts", upd, 3, p, NULL)) !=
+        RUAD_OK || (rc = sink_dmarc_rollup(k)) != RUAD_OK ||
+        (rc = store_cmd(k->st, "RELEASE SAVEPOINT report")) != RUAD_OK)
+        return k->rc = rc;
+    k->stats->stored++;
+    sink_key(k, "dmarc", r->org_name, r->report_id, r->policy.domain, false);
+    return RUAD_OK;
+}
+
+static void
+sink_dmarc_abort(void *ctx)
+{
+    struct store_sink *k = ctx;
+
+    buf_reset(&k->recs);
+    buf_reset(&k->dkim);
+    buf_reset(&k->spf);
+    if (k->started && k->rc == RUAD_OK)
+        k->rc = store_cmd(k->st, "ROLLBACK TO SAVEPOINT report");
+    k->started = false;
+}
+
+/* ---- the storing sink: TLS reports ---- */
+
+static enum ruad_rc
+sink_tlsrpt_rows(struct store_sink *k, const struct tlsrpt_report *r,
+    const char *rid)
+{
+    static const char copy_pol[] = "COPY tlsrpt_policy (report_id, pol_no, "
+        "policy_type, policy_string, policy_domain, mx_host, "
+        "total_successful, total_failure) FROM STDIN";
+    static const char copy_fail[] = "COPY tlsrpt_failure (report_id, "
+        "pol_no, det_no, result_type, sending_mta_ip, receiving_mx_hostname, "
+        "receiving_mx_helo, receiving_ip, failed_session_count, "
+        "additional_information, failure_reason_code) FROM STDIN";
+    struct buf   arr;
+    enum ruad_rc rc = RUAD_OK;
+    size_t       i, j;
+
+    buf_init(&arr, STORE_ROW_MAX);
+    for (i = 0; rc == RUAD_OK && i < r->n_policies; i++) {
+        const struct tlsrpt_policy *p = &r->policies[i];
+
+        if ((rc = copy_field(&k->recs, rid, '\t')) == RUAD_OK &&
+            (rc = copy_i64(&k->recs, true, (int64_t)i, '\t')) == RUAD_OK &&
+            (rc = copy_field(&k->recs, p->policy_type ? p->policy_type :
+            "", '\t')) == RUAD_OK) {
+            buf_reset(&arr);
+            if ((rc = pg_array(&arr, p->policy_string, p->n_policy_string))
+                == RUAD_OK)
+                rc = copy_field(&k->recs, buf_ptr(&arr), '\t');
+        }
+        if (rc == RUAD_OK &&
+            (rc = copy_field(&k->recs, p->policy_domain, '\t')) == RUAD_OK) {
+            buf_reset(&arr);
+            if ((rc = pg_array(&arr, p->mx_host, p->n_mx_host)) == RUAD_OK)
+                rc = copy_field(&k->recs, buf_ptr(&arr), '\t');
+        }
+        if (rc == RUAD_OK &&
+            (rc = copy_i64(&k->recs, p->has_total_successful, (int64_t)
+            p->total_successful_session_count, '\t')) == RUAD_OK)
+            rc = copy_i64(&k->recs, p->has_total_failure,
+                (int64_t)p->total_failure_session_count, '\n');
+        for (j = 0; rc == RUAD_OK && j < p->n_failures; j++) {
+            const struct tlsrpt_failure *f = &p->failures[j];
+            struct buf                  *b = &k->dkim;
+
+            if ((rc = copy_field(b, rid, '\t')) == RUAD_OK &&
+                (rc = copy_i64(b, true, (int64_t)i, '\t')) == RUAD_OK &&
+                (rc = copy_i64(b, true, (int64_t)j, '\t')) == RUAD_OK &&
+                (rc = copy_field(b, f->result_type ? f->result_type : "",
+                '\t')) == RUAD_OK &&
+                (rc = copy_field(b, is_ip(f->sending_mta_ip) ?
+                f->sending_mta_ip : NULL, '\t')) == RUAD_OK &&
+                (rc = copy_field(b, f->receiving_mx_hostname, '\t')) ==
+                RUAD_OK &&
+                (rc = copy_field(b, f->receiving_mx_helo, '\t')) == RUAD_OK &&
+                (rc = copy_field(b, is_ip(f->receiving_ip) ?
+                f->receiving_ip : NULL, '\t')) == RUAD_OK &&
+                (rc = copy_i64(b, f->has_failed_session_count,
+                (int64_t)f->failed_session_count, '\t')) == RUAD_OK &&
+                (rc = copy_field(b, f->additional_information, '\t')) ==
+                RUAD_OK)
+                rc = copy_field(b, f->failure_reason_code, '\n');
+        }
+    }
+    buf_free(&arr);
+    if (rc == RUAD_OK)
+        rc = store_copy(k->st, copy_pol, &k->recs);
+    if (rc == RUAD_OK)
+        rc = store_copy(k->st, copy_fail, &k->dkim);
+    buf_reset(&k->recs);
+    buf_reset(&k->dkim);
+    return rc;
+}
+
+/* sink_tlsrpt_rollup - sessions per domain, day, policy type and result */
+static enum ruad_rc
+sink_tlsrpt_rollup(struct store_sink *k, const char *rid)
+{
+    static const char sql[] = "INSERT INTO tlsrpt_daily AS d (policy_domain, "
+        "day, policy_type, result_type, sessions) "
+        "SELECT dom, day, policy_type, result_type, sum(n) FROM ("
+        " SELECT lower(coalesce(p.policy_domain, '')) AS dom,"
+        "  (r.begin_at + (r.end_at - r.begin_at) / 2)::date AS day,"
+        "  p.policy_type, 'success' AS result_type,"
+        "  coalesce(p.total_successful, 0) AS n"
+        " FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report_id"
+        " WHERE p.report_id = $1"
+        " UNION ALL"
+        " SELECT lower(coalesce(p.policy_domain, '')),"
+        "  (r.begin_at + (r.end_at - r.begin_at) / 2)::date,"
+        "  p.policy_type, f.result_type, coalesce(f.failed_session_count, 0)"
+        " FROM tlsrpt_failure f JOIN tlsrpt_policy p ON p.report_id ="
+        "  f.report_id AND p.pol_no = f.pol_no"
+        " JOIN tlsrpt_report r ON r.id = p.report_id"
+        " WHERE f.report_id = $1"
+        " UNION ALL"      /* failures the details do not account for */
+        " SELECT lower(coalesce(p.policy_domain, '')),"
+        "  (r.begin_at + (r.end_at - r.begin_at) / 2)::date,"
+        "  p.policy_type, 'unspecified',"
+        "  p.total_failure - coalesce((SELECT sum(f.failed_session_count)"
+        "   FROM tlsrpt_failure f WHERE f.report_id = p.report_id AND"
+        "   f.pol_no = p.pol_no), 0)"
+        " FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report_id"
+        " WHERE p.report_id = $1) s WHERE n > 0"
+        " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 "
+        "ON CONFLICT (policy_domain, day, policy_type, result_type) DO "
+        "UPDATE SET sessions = d.sessions + excluded.sessions";
+    const char *p[1] = { rid };
+
+    return store_exec(k->st, "tlsrpt_daily", sql, 1, p, NULL);
+}
+
+static enum ruad_rc
+sink_tlsrpt_done(void *ctx, const struct tlsrpt_report *r)
+{
+    static const char ins[] = "INSERT INTO tlsrpt_report (inbound_id, "
+        "organization_name, contact_info, report_id, begin_at, end_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id";
+    struct store_sink *k = ctx;
+    const char        *p[6];
+    char               ib[24], tb[2][32], rid[24];
+    PGresult          *res;
+    enum ruad_rc       rc;
+
+    if (k->rc != RUAD_OK)
+        return k->rc;
+    if ((rc = store_cmd(k->st, "SAVEPOINT report")) != RUAD_OK)
+        return k->rc = rc;
+    p[0] = fmt_i64(ib, k->inbound_id);
+    p[1] = r->organization_name;
+    p[2] = r->contact_info;
+    p[3] = r->report_id;
+    p[4] = fmt_time(tb[0], r->has_begin, r->begin);
+    p[5] = fmt_time(tb[1], r->has_end, r->end);
+    if ((rc = store_exec(k->st, "tlsrpt_report", ins, 6, p, &res)) !=
+        RUAD_OK) {
+        PQclear(res);
+        return k->rc = rc;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        k->stats->duplicates++;
+        sink_key(k, "tlsrpt", r->organization_name, r->report_id,
+            r->n_policies ? r->policies[0].policy_domain : NULL, true);
+        return k->rc = store_cmd(k->st, "RELEASE SAVEPOINT report");
+    }
+    snprintf(rid, sizeof(rid), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if ((rc = sink_tlsrpt_rows(k, r, rid)) != RUAD_OK ||
+        (rc = sink_tlsrpt_rollup(k, rid)) != RUAD_OK ||
+        (rc = store_cmd(k->st, "RELEASE SAVEPOINT report")) != RUAD_OK)
+        return k->rc = rc;
+    k->stats->stored++;
+    sink_key(k, "tlsrpt", r->organization_name, r->report_id,
+        r->n_policies ? r->policies[0].policy_domain : NULL, false);
+    return RUAD_OK;
+}
+
+struct store_sink *
+store_sink_new(struct store *st, int64_t inbound_id,
+    struct store_sink_stats *stats, struct report_sink *out)
+{
+    struct store_sink *k = calloc(1, sizeof(*k));
+
+    if (k == NULL)
+        return NULL;
+    k->st = st;
+    k->inbound_id = inbound_id;
+    k->stats = stats;
+    memset(stats, 0, sizeof(*stats));
+    buf_init(&k->recs, STORE_ROW_MAX);
+    buf_init(&k->dkim, STORE_ROW_MAX);
+    buf_init(&k->spf, STORE_ROW_MAX);
+    out->ctx = k;
+    out->dmarc_record = sink_dmarc_record;
+    out->dmarc_done = sink_dmarc_done;
+    out->dmarc_abort = sink_dmarc_abort;
+    out->tlsrpt_done = sink_tlsrpt_done;
+    return k;
+}
+
+enum ruad_rc
+store_sink_rc(const struct store_sink *k)
+{
+    return k->rc;
+}
+
+void
+store_sink_free(struct store_sink *k)
+{
+    if (k == NULL)
+        return;
+    buf_free(&k->recs);
+    buf_free(&k->dkim);
+    buf_free(&k->spf);
+    free(k);
+}

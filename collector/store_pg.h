@@ -1,0 +1,139 @@
+/*
+ * store_pg.h - everything ruad keeps, in PostgreSQL (libpq).  The only
+ * module that speaks SQL; every statement is parameterised.
+ *
+ * One struct store is one connection, used by one thread at a time.
+ */
+#ifndef RUAD_STORE_PG_H
+#define RUAD_STORE_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+#include "result.h"
+
+struct store;
+
+/* A numbered migration (db/NNN_name.sql, embedded at build time). */
+struct store_migration {
+    int         version;
+    const char *name;
+    const char *sql;
+};
+extern const struct store_migration store_migrations[];  /* NULL-ended */
+
+/*
+ * store_open - connect to url (a libpq URI or key=value string); NULL with
+ * the reason in err when the database cannot be reached.
+ */
+struct store *store_open(const char *url, char *err, size_t errlen);
+void store_close(struct store *st);
+/* store_error - the last error text (libpq's, one line) */
+const char *store_error(const struct store *st);
+
+/*
+ * store_migrate - apply the migrations not yet recorded in
+ * schema_version, each in its own transaction; *applied counts them.
+ * Concurrent callers serialise on an advisory lock.
+ */
+enum ruad_rc store_migrate(struct store *st, int *applied);
+/* store_schema_version - highest applied migration (0: none) */
+enum ruad_rc store_schema_version(struct store *st, int *version);
+
+/* What is known of a received thing besides its bytes. */
+struct inbound_meta {
+    const char  *channel;        /* smtp | https | import | imap */
+    const char  *peer_addr;      /* textual IP or NULL */
+    const char  *source_name;    /* file name, mailbox, or NULL */
+    const char  *smtp_helo;
+    const char  *smtp_mail_from;
+    const char **smtp_rcpt_to;   /* n_rcpt_to strings */
+    size_t       n_rcpt_to;
+    const char  *tls_version;
+    const char  *tls_cipher;
+    const char  *content_type;
+    const char  *state;          /* NULL: pending; "too_large" w/o bytes */
+    const char  *reason;
+};
+
+/*
+ * store_inbound_insert - the acknowledgement point: the bytes are
+ * committed (durably: synchronous_commit as the server has it) when this
+ * returns RUAD_OK.  RUAD_TEMPFAIL when the database is unreachable.
+ * size is the real size (it may exceed len for a too_large row).
+ */
+enum ruad_rc store_inbound_insert(struct store *st,
+    const struct inbound_meta *m, const void *raw, size_t len, uint64_t size,
+    int64_t *id);
+
+/* A claimed inbound row (store_row_clear frees it). */
+struct store_row {
+    int64_t  id;
+    char    *channel;
+    char    *content_type;
+    char    *source_name;
+    char    *raw;            /* owned */
+    size_t   len;
+    int      attempts;       /* including this one */
+};
+
+void store_row_clear(struct store_row *row);
+
+/*
+ * store_claim - take the oldest row that is pending (or processing with
+ * no live worker holding it), or only row only_id when it is > 0: mark it
+ * processing, count the attempt (committed), then open the transaction
+ * that holds the row's lock while it is processed.  RUAD_EOF when there
+ * is nothing to do.
+ */
+enum ruad_rc store_claim(struct store *st, int64_t only_id,
+    struct store_row *row);
+
+/*
+ * A sink that stores reports inside the claim's transaction: records are
+ * batched and sent with COPY; each report gets a savepoint, its daily
+ * rollups, and is stored once (duplicates are counted, not stored).
+ */
+struct store_sink_stats {
+    unsigned stored;         /* reports newly stored */
+    unsigned duplicates;     /* reports already there */
+    char     keys[1024];     /* "dmarc ORG REPORT_ID DOMAIN DAY, ..." */
+};
+
+struct store_sink;
+
+/*
+ * store_sink_new - a sink for the reports of inbound row inbound_id; *out
+ * is filled with its callbacks.  NULL on allocation failure.
+ */
+struct store_sink *store_sink_new(struct store *st, int64_t inbound_id,
+    struct store_sink_stats *stats, struct report_sink *out);
+/* store_sink_rc - the first database error the sink met (RUAD_OK if none) */
+enum ruad_rc store_sink_rc(const struct store_sink *k);
+void store_sink_free(struct store_sink *k);
+
+/*
+ * store_finish - record the verdict, commit, and release the row.
+ * warnings may be NULL.  On a database error the transaction is rolled
+ * back and RUAD_TEMPFAIL returned (the row stays for a retry).
+ */
+enum ruad_rc store_finish(struct store *st, int64_t id, const char *state,
+    const char *reason, char *const *warnings, size_t n_warnings);
+
+/*
+ * store_retry - roll back the claim's transaction and put the row back to
+ * pending, to be tried again after delay_s seconds, with the reason.
+ */
+enum ruad_rc store_retry(struct store *st, int64_t id, const char *reason,
+    int delay_s);
+
+/* store_rows_in_state - ids of rows in state (oldest first), at most max */
+enum ruad_rc store_rows_in_state(struct store *st, const char *state,
+    int64_t *ids, size_t max, size_t *n);
+
+/* store_requeue - put a decided row back to pending (ruad reprocess) */
+enum ruad_rc store_requeue(struct store *st, int64_t id);
+
+#endif /* RUAD_STORE_PG_H */

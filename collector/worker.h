@@ -1,0 +1,36 @@
+/*
+ * worker.h - the pipeline every received thing goes through: claim an
+ * inbound row, find its reports (MIME for mail), decompress, parse, store
+ * each report once, and record the verdict.
+ */
+#ifndef RUAD_WORKER_H
+#define RUAD_WORKER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "result.h"
+#include "store_pg.h"
+
+#define WORKER_ATTEMPTS_MAX 3      /* then the row is failed */
+#define WORKER_RETRY_BASE_S 60     /* 60 s, 120 s, 240 s, ... */
+
+struct worker_result {
+    int64_t  id;                   /* the inbound row */
+    char     state[16];            /* its verdict, or "pending" (retry) */
+    char     reason[512];
+    char     keys[1024];           /* the reports, for a log line */
+    unsigned stored, duplicates;
+};
+
+/*
+ * worker_process - claim one row (only_id, or the oldest pending when 0),
+ * process it and record the verdict.  RUAD_OK: a row was decided or put
+ * back for a retry (res says which); RUAD_EOF: nothing to claim;
+ * RUAD_AGAIN: lost a race for a row, try again; RUAD_TEMPFAIL: the
+ * database is not answering.
+ */
+enum ruad_rc worker_process(struct store *st, const struct config *cfg,
+    int64_t only_id, struct worker_result *res);
+
+#endif /* RUAD_WORKER_H */
