@@ -50,6 +50,12 @@ static const struct config_row {
       1000, 10000000, "JSON values in one TLS report" },
     { "tlsrpt_max_depth", CFG_UINT, LIM(json_depth_max),
       6, 64, "JSON nesting in a TLS report" },
+    { "mime_max_depth", CFG_UINT, LIM(mime_depth_max),
+      2, 32, "multipart and message/rfc822 nesting in a mail" },
+    { "mime_max_parts", CFG_UINT, LIM(mime_parts_max),
+      4, 1024, "MIME parts walked in one mail" },
+    { "mime_max_header_bytes", CFG_SIZE, LIM(mime_header_max),
+      4096, 16u << 20, "bytes of one mail header block" },
 #undef LIM
     { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
       sizeof(int), 0, 3, "error, warn, info or debug" },
