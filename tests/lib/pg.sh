@@ -1,8 +1,9 @@
 # tests/lib/pg.sh - a throwaway PostgreSQL for the tests (sourced).
 #
 #   pg_start DIR PORT   initdb into DIR (fsync off: test data), start it on
-#                       127.0.0.1:PORT and a socket in DIR, create the
-#                       database ruad_test, export RUAD_DATABASE_URL
+#                       127.0.0.1:PORT (or the next free port) and a socket
+#                       in DIR, create the database ruad_test, export
+#                       RUAD_DATABASE_URL
 #   pg_stop DIR         stop it (fast shutdown)
 #
 # As root, the server runs as the postgres user (initdb refuses root).
@@ -18,8 +19,17 @@ pg_as() {
     fi
 }
 
+# port_busy - is something listening on 127.0.0.1:PORT?
+port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 pg_start() {
-    local dir=$1 port=$2 bin
+    local dir=$1 port=$2 bin tries=0
+    while port_busy "$port"; do
+        port=$((port + 1)); tries=$((tries + 1))
+        [ $tries -lt 50 ] || { echo "pg_start: no free port" >&2; return 1; }
+    done
     bin=$(pg_bin)
     [ -n "$bin" ] || { echo "pg_start: PostgreSQL is not installed" >&2; return 1; }
     rm -rf "$dir"
