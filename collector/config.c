@@ -57,6 +57,8 @@ static const struct config_row {
     { "mime_max_header_bytes", CFG_SIZE, LIM(mime_header_max),
       4096, 16u << 20, "bytes of one mail header block" },
 #undef LIM
+    { "import_max_bytes", CFG_SIZE, offsetof(struct config, import_max),
+      sizeof(uint64_t), 1024, 1ull << 30, "bytes of one imported file" },
     { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
       sizeof(int), 0, 3, "error, warn, info or debug" },
     { "database_url", CFG_STRING, offsetof(struct config, database_url),
@@ -73,6 +75,7 @@ config_init(struct config *c)
 
     report_limits_default(&c->limits);
     c->log_level = LOG_L_INFO;
+    c->import_max = INBOUND_IMPORT_MAX;
     if (url != NULL)
         snprintf(c->database_url, sizeof(c->database_url), "%s", url);
 }

@@ -8,6 +8,7 @@
 #define RUAD_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "report.h"
@@ -19,6 +20,7 @@ struct config {
     struct report_limits limits;
     int                  log_level;    /* enum log_level */
     char                 database_url[CONFIG_STRING_MAX];
+    uint64_t             import_max;   /* bytes of one imported file */
 };
 
 /*

@@ -46,6 +46,9 @@
 #define MIME_PARTS_MAX        64             /* parts walked per message */
 #define MIME_HEADER_MAX       (256u << 10)   /* bytes of one header block */
 
+/* Receiving (inbound.c): bigger things are kept as a too_large fact. */
+#define INBOUND_IMPORT_MAX    (64u << 20)    /* bytes of one imported file */
+
 /* Messages kept per parsed file; past this one summary line is added. */
 #define PARSE_WARNINGS_MAX    100
 

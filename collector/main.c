@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "inbound.h"
 #include "store_pg.h"
 #include "worker.h"
 #include "log.h"
@@ -378,8 +379,6 @@ cmd_migrate(int argc, char **argv)
     return 0;
 }
 
-#define IMPORT_FILE_MAX (64u << 20)  /* bigger files: a too_large row */
-
 /* import_print - the verdict line of one processed row */
 static void
 import_print(const char *name, const struct worker_result *r)
@@ -402,9 +401,10 @@ import_file(struct store *st, const struct config *cfg, const char *path)
     struct worker_result r;
     struct stat          sb;
     char                *data = NULL;
-    size_t               len = 0, got;
+    size_t               len = 0;
     int64_t              id;
     enum ruad_rc         rc;
+    bool                 too_large;
     FILE                *f;
 
     if ((f = fopen(path, "rb")) == NULL || fstat(fileno(f), &sb) != 0) {
@@ -413,30 +413,27 @@ import_file(struct store *st, const struct config *cfg, const char *path)
             fclose(f);
         return false;
     }
-    if ((uint64_t)sb.st_size > IMPORT_FILE_MAX) {
-        m.state = "too_large";
-        m.reason = "file larger than the import limit";
-    } else if ((data = malloc((size_t)sb.st_size + 1)) == NULL ||
-        (got = fread(data, 1, (size_t)sb.st_size, f)) !=
-        (size_t)sb.st_size) {
+    len = (size_t)sb.st_size;
+    /* a file past the limit is recorded without its bytes: read none */
+    if (len <= cfg->import_max && ((data = malloc(len + 1)) == NULL ||
+        fread(data, 1, len, f) != len)) {
         fprintf(stderr, "ruad: %s: read failed\n", path);
         fclose(f);
         free(data);
         return false;
-    } else {
-        len = got;
     }
     fclose(f);
-    rc = store_inbound_insert(st, &m, data ? data : "", len,
-        (uint64_t)sb.st_size, &id);
+    rc = inbound_receive(st, &m, data, len, cfg->import_max, &id,
+        &too_large);
     free(data);
     if (rc != RUAD_OK) {
         fprintf(stderr, "ruad: %s: not stored: %s\n", path, store_error(st));
         return false;
     }
-    if (m.state != NULL) {
-        printf("%s: %s (%s) [inbound %lld]\n", path, m.state, m.reason,
-            (long long)id);
+    if (too_large) {
+        printf("%s: too_large (%zu bytes, more than import_max_bytes "
+            "%llu) [inbound %lld]\n", path, len,
+            (unsigned long long)cfg->import_max, (long long)id);
         return false;
     }
     rc = worker_process(st, cfg, id, &r);

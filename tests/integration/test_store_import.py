@@ -174,6 +174,21 @@ try:
     t.check(one("SELECT count(*) FROM inbound WHERE state = 'too_large'") ==
             0, "no too_large row left")
 
+    # import_max_bytes: at the limit the bytes are kept, one past it only
+    # the fact (state too_large, size, no bytes)
+    lim = os.path.join(TMP, "store-limit")
+    os.makedirs(lim, exist_ok=True)
+    for n in (4096, 4097):
+        with open(os.path.join(lim, "f%d.xml" % n), "wb") as f:
+            f.write(b"<x>" + b" " * (n - 7) + b"</x>")
+    rc, out, err = ruad("import", "--import-max-bytes=4096",
+                        os.path.join(lim, "f4096.xml"),
+                        os.path.join(lim, "f4097.xml"))
+    row = q("SELECT size, length(raw), state FROM inbound WHERE source_name "
+            "LIKE %s ORDER BY source_name", "%/store-limit/%")
+    t.check(row == [(4096, 4096, "not_a_report"), (4097, 0, "too_large")],
+            "import_max_bytes one past: %s %s" % (row, out))
+
     # kill the importer mid-run, run it again, drain: all once, none lost
     p = subprocess.Popen([RUAD, "import", demo], stdout=subprocess.PIPE,
                          env=env)
