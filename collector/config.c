@@ -59,6 +59,27 @@ static const struct config_row {
 #undef LIM
     { "import_max_bytes", CFG_SIZE, offsetof(struct config, import_max),
       sizeof(uint64_t), 1024, 1ull << 30, "bytes of one imported file" },
+    { "http_listen", CFG_STRING, offsetof(struct config, http_listen),
+      CONFIG_STRING_MAX, 0, 0, "HTTP(S) address, host:port (127.0.0.1:8443)" },
+    { "http_path_prefix", CFG_STRING, offsetof(struct config, http_prefix),
+      CONFIG_STRING_MAX, 0, 0, "path prefix for every route, e.g. /rua" },
+    { "tls_cert", CFG_STRING, offsetof(struct config, tls_cert),
+      CONFIG_STRING_MAX, 0, 0, "PEM certificate chain (with tls_key: HTTPS)" },
+    { "tls_key", CFG_STRING, offsetof(struct config, tls_key),
+      CONFIG_STRING_MAX, 0, 0, "PEM private key" },
+    { "http_max_body", CFG_SIZE, offsetof(struct config, http_max_body),
+      sizeof(uint64_t), 1024, 256u << 20, "bytes of one POST body" },
+    { "http_timeout", CFG_UINT, offsetof(struct config, http_timeout),
+      sizeof(uint32_t), 1, 3600, "seconds an idle connection is kept" },
+    { "http_max_connections", CFG_UINT,
+      offsetof(struct config, http_max_connections), sizeof(uint32_t),
+      1, 100000, "HTTP connections in all" },
+    { "http_max_per_ip", CFG_UINT, offsetof(struct config, http_max_per_ip),
+      sizeof(uint32_t), 1, 100000, "HTTP connections from one address" },
+    { "http_threads", CFG_UINT, offsetof(struct config, http_threads),
+      sizeof(uint32_t), 1, 256, "HTTP request threads" },
+    { "workers", CFG_UINT, offsetof(struct config, workers),
+      sizeof(uint32_t), 1, 256, "report-processing threads" },
     { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
       sizeof(int), 0, 3, "error, warn, info or debug" },
     { "database_url", CFG_STRING, offsetof(struct config, database_url),
@@ -76,6 +97,13 @@ config_init(struct config *c)
     report_limits_default(&c->limits);
     c->log_level = LOG_L_INFO;
     c->import_max = INBOUND_IMPORT_MAX;
+    snprintf(c->http_listen, sizeof(c->http_listen), "127.0.0.1:8443");
+    c->http_max_body = HTTP_BODY_MAX;
+    c->http_timeout = HTTP_TIMEOUT_S;
+    c->http_max_connections = HTTP_CONN_MAX;
+    c->http_max_per_ip = HTTP_CONN_PER_IP_MAX;
+    c->http_threads = HTTP_THREADS;
+    c->workers = WORKERS_DEFAULT;
     if (url != NULL)
         snprintf(c->database_url, sizeof(c->database_url), "%s", url);
 }
@@ -255,6 +283,60 @@ config_load_file(struct config *c, const char *path, char *err,
     }
     fclose(f);
     return rc;
+}
+
+bool
+config_split_listen(const char *s, char *host, size_t hostlen,
+    unsigned *port)
+{
+    const char   *colon, *h = s, *he;
+    char         *end;
+    unsigned long p;
+
+    if (*s == '[') {
+        if ((he = strchr(s, ']')) == NULL || he[1] != ':')
+            return false;
+        h = s + 1;
+        colon = he + 1;
+    } else {
+        if ((colon = strrchr(s, ':')) == NULL)
+            return false;
+        he = colon;
+    }
+    if ((size_t)(he - h) >= hostlen || he == h)
+        return false;
+    memcpy(host, h, (size_t)(he - h));
+    host[he - h] = '\0';
+    errno = 0;
+    p = strtoul(colon + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || colon[1] == '\0' || p > 65535)
+        return false;
+    *port = (unsigned)p;
+    return true;
+}
+
+enum ruad_rc
+config_check(const struct config *c, char *err, size_t errlen)
+{
+    char     host[256];
+    unsigned port;
+
+    if (!config_split_listen(c->http_listen, host, sizeof(host), &port)) {
+        snprintf(err, errlen, "http_listen: \"%s\" is not host:port",
+            c->http_listen);
+        return RUAD_MALFORMED;
+    }
+    if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+        snprintf(err, errlen, "tls_cert and tls_key go together");
+        return RUAD_MALFORMED;
+    }
+    if (c->http_prefix[0] != '\0' && (c->http_prefix[0] != '/' ||
+        c->http_prefix[strlen(c->http_prefix) - 1] == '/')) {
+        snprintf(err, errlen, "http_path_prefix: \"%s\" must start with / "
+            "and not end with /", c->http_prefix);
+        return RUAD_MALFORMED;
+    }
+    return RUAD_OK;
 }
 
 void

@@ -7,6 +7,7 @@
 #ifndef RUAD_CONFIG_H
 #define RUAD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,17 @@ struct config {
     int                  log_level;    /* enum log_level */
     char                 database_url[CONFIG_STRING_MAX];
     uint64_t             import_max;   /* bytes of one imported file */
+    /* ruad serve */
+    char                 http_listen[CONFIG_STRING_MAX];  /* host:port */
+    char                 http_prefix[CONFIG_STRING_MAX];  /* e.g. /rua */
+    char                 tls_cert[CONFIG_STRING_MAX];     /* PEM path */
+    char                 tls_key[CONFIG_STRING_MAX];      /* PEM path */
+    uint64_t             http_max_body;
+    uint32_t             http_timeout;                    /* seconds */
+    uint32_t             http_max_connections;
+    uint32_t             http_max_per_ip;
+    uint32_t             http_threads;
+    uint32_t             workers;
 };
 
 /*
@@ -42,6 +54,19 @@ enum ruad_rc config_set(struct config *c, const char *key, const char *value,
  */
 enum ruad_rc config_load_file(struct config *c, const char *path, char *err,
     size_t errlen);
+
+/*
+ * config_check - the settings as a whole: http_listen parses, tls_cert
+ * and tls_key come together.  RUAD_MALFORMED with the reason in err.
+ */
+enum ruad_rc config_check(const struct config *c, char *err, size_t errlen);
+
+/*
+ * config_split_listen - "host:port" or "[v6]:port" into host (no
+ * brackets) and port; false if it does not parse.
+ */
+bool config_split_listen(const char *s, char *host, size_t hostlen,
+    unsigned *port);
 
 /* config_usage - one line per key: name, range, default, meaning */
 void config_usage(FILE *f);

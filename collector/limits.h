@@ -46,6 +46,15 @@
 #define MIME_PARTS_MAX        64             /* parts walked per message */
 #define MIME_HEADER_MAX       (256u << 10)   /* bytes of one header block */
 
+/* HTTPS receiver (http_server.c).  libmicrohttpd has no body cap. */
+#define HTTP_BODY_MAX         (16u << 20)    /* bytes of one POST body */
+#define HTTP_TIMEOUT_S        30             /* idle connection, seconds */
+#define HTTP_CONN_MAX         1000           /* connections in all */
+#define HTTP_CONN_PER_IP_MAX  64             /* connections from one IP */
+#define HTTP_THREADS          8              /* request threads (they wait
+                                                on the database's commit) */
+#define WORKERS_DEFAULT       2              /* report-processing threads */
+
 /* Receiving (inbound.c): bigger things are kept as a too_large fact. */
 #define INBOUND_IMPORT_MAX    (64u << 20)    /* bytes of one imported file */
 

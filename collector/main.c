@@ -5,6 +5,7 @@
  *   ruad migrate           create or update the database schema
  *   ruad import FILE|DIR.. store files as received, process, print verdicts
  *   ruad reprocess         run rows again (after a fix)
+ *   ruad serve             the service: HTTP(S) receiver and workers
  *   ruad --help | --version
  *
  * `ruad parse` needs no database: it is the debugging tool and the test
@@ -14,15 +15,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
+#include "http_server.h"
 #include "inbound.h"
+#include "metrics.h"
 #include "store_pg.h"
 #include "worker.h"
 #include "log.h"
@@ -51,6 +57,13 @@ static const char usage_text[] =
     "                           directories are walked) as received, process\n"
     "                           it, print \"FILE: VERDICT reports...\"; exit 0\n"
     "                           if every file was parsed or a duplicate\n"
+    "  serve [--check-config] [OPTIONS]\n"
+    "                           run the service: HTTP(S) on http_listen\n"
+    "                           (POST /tlsrpt, GET /healthz /readyz\n"
+    "                           /metrics) and the workers; SIGTERM drains\n"
+    "                           and stops, SIGHUP reloads tls_cert/tls_key;\n"
+    "                           --check-config prints \"configuration OK\"\n"
+    "                           or the first error\n"
     "  reprocess [--state=STATE]  run the rows in STATE again (default\n"
     "                           failed; also pending, malformed, too_large,\n"
     "                           not_a_report)\n"
@@ -592,6 +605,195 @@ cmd_reprocess(int argc, char **argv)
     return 0;
 }
 
+/* ---- ruad serve ---- */
+
+/* What the worker threads share with the main thread. */
+static struct {
+    const struct config *cfg;
+    pthread_mutex_t      mu;
+    pthread_cond_t       cv;        /* new rows, or stop */
+    bool                 stop;
+    unsigned             kicks;
+} serve = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+/* serve_kick - a row was stored: wake a worker */
+static void
+serve_kick(void)
+{
+    pthread_mutex_lock(&serve.mu);
+    serve.kicks++;
+    pthread_cond_signal(&serve.cv);
+    pthread_mutex_unlock(&serve.mu);
+}
+
+/* serve_wait - sleep up to ms, or until kicked or stopped; false: stop */
+static bool
+serve_wait(unsigned ms)
+{
+    struct timespec until;
+    bool            go;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&serve.mu);
+    if (serve.kicks == 0 && !serve.stop)
+        pthread_cond_timedwait(&serve.cv, &serve.mu, &until);
+    if (serve.kicks > 0)
+        serve.kicks--;
+    go = !serve.stop;
+    pthread_mutex_unlock(&serve.mu);
+    return go;
+}
+
+static bool
+serve_stopping(void)
+{
+    bool s;
+
+    pthread_mutex_lock(&serve.mu);
+    s = serve.stop;
+    pthread_mutex_unlock(&serve.mu);
+    return s;
+}
+
+/* serve_worker - claim and process rows until told to stop; the row in
+ * hand is always finished first */
+static void *
+serve_worker(void *arg)
+{
+    struct store        *st = NULL;
+    struct worker_result r;
+    char                 err[600];
+    unsigned             backoff = 1000;
+    enum ruad_rc         rc;
+
+    (void)arg;
+    while (!serve_stopping()) {
+        if (st == NULL &&
+            (st = store_open(serve.cfg->database_url, err, sizeof(err))) ==
+            NULL) {
+            log_warn("worker database=down reason=\"%.300s\"", err);
+            serve_wait(backoff);
+            backoff = backoff < 30000 ? backoff * 2 : 30000;
+            continue;
+        }
+        backoff = 1000;
+        rc = worker_process(st, serve.cfg, 0, &r);
+        if (rc == RUAD_OK) {
+            metrics_verdict(r.state, r.stored_dmarc, r.stored_tlsrpt);
+        } else if (rc == RUAD_EOF) {
+            serve_wait(1000);
+        } else if (rc != RUAD_AGAIN) {
+            log_warn("worker database error=\"%.300s\"", store_error(st));
+            store_close(st);
+            st = NULL;
+            serve_wait(1000);
+        }
+    }
+    store_close(st);
+    return NULL;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+    struct config       cfg;
+    struct store_pool  *pool;
+    struct http_server *http;
+    pthread_t          *workers;
+    sigset_t            sigs;
+    char                err[600];
+    int                 first, sig = 0, i;
+    bool                check = false;
+
+    for (i = 1; i < argc; i++)            /* --check-config is ours */
+        if (strcmp(argv[i], "--check-config") == 0) {
+            check = true;
+            memmove(argv + i, argv + i + 1, (size_t)(argc - i) *
+                sizeof(*argv));
+            argc--;
+            break;
+        }
+    config_init(&cfg);
+    if ((first = parse_args(argc, argv, &cfg)) <= 0)
+        return first == 0 ? 0 : 2;
+    if (first < argc) {
+        fprintf(stderr, "ruad: serve: unexpected argument \"%s\"\n",
+            argv[first]);
+        return 2;
+    }
+    if (config_check(&cfg, err, sizeof(err)) != RUAD_OK) {
+        fprintf(stderr, "ruad: %s\n", err);
+        return 2;
+    }
+    if (check) {
+        printf("configuration OK\n");
+        return 0;
+    }
+    log_set_level((enum log_level)cfg.log_level);
+    metrics_init();
+    serve.cfg = &cfg;
+
+    /* signals go to this thread alone (sigwait below) */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    if ((pool = store_pool_new(cfg.database_url, cfg.http_threads + 2)) ==
+        NULL) {
+        fprintf(stderr, "ruad: out of memory\n");
+        return 1;
+    }
+    if ((http = http_server_start(&cfg, pool, serve_kick, err,
+        sizeof(err))) == NULL) {
+        fprintf(stderr, "ruad: %s\n", err);
+        store_pool_free(pool);
+        return 1;
+    }
+    if ((workers = calloc(cfg.workers, sizeof(*workers))) == NULL)
+        return 1;
+    for (i = 0; i < (int)cfg.workers; i++)
+        pthread_create(&workers[i], NULL, serve_worker, NULL);
+    log_info("serve started version=%s workers=%u pid=%d", RUAD_VERSION,
+        cfg.workers, (int)getpid());
+
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            if (http_server_reload_tls(http, err, sizeof(err)) == RUAD_OK)
+                log_info("serve tls reloaded");
+            else
+                log_error("serve tls reload failed, old certificate kept "
+                    "reason=\"%.300s\"", err);
+            continue;
+        }
+        break;
+    }
+    /* drain: no new connections, requests in flight finish, each worker
+     * finishes the row in hand */
+    log_info("serve stopping signal=%d", sig);
+    http_server_stop(http, 10);
+    pthread_mutex_lock(&serve.mu);
+    serve.stop = true;
+    pthread_cond_broadcast(&serve.cv);
+    pthread_mutex_unlock(&serve.mu);
+    for (i = 0; i < (int)cfg.workers; i++)
+        pthread_join(workers[i], NULL);
+    free(workers);
+    store_pool_free(pool);
+    log_info("serve stopped");
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -619,6 +821,8 @@ main(int argc, char **argv)
         return cmd_import(argc - 1, argv + 1);
     if (strcmp(verb, "reprocess") == 0)
         return cmd_reprocess(argc - 1, argv + 1);
+    if (strcmp(verb, "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
     fprintf(stderr, "ruad: unknown verb \"%s\" (see ruad --help)\n", verb);
     return 2;
 }

@@ -21,9 +21,11 @@
 #include "store_pg.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 #include <openssl/evp.h>
@@ -929,6 +931,7 @@ sink_dmarc_done(void *ctx, const struct dmarc_report *r)
         (rc = store_cmd(k->st, "RELEASE SAVEPOINT report")) != RUAD_OK)
         return k->rc = rc;
     k->stats->stored++;
+    k->stats->stored_dmarc++;
     sink_key(k, "dmarc", r->org_name, r->report_id, r->policy.domain, false);
     return RUAD_OK;
 }
@@ -1099,6 +1102,7 @@ sink_tlsrpt_done(void *ctx, const struct tlsrpt_report *r)
         (rc = store_cmd(k->st, "RELEASE SAVEPOINT report")) != RUAD_OK)
         return k->rc = rc;
     k->stats->stored++;
+    k->stats->stored_tlsrpt++;
     sink_key(k, "tlsrpt", r->organization_name, r->report_id,
         r->n_policies ? r->policies[0].policy_domain : NULL, false);
     return RUAD_OK;
@@ -1142,4 +1146,149 @@ store_sink_free(struct store_sink *k)
     buf_free(&k->dkim);
     buf_free(&k->spf);
     free(k);
+}
+
+/* ---- health, pool, figures ---- */
+
+bool
+store_healthy(const struct store *st)
+{
+    return st != NULL && st->conn != NULL &&
+        PQstatus(st->conn) == CONNECTION_OK &&
+        PQtransactionStatus(st->conn) == PQTRANS_IDLE;
+}
+
+struct store_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    char           *url;
+    struct store  **idle;        /* max slots */
+    unsigned        n_idle, n_out, max;
+};
+
+struct store_pool *
+store_pool_new(const char *url, unsigned max)
+{
+    struct store_pool *p = calloc(1, sizeof(*p));
+
+    if (p == NULL || (p->url = strdup(url ? url : "")) == NULL ||
+        (p->idle = calloc(max, sizeof(*p->idle))) == NULL) {
+        if (p != NULL)
+            free(p->url);
+        free(p);
+        return NULL;
+    }
+    p->max = max;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    return p;
+}
+
+void
+store_pool_free(struct store_pool *p)
+{
+    unsigned i;
+
+    if (p == NULL)
+        return;
+    for (i = 0; i < p->n_idle; i++)
+        store_close(p->idle[i]);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->idle);
+    free(p->url);
+    free(p);
+}
+
+struct store *
+store_pool_get(struct store_pool *p, unsigned wait_ms, char *err,
+    size_t errlen)
+{
+    struct store   *st = NULL;
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->mu);
+    while (p->n_idle == 0 && p->n_out >= p->max)
+        if (pthread_cond_timedwait(&p->cv, &p->mu, &until) != 0)
+            break;
+    if (p->n_idle > 0) {
+        st = p->idle[--p->n_idle];
+        p->n_out++;
+    } else if (p->n_out < p->max) {
+        p->n_out++;                      /* a slot; connect unlocked */
+    } else {
+        pthread_mutex_unlock(&p->mu);
+        snprintf(err, errlen, "no database connection free");
+        return NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (st != NULL && !store_healthy(st)) {
+        store_close(st);
+        st = NULL;
+    }
+    if (st == NULL && (st = store_open(p->url, err, errlen)) == NULL) {
+        pthread_mutex_lock(&p->mu);
+        p->n_out--;
+        pthread_cond_signal(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return st;
+}
+
+void
+store_pool_put(struct store_pool *p, struct store *st)
+{
+    if (st != NULL && !store_healthy(st)) {
+        store_close(st);
+        st = NULL;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->n_out--;
+    if (st != NULL)
+        p->idle[p->n_idle++] = st;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+enum ruad_rc
+store_stats(struct store *st, struct store_stats *out)
+{
+    PGresult    *res;
+    enum ruad_rc rc;
+    int          i;
+
+    memset(out, 0, sizeof(*out));
+    rc = store_exec(st, "queue", "SELECT count(*), coalesce(extract(epoch "
+        "FROM now() - min(received_at)), 0) FROM inbound WHERE state IN "
+        "('pending', 'processing')", 0, NULL, &res);
+    if (rc != RUAD_OK) {
+        PQclear(res);
+        return rc;
+    }
+    out->queue_depth = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    out->oldest_age_s = strtod(PQgetvalue(res, 0, 1), NULL);
+    PQclear(res);
+    rc = store_exec(st, "counts", "SELECT channel, state, count(*) FROM "
+        "inbound GROUP BY 1, 2 ORDER BY 1, 2 LIMIT 64", 0, NULL, &res);
+    if (rc != RUAD_OK) {
+        PQclear(res);
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res) && (size_t)i < 64; i++) {
+        snprintf(out->counts[i].channel, sizeof(out->counts[i].channel),
+            "%s", PQgetvalue(res, i, 0));
+        snprintf(out->counts[i].state, sizeof(out->counts[i].state), "%s",
+            PQgetvalue(res, i, 1));
+        out->counts[i].rows = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        out->n_counts++;
+    }
+    PQclear(res);
+    return RUAD_OK;
 }

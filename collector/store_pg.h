@@ -98,6 +98,7 @@ enum ruad_rc store_claim(struct store *st, int64_t only_id,
  */
 struct store_sink_stats {
     unsigned stored;         /* reports newly stored */
+    unsigned stored_dmarc, stored_tlsrpt;
     unsigned duplicates;     /* reports already there */
     char     keys[1024];     /* "dmarc ORG REPORT_ID DOMAIN DAY, ..." */
 };
@@ -135,5 +136,37 @@ enum ruad_rc store_rows_in_state(struct store *st, const char *state,
 
 /* store_requeue - put a decided row back to pending (ruad reprocess) */
 enum ruad_rc store_requeue(struct store *st, int64_t id);
+
+/* store_healthy - is the connection usable (connected, no open txn)? */
+bool store_healthy(const struct store *st);
+
+/*
+ * A pool of connections for request threads: get one (opened on demand,
+ * up to max), use it, put it back.  A broken connection put back is
+ * closed, so the next get opens a fresh one.
+ */
+struct store_pool;
+
+struct store_pool *store_pool_new(const char *url, unsigned max);
+void store_pool_free(struct store_pool *p);
+/* store_pool_get - NULL (reason in err) when none is free within wait_ms
+ * or the database cannot be reached */
+struct store *store_pool_get(struct store_pool *p, unsigned wait_ms,
+    char *err, size_t errlen);
+void store_pool_put(struct store_pool *p, struct store *st);
+
+/* Figures for /metrics and /readyz. */
+struct store_stats {
+    int64_t  queue_depth;        /* rows pending or processing */
+    double   oldest_age_s;       /* age of the oldest of them, 0 if none */
+    size_t   n_counts;
+    struct {
+        char    channel[16];
+        char    state[16];
+        int64_t rows;
+    }        counts[64];         /* inbound rows by channel and state */
+};
+
+enum ruad_rc store_stats(struct store *st, struct store_stats *out);
 
 #endif /* RUAD_STORE_PG_H */

@@ -157,6 +157,8 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     src = store_sink_rc(sink);
     res->stored = stats.stored;
     res->duplicates = stats.duplicates;
+    res->stored_dmarc = stats.stored_dmarc;
+    res->stored_tlsrpt = stats.stored_tlsrpt;
     snprintf(res->keys, sizeof(res->keys), "%s", stats.keys);
     store_sink_free(sink);
 

@@ -21,6 +21,7 @@ struct worker_result {
     char     reason[512];
     char     keys[1024];           /* the reports, for a log line */
     unsigned stored, duplicates;
+    unsigned stored_dmarc, stored_tlsrpt;
 };
 
 /*

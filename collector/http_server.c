@@ -1,0 +1,714 @@
+/*
+ * http_server.c - the HTTP(S) listener: routing, body caps, TLS.
+ *
+ * RFC 8460 3 (rua=https:): a reporter POSTs the report with
+ * Content-Type application/tlsrpt+gzip or application/tlsrpt+json.  The
+ * body is stored as an inbound row (channel https, peer address, TLS
+ * version) and only then answered 202 Accepted; the worker parses it
+ * later, so the same report again is also 202 (the worker marks it a
+ * duplicate).  Errors are application/problem+json (RFC 9457): wrong type
+ * 415, no body or too big 413 (from Content-Length before reading, when
+ * it is given), not gzip when the type says so 400, database unreachable
+ * 503 with Retry-After, another method 405 with Allow.  GET /healthz (the
+ * process is up), GET /readyz (the database answers and the schema is
+ * current), GET /metrics (Prometheus text).
+ *
+ * libmicrohttpd 0.9.75 runs a pool of http_threads threads on epoll; the
+ * request threads wait for the database's commit, so there are several.
+ * TLS is GnuTLS (libmicrohttpd is linked with it): the certificate comes
+ * from a callback, so SIGHUP swaps it for new handshakes without dropping
+ * a connection.  TLS 1.2 and 1.3 only.
+ *
+ * SECURITY: everything from the peer is hostile.  libmicrohttpd has no
+ * body limit: http_max_body is ours, checked on Content-Length before a
+ * byte is read and on the bytes as they come.  Connection timeout, total
+ * and per-IP connection limits and libmicrohttpd's per-connection memory
+ * are set explicitly.  Peer strings are escaped before they are logged.
+ */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "inbound.h"
+#include "log.h"
+#include "metrics.h"
+
+#define HTTP_POOL_WAIT_MS   5000      /* for a free database connection */
+#define HTTP_RETRY_AFTER    "30"      /* seconds, on 503 */
+#define HTTP_CONN_MEMORY    (64u << 10) /* libmicrohttpd's per-connection */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* One certificate chain and key, as loaded; never freed while serving. */
+struct http_creds {
+    gnutls_pcert_st    *pcert;
+    unsigned            n_pcert;
+    gnutls_privkey_t    key;
+    long long           not_after;      /* of the leaf, epoch seconds */
+    struct http_creds  *older;          /* loaded before this one */
+};
+
+struct http_server {
+    struct MHD_Daemon    *d;
+    const struct config  *cfg;
+    struct store_pool    *pool;
+    void                (*on_receive)(void);
+    bool                  tls;
+    pthread_mutex_t       mu;           /* guards creds */
+    struct http_creds    *creds;
+};
+
+/* Per-request state, kept in *con_cls between the access calls. */
+struct http_req {
+    enum metrics_path path;
+    bool              gzip;
+    bool              too_big;
+    struct buf        body;
+};
+
+/* ---- TLS credentials ---- */
+
+/* read_file - whole small file (PEM) into memory */
+static char *
+read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE  *f = fopen(path, "rb");
+    char  *p = NULL;
+    long   n;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1)) != NULL &&
+        fread(p, 1, (size_t)n, f) == (size_t)n) {
+        p[n] = '\0';
+        *len = (size_t)n;
+    } else {
+        snprintf(err, errlen, "%s: cannot read (or larger than 1 MiB)",
+            path);
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    return p;
+}
+
+static void
+creds_free(struct http_creds *c)
+{
+    unsigned i;
+
+    while (c != NULL) {
+        struct http_creds *older = c->older;
+
+        for (i = 0; i < c->n_pcert; i++)
+            gnutls_pcert_deinit(&c->pcert[i]);
+        free(c->pcert);
+        if (c->key != NULL)
+            gnutls_privkey_deinit(c->key);
+        free(c);
+        c = older;
+    }
+}
+
+/* creds_load - certificate chain and key from PEM files */
+static struct http_creds *
+creds_load(const char *certpath, const char *keypath, char *err,
+    size_t errlen)
+{
+    struct http_creds *c = calloc(1, sizeof(*c));
+    gnutls_x509_crt_t  crt[16];
+    unsigned           ncrt = 16, i;
+    gnutls_datum_t     d;
+    char              *cert = NULL, *key = NULL;
+    size_t             clen = 0, klen = 0;
+    int                r;
+
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if ((cert = read_file(certpath, &clen, err, errlen)) == NULL ||
+        (key = read_file(keypath, &klen, err, errlen)) == NULL)
+        goto fail;
+    d.data = (unsigned char *)cert;
+    d.size = (unsigned)clen;
+    r = gnutls_x509_crt_list_import(crt, &ncrt, &d, GNUTLS_X509_FMT_PEM, 0);
+    if (r <= 0) {
+        snprintf(err, errlen, "%s: no PEM certificate (%s)", certpath,
+            r < 0 ? gnutls_strerror(r) : "empty");
+        goto fail;
+    }
+    ncrt = (unsigned)r;
+    c->not_after = (long long)gnutls_x509_crt_get_expiration_time(crt[0]);
+    if ((c->pcert = calloc(ncrt, sizeof(*c->pcert))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail_crt;
+    }
+    for (i = 0; i < ncrt; i++) {
+        if ((r = gnutls_pcert_import_x509(&c->pcert[i], crt[i], 0)) < 0) {
+            snprintf(err, errlen, "%s: %s", certpath, gnutls_strerror(r));
+            goto fail_crt;
+        }
+        c->n_pcert++;
+    }
+    d.data = (unsigned char *)key;
+    d.size = (unsigned)klen;
+    if ((r = gnutls_privkey_init(&c->key)) < 0 ||
+        (r = gnutls_privkey_import_x509_raw(c->key, &d, GNUTLS_X509_FMT_PEM,
+        NULL, 0)) < 0) {
+        snprintf(err, errlen, "%s: %s", keypath, gnutls_strerror(r));
+        goto fail_crt;
+    }
+    for (i = 0; i < ncrt; i++)
+        gnutls_x509_crt_deinit(crt[i]);
+    free(cert);
+    free(key);
+    return c;
+fail_crt:
+    for (i = 0; i < ncrt; i++)
+        gnutls_x509_crt_deinit(crt[i]);
+fail:
+    free(cert);
+    free(key);
+    creds_free(c);
+    return NULL;
+}
+
+/* The server whose credentials the GnuTLS callback hands out. */
+static struct http_server *http_tls_server;
+
+/* http_cert_cb - GnuTLS asks for the certificate of a new handshake */
+static int
+http_cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn,
+    int nreqs, const gnutls_pk_algorithm_t *algos, int nalgos,
+    gnutls_pcert_st **pcert, unsigned int *pcert_length,
+    gnutls_privkey_t *pkey)
+{
+    struct http_server *h = http_tls_server;
+
+    (void)s, (void)req_ca_dn, (void)nreqs, (void)algos, (void)nalgos;
+    if (h == NULL)
+        return -1;
+    pthread_mutex_lock(&h->mu);
+    *pcert = h->creds->pcert;
+    *pcert_length = h->creds->n_pcert;
+    *pkey = h->creds->key;
+    pthread_mutex_unlock(&h->mu);
+    return 0;
+}
+
+enum ruad_rc
+http_server_reload_tls(struct http_server *h, char *err, size_t errlen)
+{
+    struct http_creds *c;
+
+    if (!h->tls)
+        return RUAD_OK;
+    if ((c = creds_load(h->cfg->tls_cert, h->cfg->tls_key, err, errlen)) ==
+        NULL)
+        return RUAD_MALFORMED;
+    /* the old credentials may be in a handshake right now: keep them */
+    pthread_mutex_lock(&h->mu);
+    c->older = h->creds;
+    h->creds = c;
+    pthread_mutex_unlock(&h->mu);
+    return RUAD_OK;
+}
+
+/* ---- responses ---- */
+
+/* http_reply - queue a response with a body copied from (p, n) */
+static enum MHD_Result
+http_reply(struct MHD_Connection *c, enum metrics_path path,
+    unsigned status, const char *ctype, const char *p, size_t n,
+    const char *hdr, const char *hval)
+{
+    struct MHD_Response *r;
+    enum MHD_Result      ret;
+
+    r = MHD_create_response_from_buffer(n, (void *)(uintptr_t)p,
+        MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (hdr != NULL)
+        MHD_add_response_header(r, hdr, hval);
+    ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    metrics_request(path, status);
+    return ret;
+}
+
+/* http_problem - an RFC 9457 problem document */
+static enum MHD_Result
+http_problem(struct MHD_Connection *c, enum metrics_path path,
+    unsigned status, const char *title, const char *detail,
+    const char *hdr, const char *hval)
+{
+    char body[768];
+    int  n;
+
+    n = snprintf(body, sizeof(body), "{\"type\":\"about:blank\","
+        "\"title\":\"%s\",\"status\":%u,\"detail\":\"%s\"}\n", title, status,
+        detail);
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = snprintf(body, sizeof(body), "{\"title\":\"%s\",\"status\":%u}"
+            "\n", title, status);
+    return http_reply(c, path, status, "application/problem+json", body,
+        (size_t)n, hdr, hval);
+}
+
+/* ---- helpers ---- */
+
+/* peer_text - the client's address as text */
+static void
+peer_text(struct MHD_Connection *c, char *dst, size_t n)
+{
+    const union MHD_ConnectionInfo *ci;
+    const struct sockaddr          *sa;
+
+    snprintf(dst, n, "unknown");
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || (sa = ci->client_addr) == NULL)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->
+            sin_addr, dst, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)
+            ->sin6_addr, dst, (socklen_t)n);
+}
+
+/* tls_text - protocol and cipher of the connection, NULL if plain */
+static void
+tls_text(struct MHD_Connection *c, const char **ver, const char **cipher)
+{
+    const union MHD_ConnectionInfo *ci;
+    gnutls_session_t                s;
+
+    *ver = *cipher = NULL;
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || (s = (gnutls_session_t)ci->tls_session) == NULL)
+        return;
+    *ver = gnutls_protocol_get_name(gnutls_protocol_get_version(s));
+    *cipher = gnutls_cipher_get_name(gnutls_cipher_get(s));
+}
+
+/* media_type_is - Content-Type equals want, parameters ignored (RFC 9110
+ * 8.3.1: type and subtype are case-insensitive) */
+static bool
+media_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, want, n) != 0)
+        return false;
+    ct += n;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+/* route - the path without the configured prefix, NULL if outside it */
+static const char *
+route(const struct config *cfg, const char *url)
+{
+    size_t n = strlen(cfg->http_prefix);
+
+    if (n == 0)
+        return url;
+    if (strncmp(url, cfg->http_prefix, n) != 0 || url[n] != '/')
+        return NULL;
+    return url + n;
+}
+
+/* ---- handlers ---- */
+
+static enum MHD_Result
+http_readyz(struct http_server *h, struct MHD_Connection *c)
+{
+    const struct store_migration *m;
+    struct store                 *st;
+    char                          err[256];
+    int                           want = 0, have = 0;
+    bool                          ok;
+
+    for (m = store_migrations; m->sql != NULL; m++)
+        want = m->version;
+    if ((st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS, err, sizeof(err)))
+        == NULL)
+        return http_problem(c, MP_READYZ, 503, "Service Unavailable",
+            "database unreachable", "Retry-After", HTTP_RETRY_AFTER);
+    ok = store_schema_version(st, &have) == RUAD_OK;
+    store_pool_put(h->pool, st);
+    if (!ok)
+        return http_problem(c, MP_READYZ, 503, "Service Unavailable",
+            "database not answering", "Retry-After", HTTP_RETRY_AFTER);
+    if (have != want)
+        return http_problem(c, MP_READYZ, 503, "Service Unavailable",
+            "database schema is not current (run ruad migrate)",
+            "Retry-After", HTTP_RETRY_AFTER);
+    return http_reply(c, MP_READYZ, 200, "text/plain", "ready\n", 6, NULL,
+        NULL);
+}
+
+static enum MHD_Result
+http_metrics(struct http_server *h, struct MHD_Connection *c)
+{
+    struct store_stats *stats = calloc(1, sizeof(*stats));
+    struct store       *st;
+    struct buf          b;
+    char                err[256];
+    long long           expiry = 0;
+    enum MHD_Result     ret;
+    bool                have = false;
+
+    if (stats != NULL && (st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS,
+        err, sizeof(err))) != NULL) {
+        have = store_stats(st, stats) == RUAD_OK;
+        store_pool_put(h->pool, st);
+    }
+    if (h->tls) {
+        pthread_mutex_lock(&h->mu);
+        expiry = h->creds->not_after;
+        pthread_mutex_unlock(&h->mu);
+    }
+    buf_init(&b, 1u << 20);
+    /* count this scrape before rendering, so it shows in itself */
+    metrics_request(MP_METRICS, 200);
+    if (metrics_render(&b, have ? stats : NULL, expiry) != RUAD_OK) {
+        buf_free(&b);
+        free(stats);
+        return http_problem(c, MP_METRICS, 500, "Internal Server Error",
+            "metrics", NULL, NULL);
+    }
+    ret = MHD_NO;
+    {
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            buf_len(&b), (void *)(uintptr_t)buf_ptr(&b),
+            MHD_RESPMEM_MUST_COPY);
+
+        if (r != NULL) {
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                "text/plain; version=0.0.4");
+            ret = MHD_queue_response(c, 200, r);
+            MHD_destroy_response(r);
+        }
+    }
+    buf_free(&b);
+    free(stats);
+    return ret;
+}
+
+/* http_tlsrpt_store - the body is complete: check, store, answer */
+static enum MHD_Result
+http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
+    struct http_req *rq)
+{
+    struct inbound_meta m = { .channel = "https" };
+    struct store       *st;
+    char                peer[INET6_ADDRSTRLEN], err[256], esc[160];
+    int64_t             id;
+    bool                too_large;
+    enum ruad_rc        rc;
+    const char         *body = buf_ptr(&rq->body);
+    size_t              len = buf_len(&rq->body);
+
+    if (rq->too_big)
+        return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
+            "the report is larger than http_max_body", NULL, NULL);
+    if (len == 0)
+        return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
+            "no report in the request body", NULL, NULL);
+    if (rq->gzip && (len < 2 || (unsigned char)body[0] != 0x1f ||
+        (unsigned char)body[1] != 0x8b))
+        return http_problem(c, MP_TLSRPT, 400, "Bad Request",
+            "Content-Type says gzip but the body is not gzip data", NULL,
+            NULL);
+    peer_text(c, peer, sizeof(peer));
+    tls_text(c, &m.tls_version, &m.tls_cipher);
+    m.peer_addr = peer;
+    m.content_type = rq->gzip ? "application/tlsrpt+gzip" :
+        "application/tlsrpt+json";
+    if ((st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS, err, sizeof(err))) ==
+        NULL) {
+        log_warn("http tlsrpt refused peer=%s status=503 reason=\"%s\"",
+            peer, log_escape(esc, sizeof(esc), err, strlen(err)));
+        return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
+            "cannot store the report now; retry later", "Retry-After",
+            HTTP_RETRY_AFTER);
+    }
+    rc = inbound_receive(st, &m, body, len, len, &id, &too_large);
+    if (rc != RUAD_OK)
+        snprintf(err, sizeof(err), "%s", store_error(st));
+    store_pool_put(h->pool, st);
+    if (rc != RUAD_OK) {
+        log_warn("http tlsrpt refused peer=%s status=503 reason=\"%s\"",
+            peer, log_escape(esc, sizeof(esc), err, strlen(err)));
+        return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
+            "cannot store the report now; retry later", "Retry-After",
+            HTTP_RETRY_AFTER);
+    }
+    log_info("http tlsrpt accepted inbound=%lld peer=%s bytes=%zu tls=%s",
+        (long long)id, peer, len, m.tls_version ? m.tls_version : "none");
+    if (h->on_receive != NULL)
+        h->on_receive();
+    return http_reply(c, MP_TLSRPT, 202, "application/json",
+        "{\"status\":\"accepted\"}\n", 22, NULL, NULL);
+}
+
+/* http_tlsrpt_begin - headers of a POST /tlsrpt: refuse early if we can */
+static enum MHD_Result
+http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
+    const char *method, void **con_cls)
+{
+    const char      *ct, *cl;
+    struct http_req *rq;
+    unsigned long long n;
+    char            *end;
+
+    if (strcmp(method, "POST") != 0)
+        return http_problem(c, MP_TLSRPT, 405, "Method Not Allowed",
+            "reports are POSTed", "Allow", "POST");
+    ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+        MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!media_type_is(ct, "application/tlsrpt+gzip") &&
+        !media_type_is(ct, "application/tlsrpt+json"))
+        return http_problem(c, MP_TLSRPT, 415, "Unsupported Media Type",
+            "use application/tlsrpt+gzip or application/tlsrpt+json "
+            "(RFC 8460 3)", "Accept-Post",
+            "application/tlsrpt+gzip, application/tlsrpt+json");
+    cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+        MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL) {
+        errno = 0;
+        n = strtoull(cl, &end, 10);
+        if (errno == 0 && *end == '\0' && n > h->cfg->http_max_body)
+            return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
+                "the report is larger than http_max_body", NULL, NULL);
+        if (errno == 0 && *end == '\0' && n == 0)
+            return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
+                "no report in the request body", NULL, NULL);
+    }
+    if ((rq = calloc(1, sizeof(*rq))) == NULL)
+        return MHD_NO;
+    rq->path = MP_TLSRPT;
+    rq->gzip = media_type_is(ct, "application/tlsrpt+gzip");
+    buf_init(&rq->body, h->cfg->http_max_body);
+    *con_cls = rq;
+    return MHD_YES;
+}
+
+/* http_access - libmicrohttpd's request callback */
+static enum MHD_Result
+http_access(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+    struct http_server *h = cls;
+    struct http_req    *rq = *con_cls;
+    const char         *path;
+
+    (void)version;
+    if (rq != NULL) {                      /* a POST body arriving */
+        if (*upload_size > 0) {
+            if (!rq->too_big && buf_append(&rq->body, upload_data,
+                *upload_size) != RUAD_OK) {
+                rq->too_big = true;        /* refuse now, read no more */
+                buf_free(&rq->body);
+                *upload_size = 0;
+                return http_tlsrpt_store(h, c, rq);
+            }
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        return http_tlsrpt_store(h, c, rq);
+    }
+    if ((path = route(h->cfg, url)) == NULL)
+        return http_problem(c, MP_OTHER, 404, "Not Found", "no such path",
+            NULL, NULL);
+    if (strcmp(path, "/tlsrpt") == 0)
+        return http_tlsrpt_begin(h, c, method, con_cls);
+    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+        strcmp(path, "/metrics") == 0) {
+        enum metrics_path mp = path[1] == 'h' ? MP_HEALTHZ :
+            path[1] == 'r' ? MP_READYZ : MP_METRICS;
+
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+            return http_problem(c, mp, 405, "Method Not Allowed",
+                "read-only", "Allow", "GET, HEAD");
+        if (mp == MP_HEALTHZ)
+            return http_reply(c, mp, 200, "text/plain", "ok\n", 3, NULL,
+                NULL);
+        if (mp == MP_READYZ)
+            return http_readyz(h, c);
+        return http_metrics(h, c);
+    }
+    return http_problem(c, MP_OTHER, 404, "Not Found", "no such path", NULL,
+        NULL);
+}
+
+/* http_done - a request ended (answered or cut off): free its state */
+static void
+http_done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+    struct http_req *rq = *con_cls;
+
+    (void)cls, (void)c;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+        toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT && rq != NULL)
+        log_info("http request ended early reason=%d", (int)toe);
+    if (rq != NULL) {
+        buf_free(&rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+/* http_log - libmicrohttpd's own messages, as our log lines */
+static void
+http_log(void *cls, const char *fmt, va_list ap)
+{
+    char   msg[512];
+    size_t i;
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* quoted below: keep spaces, mask what could break the line */
+    for (i = 0; msg[i] != '\0'; i++)
+        if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f ||
+            msg[i] == '"' || msg[i] == '\\')
+            msg[i] = msg[i + 1] == '\0' && msg[i] == '\n' ? '\0' : '?';
+    log_info("http mhd=\"%s\"", msg);
+}
+
+struct http_server *
+http_server_start(const struct config *cfg, struct store_pool *pool,
+    void (*on_receive)(void), char *err, size_t errlen)
+{
+    struct http_server *h;
+    struct addrinfo     hints, *ai = NULL;
+    char                host[256], port_s[8];
+    unsigned            port;
+    unsigned            flags = MHD_USE_INTERNAL_POLLING_THREAD |
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    struct sockaddr_storage sa;
+    int                 r;
+
+    if (!config_split_listen(cfg->http_listen, host, sizeof(host), &port)) {
+        snprintf(err, errlen, "http_listen: \"%s\" is not host:port",
+            cfg->http_listen);
+        return NULL;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port_s, sizeof(port_s), "%u", port);
+    if ((r = getaddrinfo(host, port_s, &hints, &ai)) != 0 ||
+        ai->ai_addrlen > sizeof(sa)) {
+        snprintf(err, errlen, "http_listen: %s: %s", cfg->http_listen,
+            r ? gai_strerror(r) : "address too long");
+        if (ai != NULL)
+            freeaddrinfo(ai);
+        return NULL;
+    }
+    memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    freeaddrinfo(ai);
+
+    if ((h = calloc(1, sizeof(*h))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    h->cfg = cfg;
+    h->pool = pool;
+    h->on_receive = on_receive;
+    pthread_mutex_init(&h->mu, NULL);
+    h->tls = cfg->tls_cert[0] != '\0';
+    if (h->tls) {
+        if ((h->creds = creds_load(cfg->tls_cert, cfg->tls_key, err,
+            errlen)) == NULL) {
+            pthread_mutex_destroy(&h->mu);
+            free(h);
+            return NULL;
+        }
+        http_tls_server = h;
+        flags |= MHD_USE_TLS;
+    }
+    h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, http_access,
+        h,
+        MHD_OPTION_EXTERNAL_LOGGER, http_log, h,      /* must come first */
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_max_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, http_done, h,
+        h->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END,
+        http_cert_cb,
+        MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
+        MHD_OPTION_END);
+    if (h->d == NULL) {
+        snprintf(err, errlen, "cannot listen on %s (in use, or no such "
+            "address?)", cfg->http_listen);
+        creds_free(h->creds);
+        pthread_mutex_destroy(&h->mu);
+        http_tls_server = NULL;
+        free(h);
+        return NULL;
+    }
+    log_info("http listening addr=%s tls=%s threads=%u", cfg->http_listen,
+        h->tls ? "on" : "off", cfg->http_threads);
+    return h;
+}
+
+void
+http_server_stop(struct http_server *h, unsigned drain_s)
+{
+    const union MHD_DaemonInfo *di;
+    unsigned                    waited = 0;
+
+    if (h == NULL)
+        return;
+    MHD_quiesce_daemon(h->d);              /* no new connections */
+    /* let requests in flight finish: each is a report being stored */
+    while (waited < drain_s * 10) {
+        di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (di == NULL || di->num_connections == 0)
+            break;
+        usleep(100000);
+        waited++;
+    }
+    MHD_stop_daemon(h->d);
+    http_tls_server = NULL;
+    creds_free(h->creds);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

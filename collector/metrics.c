@@ -1,0 +1,121 @@
+/*
+ * metrics.c - counters and their Prometheus rendering (see metrics.h).
+ */
+#include "metrics.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const path_names[MP_N] = {
+    "/tlsrpt", "/healthz", "/readyz", "/metrics", "other"
+};
+static const unsigned statuses[] = { 200, 202, 400, 404, 405, 413, 415,
+    500, 503 };
+#define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
+static const char *const verdicts[] = { "parsed", "duplicate",
+    "not_a_report", "malformed", "too_large", "unauthenticated", "failed",
+    "pending" };
+#define N_VERDICT (sizeof(verdicts) / sizeof(verdicts[0]))
+
+static atomic_ullong requests[MP_N][N_STATUS + 1];   /* +1: other codes */
+static atomic_ullong verdict_count[N_VERDICT];
+static atomic_ullong reports_dmarc, reports_tlsrpt;
+static time_t        started;
+
+void
+metrics_init(void)
+{
+    started = time(NULL);
+}
+
+void
+metrics_request(enum metrics_path path, unsigned status)
+{
+    size_t i;
+
+    for (i = 0; i < N_STATUS && statuses[i] != status; i++)
+        ;
+    atomic_fetch_add(&requests[path][i], 1);
+}
+
+void
+metrics_verdict(const char *state, unsigned dmarc_stored,
+    unsigned tlsrpt_stored)
+{
+    size_t i;
+
+    for (i = 0; i < N_VERDICT; i++)
+        if (strcmp(verdicts[i], state) == 0) {
+            atomic_fetch_add(&verdict_count[i], 1);
+            break;
+        }
+    atomic_fetch_add(&reports_dmarc, dmarc_stored);
+    atomic_fetch_add(&reports_tlsrpt, tlsrpt_stored);
+}
+
+enum ruad_rc
+metrics_render(struct buf *b, const struct store_stats *stats,
+    long long cert_not_after)
+{
+    size_t p, s;
+    enum ruad_rc rc = RUAD_OK;
+
+#define OUT(...) do { if (rc == RUAD_OK) rc = buf_printf(b, __VA_ARGS__); \
+    } while (0)
+    OUT("# HELP ruad_http_requests_total HTTP requests by path and status.\n"
+        "# TYPE ruad_http_requests_total counter\n");
+    for (p = 0; p < MP_N; p++)
+        for (s = 0; s <= N_STATUS; s++) {
+            unsigned long long n = atomic_load(&requests[p][s]);
+
+            if (n == 0)
+                continue;
+            if (s < N_STATUS)
+                OUT("ruad_http_requests_total{path=\"%s\",status=\"%u\"} "
+                    "%llu\n", path_names[p], statuses[s], n);
+            else
+                OUT("ruad_http_requests_total{path=\"%s\",status=\"other\"}"
+                    " %llu\n", path_names[p], n);
+        }
+    OUT("# HELP ruad_verdicts_total Inbound rows decided by this process, "
+        "by verdict (failures by reason).\n"
+        "# TYPE ruad_verdicts_total counter\n");
+    for (s = 0; s < N_VERDICT; s++)
+        OUT("ruad_verdicts_total{state=\"%s\"} %llu\n", verdicts[s],
+            (unsigned long long)atomic_load(&verdict_count[s]));
+    OUT("# HELP ruad_reports_stored_total Reports stored by this process.\n"
+        "# TYPE ruad_reports_stored_total counter\n"
+        "ruad_reports_stored_total{type=\"dmarc\"} %llu\n"
+        "ruad_reports_stored_total{type=\"tlsrpt\"} %llu\n",
+        (unsigned long long)atomic_load(&reports_dmarc),
+        (unsigned long long)atomic_load(&reports_tlsrpt));
+    if (stats != NULL) {
+        OUT("# HELP ruad_inbound_rows Inbound rows by channel and state.\n"
+            "# TYPE ruad_inbound_rows gauge\n");
+        for (s = 0; s < stats->n_counts; s++)
+            OUT("ruad_inbound_rows{channel=\"%s\",state=\"%s\"} %lld\n",
+                stats->counts[s].channel, stats->counts[s].state,
+                (long long)stats->counts[s].rows);
+        OUT("# HELP ruad_queue_depth Inbound rows waiting for a worker.\n"
+            "# TYPE ruad_queue_depth gauge\nruad_queue_depth %lld\n"
+            "# HELP ruad_queue_oldest_seconds Age of the oldest waiting "
+            "row.\n# TYPE ruad_queue_oldest_seconds gauge\n"
+            "ruad_queue_oldest_seconds %.3f\n", (long long)stats->queue_depth,
+            stats->oldest_age_s);
+    }
+    OUT("# HELP ruad_database_up Whether the database answered this scrape."
+        "\n# TYPE ruad_database_up gauge\nruad_database_up %d\n",
+        stats != NULL);
+    OUT("# HELP ruad_uptime_seconds Seconds since the process started.\n"
+        "# TYPE ruad_uptime_seconds gauge\nruad_uptime_seconds %lld\n",
+        (long long)(time(NULL) - started));
+    if (cert_not_after > 0)
+        OUT("# HELP ruad_tls_cert_expiry_seconds Seconds until the served "
+            "certificate's notAfter (RFC 5280).\n"
+            "# TYPE ruad_tls_cert_expiry_seconds gauge\n"
+            "ruad_tls_cert_expiry_seconds %lld\n",
+            cert_not_after - (long long)time(NULL));
+#undef OUT
+    return rc;
+}

@@ -1,0 +1,32 @@
+/*
+ * metrics.h - process counters for GET /metrics (Prometheus text format
+ * 0.0.4).  Counting is lock-free (C11 atomics) and safe from any thread.
+ */
+#ifndef RUAD_METRICS_H
+#define RUAD_METRICS_H
+
+#include "buf.h"
+#include "result.h"
+#include "store_pg.h"
+
+enum metrics_path {
+    MP_TLSRPT, MP_HEALTHZ, MP_READYZ, MP_METRICS, MP_OTHER, MP_N
+};
+
+void metrics_init(void);
+/* metrics_request - one HTTP request answered with status */
+void metrics_request(enum metrics_path path, unsigned status);
+/* metrics_verdict - a worker decided a row (state as in inbound.state) */
+void metrics_verdict(const char *state, unsigned dmarc_stored,
+    unsigned tlsrpt_stored);
+
+/*
+ * metrics_render - every metric as Prometheus text into b: the counters,
+ * the database figures in stats (NULL when the database did not answer),
+ * and the seconds until the certificate expires (cert_expiry <= 0: no
+ * certificate).
+ */
+enum ruad_rc metrics_render(struct buf *b, const struct store_stats *stats,
+    long long cert_not_after);
+
+#endif /* RUAD_METRICS_H */
