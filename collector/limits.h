@@ -55,6 +55,20 @@
                                                 on the database's commit) */
 #define WORKERS_DEFAULT       2              /* report-processing threads */
 
+/* SMTP (smtp_session.c, smtp_server.c). */
+#define SMTP_CMD_LINE_MAX     512            /* RFC 5321 4.5.3.1.4, with CRLF */
+#define SMTP_TEXT_LINE_MAX    (64u << 10)    /* RFC 5321 4.5.3.1.6 says 1000;
+                                                real mail breaks it, so up
+                                                to this, then 552 */
+#define SMTP_MSG_MAX          (25u << 20)    /* counted while reading DATA */
+#define SMTP_RCPT_MAX         100            /* RFC 5321 4.5.3.1.8 minimum */
+#define SMTP_ERRORS_MAX       10             /* then 421 (Postfix's
+                                                hard_error_limit is 20) */
+#define SMTP_IDLE_TIMEOUT_S   300            /* RFC 5321 4.5.3.2.7 */
+#define SMTP_CONN_MAX         2000           /* sessions in all */
+#define SMTP_CONN_PER_IP_MAX  50             /* sessions from one address */
+#define SMTP_GREET_DELAY_MS   300            /* pregreet check */
+
 /* Receiving (inbound.c): bigger things are kept as a too_large fact. */
 #define INBOUND_IMPORT_MAX    (64u << 20)    /* bytes of one imported file */
 
