@@ -14,13 +14,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "limits.h"
 #include "log.h"
 
 #define CONFIG_LINE_MAX 4096
 
-enum cfg_kind { CFG_SIZE, CFG_UINT, CFG_LOGLEVEL, CFG_STRING };
+enum cfg_kind { CFG_SIZE, CFG_UINT, CFG_LOGLEVEL, CFG_STRING, CFG_BOOL };
 
 static const struct config_row {
     const char    *name;
@@ -80,6 +81,32 @@ static const struct config_row {
       sizeof(uint32_t), 1, 256, "HTTP request threads" },
     { "workers", CFG_UINT, offsetof(struct config, workers),
       sizeof(uint32_t), 1, 256, "report-processing threads" },
+#define OFF(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+    { "smtp_listen", CFG_STRING, OFF(smtp_listen), 0, 0,
+      "SMTP address, host:port (127.0.0.1:2525); empty: no SMTP" },
+    { "smtp_hostname", CFG_STRING, OFF(smtp_hostname), 0, 0,
+      "name in the banner and Received header (the host name)" },
+    { "smtp_accept", CFG_STRING, OFF(smtp_accept), 0, 0,
+      "recipients taken: a@rua.example or @rua.example, comma separated" },
+    { "smtp_max_message_size", CFG_SIZE, OFF(smtp_max_message),
+      64u << 10, 1u << 30, "bytes of one message (SIZE)" },
+    { "smtp_max_recipients", CFG_UINT, OFF(smtp_max_recipients), 1, 10000,
+      "recipients of one message" },
+    { "smtp_timeout", CFG_UINT, OFF(smtp_timeout), 10, 3600,
+      "seconds an idle SMTP session is kept" },
+    { "smtp_max_connections", CFG_UINT, OFF(smtp_max_connections), 1,
+      100000, "SMTP sessions in all" },
+    { "smtp_max_per_ip", CFG_UINT, OFF(smtp_max_per_ip), 1, 100000,
+      "SMTP sessions from one address" },
+    { "smtp_greet_delay_ms", CFG_UINT, OFF(smtp_greet_delay_ms), 0, 10000,
+      "wait before the banner; input before it is refused" },
+    { "smtp_threads", CFG_UINT, OFF(smtp_threads), 1, 256,
+      "threads storing received messages" },
+    { "smtp_require_tls", CFG_BOOL, OFF(smtp_require_tls), 0, 1,
+      "MAIL only after STARTTLS (yes/no)" },
+    { "smtp_reject_bare_lf", CFG_BOOL, OFF(smtp_reject_bare_lf), 0, 1,
+      "refuse messages with a bare LF or CR, 550 5.5.2 (yes/no)" },
+#undef OFF
     { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
       sizeof(int), 0, 3, "error, warn, info or debug" },
     { "database_url", CFG_STRING, offsetof(struct config, database_url),
@@ -104,6 +131,17 @@ config_init(struct config *c)
     c->http_max_per_ip = HTTP_CONN_PER_IP_MAX;
     c->http_threads = HTTP_THREADS;
     c->workers = WORKERS_DEFAULT;
+    snprintf(c->smtp_listen, sizeof(c->smtp_listen), "127.0.0.1:2525");
+    if (gethostname(c->smtp_hostname, sizeof(c->smtp_hostname) - 1) != 0 ||
+        c->smtp_hostname[0] == '\0')
+        snprintf(c->smtp_hostname, sizeof(c->smtp_hostname), "localhost");
+    c->smtp_max_message = SMTP_MSG_MAX;
+    c->smtp_max_recipients = SMTP_RCPT_MAX;
+    c->smtp_timeout = SMTP_IDLE_TIMEOUT_S;
+    c->smtp_max_connections = SMTP_CONN_MAX;
+    c->smtp_max_per_ip = SMTP_CONN_PER_IP_MAX;
+    c->smtp_greet_delay_ms = SMTP_GREET_DELAY_MS;
+    c->smtp_threads = 4;
     if (url != NULL)
         snprintf(c->database_url, sizeof(c->database_url), "%s", url);
 }
@@ -196,6 +234,21 @@ config_set(struct config *c, const char *key, const char *value, char *err,
                 return RUAD_MALFORMED;
             }
             memcpy((char *)c + r->off, value, strlen(value) + 1);
+            return RUAD_OK;
+        }
+        if (r->kind == CFG_BOOL) {
+            if (strcmp(value, "yes") == 0 || strcmp(value, "on") == 0 ||
+                strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+                v = 1;
+            else if (strcmp(value, "no") == 0 || strcmp(value, "off") == 0 ||
+                strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+                v = 0;
+            else {
+                snprintf(err, errlen, "%s: \"%s\" is not yes or no",
+                    r->name, value);
+                return RUAD_MALFORMED;
+            }
+            store((char *)c + r->off, r->width, v);
             return RUAD_OK;
         }
         if (r->kind == CFG_LOGLEVEL) {
@@ -330,6 +383,16 @@ config_check(const struct config *c, char *err, size_t errlen)
         snprintf(err, errlen, "tls_cert and tls_key go together");
         return RUAD_MALFORMED;
     }
+    if (c->smtp_listen[0] != '\0' &&
+        !config_split_listen(c->smtp_listen, host, sizeof(host), &port)) {
+        snprintf(err, errlen, "smtp_listen: \"%s\" is not host:port",
+            c->smtp_listen);
+        return RUAD_MALFORMED;
+    }
+    if (c->smtp_require_tls && c->tls_cert[0] == '\0') {
+        snprintf(err, errlen, "smtp_require_tls needs tls_cert and tls_key");
+        return RUAD_MALFORMED;
+    }
     if (c->http_prefix[0] != '\0' && (c->http_prefix[0] != '/' ||
         c->http_prefix[strlen(c->http_prefix) - 1] == '/')) {
         snprintf(err, errlen, "http_path_prefix: \"%s\" must start with / "
@@ -353,6 +416,9 @@ config_usage(FILE *f)
             fprintf(f, "  %-22s %s (info)\n", r->name, r->help);
         else if (r->kind == CFG_STRING)
             fprintf(f, "  %-22s %s\n", r->name, r->help);
+        else if (r->kind == CFG_BOOL)
+            fprintf(f, "  %-22s %s (%s)\n", r->name, r->help,
+                load((char *)&c + r->off, r->width) ? "yes" : "no");
         else
             fprintf(f, "  %-22s %s (%llu; %llu..%llu)\n", r->name, r->help,
                 (unsigned long long)load((char *)&c + r->off, r->width),

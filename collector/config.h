@@ -33,6 +33,19 @@ struct config {
     uint32_t             http_max_per_ip;
     uint32_t             http_threads;
     uint32_t             workers;
+    /* SMTP */
+    char                 smtp_listen[CONFIG_STRING_MAX];  /* "" = off */
+    char                 smtp_hostname[256];
+    char                 smtp_accept[CONFIG_STRING_MAX];  /* a@d,@d,... */
+    uint64_t             smtp_max_message;
+    uint32_t             smtp_max_recipients;
+    uint32_t             smtp_timeout;                    /* seconds */
+    uint32_t             smtp_max_connections;
+    uint32_t             smtp_max_per_ip;
+    uint32_t             smtp_greet_delay_ms;
+    uint32_t             smtp_threads;                    /* storing */
+    uint32_t             smtp_require_tls;                /* bool */
+    uint32_t             smtp_reject_bare_lf;             /* bool */
 };
 
 /*

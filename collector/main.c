@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "http_server.h"
 #include "inbound.h"
 #include "metrics.h"
+#include "smtp_server.h"
 #include "store_pg.h"
 #include "worker.h"
 #include "log.h"
@@ -60,7 +62,9 @@ static const char usage_text[] =
     "  serve [--check-config] [OPTIONS]\n"
     "                           run the service: HTTP(S) on http_listen\n"
     "                           (POST /tlsrpt, GET /healthz /readyz\n"
-    "                           /metrics) and the workers; SIGTERM drains\n"
+    "                           /metrics), SMTP on smtp_listen (reports\n"
+    "                           mailed to smtp_accept), and the workers;\n"
+    "                           SIGTERM drains\n"
     "                           and stops, SIGHUP reloads tls_cert/tls_key;\n"
     "                           --check-config prints \"configuration OK\"\n"
     "                           or the first error\n"
@@ -705,6 +709,8 @@ cmd_serve(int argc, char **argv)
     struct config       cfg;
     struct store_pool  *pool;
     struct http_server *http;
+    struct smtp_server *smtp = NULL;
+    struct rlimit       rl;
     pthread_t          *workers;
     sigset_t            sigs;
     char                err[600];
@@ -738,6 +744,11 @@ cmd_serve(int argc, char **argv)
     log_set_level((enum log_level)cfg.log_level);
     metrics_init();
     serve.cfg = &cfg;
+    /* thousands of idle SMTP sessions need descriptors */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 
     /* signals go to this thread alone (sigwait below) */
     signal(SIGPIPE, SIG_IGN);
@@ -758,6 +769,14 @@ cmd_serve(int argc, char **argv)
         store_pool_free(pool);
         return 1;
     }
+    if (cfg.smtp_listen[0] != '\0' &&
+        (smtp = smtp_server_start(&cfg, serve_kick, err, sizeof(err))) ==
+        NULL) {
+        fprintf(stderr, "ruad: %s\n", err);
+        http_server_stop(http, 0);
+        store_pool_free(pool);
+        return 1;
+    }
     if ((workers = calloc(cfg.workers, sizeof(*workers))) == NULL)
         return 1;
     for (i = 0; i < (int)cfg.workers; i++)
@@ -769,7 +788,9 @@ cmd_serve(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            if (http_server_reload_tls(http, err, sizeof(err)) == RUAD_OK)
+            if (http_server_reload_tls(http, err, sizeof(err)) == RUAD_OK &&
+                (smtp == NULL || smtp_server_reload_tls(smtp, err,
+                sizeof(err)) == RUAD_OK))
                 log_info("serve tls reloaded");
             else
                 log_error("serve tls reload failed, old certificate kept "
@@ -781,6 +802,7 @@ cmd_serve(int argc, char **argv)
     /* drain: no new connections, requests in flight finish, each worker
      * finishes the row in hand */
     log_info("serve stopping signal=%d", sig);
+    smtp_server_stop(smtp, 10);
     http_server_stop(http, 10);
     pthread_mutex_lock(&serve.mu);
     serve.stop = true;

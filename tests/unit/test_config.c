@@ -40,6 +40,13 @@ static const struct set_case {
     { "mime_max_parts", "1025", RUAD_MALFORMED },
     { "mime_max_header_bytes", "16M", RUAD_OK },
     { "mime_max_header_bytes", "16777217", RUAD_MALFORMED },
+    { "smtp_require_tls", "yes", RUAD_OK },
+    { "smtp_require_tls", "maybe", RUAD_MALFORMED },
+    { "smtp_max_recipients", "10000", RUAD_OK },
+    { "smtp_max_recipients", "10001", RUAD_MALFORMED },
+    { "smtp_max_message_size", "65535", RUAD_MALFORMED },
+    { "http_threads", "257", RUAD_MALFORMED },
+    { "http_listen", "127.0.0.1:8443", RUAD_OK },
     { "log_level", "debug", RUAD_OK },
     { "log_level", "loud", RUAD_MALFORMED },
     { "no_such_key", "1", RUAD_MALFORMED },
@@ -110,12 +117,45 @@ test_file(void **state)
     assert_int_equal(config_load_file(&c, path, err, sizeof(err)), RUAD_IO);
 }
 
+/* config_check: the settings as a whole */
+static void
+test_check(void **state)
+{
+    struct config c;
+    char          err[256], host[64];
+    unsigned      port;
+
+    (void)state;
+    config_init(&c);
+    assert_int_equal(config_check(&c, err, sizeof(err)), RUAD_OK);
+    snprintf(c.http_listen, sizeof(c.http_listen), "nowhere");
+    assert_int_equal(config_check(&c, err, sizeof(err)), RUAD_MALFORMED);
+    assert_non_null(strstr(err, "http_listen"));
+    config_init(&c);
+    snprintf(c.tls_cert, sizeof(c.tls_cert), "/x.pem");
+    assert_int_equal(config_check(&c, err, sizeof(err)), RUAD_MALFORMED);
+    assert_non_null(strstr(err, "go together"));
+    config_init(&c);
+    c.smtp_require_tls = 1;
+    assert_int_equal(config_check(&c, err, sizeof(err)), RUAD_MALFORMED);
+    config_init(&c);
+    snprintf(c.http_prefix, sizeof(c.http_prefix), "/rua/");
+    assert_int_equal(config_check(&c, err, sizeof(err)), RUAD_MALFORMED);
+    assert_true(config_split_listen("[::1]:25", host, sizeof(host), &port));
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 25);
+    assert_false(config_split_listen("1.2.3.4:65536", host, sizeof(host),
+        &port));
+    assert_false(config_split_listen(":25", host, sizeof(host), &port));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_table),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_check),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
