@@ -1,0 +1,1003 @@
+/*
+ * dkim.c - DKIM verification (see dkim.h).
+ *
+ * RFC 6376: tag lists (3.2), canonicalisation simple and relaxed (3.4),
+ * header selection bottom-up with over-signing (5.4.2), body hash (3.7),
+ * key records (3.6.1).  RFC 8463: ed25519-sha256 signs the SHA-256 of the
+ * canonical header data.  RFC 8301: rsa-sha1 never verifies, RSA keys
+ * under 1024 bits never verify.  Our rules on top: a key over 8192 bits is
+ * refused before any work, a signature with l= is not a pass (anyone can
+ * append to such a message), and a message with more than one From is not
+ * a pass (which From would the signature vouch for?).
+ *
+ * SECURITY: the message, its signatures and the key records are peer
+ * data.  The header block is capped (DKIM_HEADER_MAX), at most
+ * DKIM_SIGS_MAX signatures are evaluated, base64 values are bounded by
+ * their fields, and the key size is checked before verifying.
+ */
+#include "dkim.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+
+#define DKIM_FIELDS_MAX 1000              /* header fields looked at */
+#define DKIM_H_MAX      64                /* names in h= */
+
+struct field {
+    const char *p;          /* the raw field, name to CRLF included */
+    size_t      len;
+    size_t      name_len;
+    bool        used;       /* taken by the current signature's h= */
+};
+
+struct msg {
+    const char   *hdr;      /* header block (CRLF endings) */
+    size_t        hdr_len;
+    const char   *body;
+    size_t        body_len;
+    struct field *f;
+    size_t        nf;
+};
+
+/* A parsed DKIM-Signature. */
+struct sig {
+    const struct field *field;
+    char   *v, *a, *b, *bh, *c, *d, *h, *i, *l, *q, *s, *t, *x;
+    char   *names[DKIM_H_MAX];
+    size_t  n_names;
+};
+
+/* ---- small helpers ---- */
+
+static bool
+is_wsp(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* b64_decode - base64 without whitespace into out (cap); length or -1 */
+static long
+b64_decode(const char *in, unsigned char *out, size_t cap)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        "0123456789+/";
+    uint32_t acc = 0;
+    int      bits = 0;
+    size_t   o = 0;
+    const char *p, *q;
+
+    for (p = in; *p != '\0'; p++) {
+        if (*p == '=')
+            break;
+        if ((q = strchr(tbl, *p)) == NULL || *p == '\0')
+            return -1;
+        acc = (acc << 6) | (uint32_t)(q - tbl);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= cap)
+                return -1;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    for (; *p == '='; p++)
+        ;
+    return *p == '\0' ? (long)o : -1;
+}
+
+/* strip_fws - copy of (p, n) without any whitespace or CRLF */
+static char *
+strip_fws(const char *p, size_t n)
+{
+    char  *s = malloc(n + 1);
+    size_t i, o = 0;
+
+    if (s == NULL)
+        return NULL;
+    for (i = 0; i < n; i++)
+        if (!is_wsp(p[i]) && p[i] != '\r' && p[i] != '\n')
+            s[o++] = p[i];
+    s[o] = '\0';
+    return s;
+}
+
+/* trim_copy - copy of (p, n) without surrounding whitespace and CRLF */
+static char *
+trim_copy(const char *p, size_t n)
+{
+    while (n > 0 && (is_wsp(*p) || *p == '\r' || *p == '\n'))
+        p++, n--;
+    while (n > 0 && (is_wsp(p[n - 1]) || p[n - 1] == '\r' ||
+        p[n - 1] == '\n'))
+        n--;
+    char *s = malloc(n + 1);
+
+    if (s != NULL) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+/*
+ * tag_list - split "t1=v1; t2=v2" into up to max tags; values kept as
+ * written (callers strip).  false on a syntax error or a duplicate tag.
+ */
+struct tag {
+    char        name[16];
+    const char *v;
+    size_t      vlen;
+};
+
+static bool
+tag_list(const char *p, size_t n, struct tag *tags, size_t max, size_t *nt)
+{
+    const char *end = p + n, *e, *eq;
+    size_t      k, i;
+
+    *nt = 0;
+    while (p < end) {
+        e = memchr(p, ';', (size_t)(end - p));
+        if (e == NULL)
+            e = end;
+        eq = memchr(p, '=', (size_t)(e - p));
+        if (eq == NULL) {
+            /* only whitespace may stand between ';' and the end */
+            for (; p < e; p++)
+                if (!is_wsp(*p) && *p != '\r' && *p != '\n')
+                    return false;
+            p = e + 1;
+            continue;
+        }
+        if (*nt >= max)
+            return false;
+        while (p < eq && (is_wsp(*p) || *p == '\r' || *p == '\n'))
+            p++;
+        k = 0;
+        while (p < eq && !is_wsp(*p) && *p != '\r' && *p != '\n' &&
+            k + 1 < sizeof(tags[*nt].name))
+            tags[*nt].name[k++] = *p++;
+        tags[*nt].name[k] = '\0';
+        while (p < eq && (is_wsp(*p) || *p == '\r' || *p == '\n'))
+            p++;
+        if (p != eq || k == 0)
+            return false;
+        for (i = 0; i < *nt; i++)
+            if (strcmp(tags[i].name, tags[*nt].name) == 0)
+                return false;               /* RFC 6376 3.2 */
+        tags[*nt].v = eq + 1;
+        tags[*nt].vlen = (size_t)(e - eq - 1);
+        (*nt)++;
+        p = e + 1;
+    }
+    return true;
+}
+
+/* ---- the message ---- */
+
+/* msg_split - header fields and body of a CRLF message */
+static enum ruad_rc
+msg_split(const char *m, size_t len, struct msg *out)
+{
+    const char *end, *p, *q;
+    size_t      cap = 64;
+
+    memset(out, 0, sizeof(*out));
+    end = memmem(m, len, "\r\n\r\n", 4);
+    if (end == NULL) {
+        out->hdr_len = len;
+    } else {
+        out->hdr_len = (size_t)(end - m) + 2;
+        out->body = end + 4;
+        out->body_len = len - out->hdr_len - 2;
+    }
+    out->hdr = m;
+    if (out->hdr_len > DKIM_HEADER_MAX)
+        return RUAD_LIMIT;
+    if ((out->f = calloc(cap, sizeof(*out->f))) == NULL)
+        return RUAD_NOMEM;
+    for (p = m; p < m + out->hdr_len;) {
+        /* a field: this line and the continuation lines after it */
+        for (q = p;;) {
+            const char *nl = memmem(q, (size_t)(m + out->hdr_len - q),
+                "\r\n", 2);
+
+            q = nl ? nl + 2 : m + out->hdr_len;
+            if (q >= m + out->hdr_len || !is_wsp(*q))
+                break;
+        }
+        if (!is_wsp(*p) && out->nf < DKIM_FIELDS_MAX) {
+            const char *colon = memchr(p, ':', (size_t)(q - p));
+
+            if (out->nf == cap) {
+                struct field *nf = realloc(out->f, 2 * cap * sizeof(*nf));
+
+                if (nf == NULL)
+                    return RUAD_NOMEM;
+                out->f = nf;
+                cap *= 2;
+            }
+            out->f[out->nf].p = p;
+            out->f[out->nf].len = (size_t)(q - p);
+            out->f[out->nf].name_len = colon ? (size_t)(colon - p) : 0;
+            while (out->f[out->nf].name_len > 0 &&
+                is_wsp(p[out->f[out->nf].name_len - 1]))
+                out->f[out->nf].name_len--;
+            out->nf++;
+        }
+        p = q;
+    }
+    return RUAD_OK;
+}
+
+static bool
+field_is(const struct field *f, const char *name)
+{
+    return f->name_len == strlen(name) &&
+        strncasecmp(f->p, name, f->name_len) == 0;
+}
+
+/* field_value - where the value of f starts (after the colon) */
+static const char *
+field_value(const struct field *f, size_t *n)
+{
+    const char *colon = memchr(f->p, ':', f->len);
+
+    if (colon == NULL) {
+        *n = 0;
+        return f->p + f->len;
+    }
+    *n = f->len - (size_t)(colon + 1 - f->p);
+    return colon + 1;
+}
+
+/* ---- canonicalisation ---- */
+
+/* canon_header - one field, relaxed or simple, into b */
+static enum ruad_rc
+canon_header(struct buf *b, const char *p, size_t len, size_t name_len,
+    bool relaxed, bool crlf)
+{
+    enum ruad_rc rc = RUAD_OK;
+    size_t       i;
+    bool         sp = false, started = false;
+
+    if (!relaxed) {
+        if (!crlf && len >= 2 && p[len - 2] == '\r')
+            len -= 2;
+        return buf_append(b, p, len);
+    }
+    for (i = 0; i < name_len && rc == RUAD_OK; i++)
+        rc = buf_append_byte(b, (unsigned char)tolower((unsigned char)p[i]));
+    if (rc == RUAD_OK)
+        rc = buf_append_byte(b, ':');
+    /* the value: unfold, WSP runs to one SP, none at either end */
+    for (i = name_len; i < len && p[i] != ':'; i++)
+        ;
+    for (i++; i < len && rc == RUAD_OK; i++) {
+        char c = p[i];
+
+        if (c == '\r' || c == '\n')
+            continue;
+        if (is_wsp(c)) {
+            sp = true;
+            continue;
+        }
+        if (sp && started)
+            rc = buf_append_byte(b, ' ');
+        sp = false;
+        started = true;
+        if (rc == RUAD_OK)
+            rc = buf_append_byte(b, (unsigned char)c);
+    }
+    if (rc == RUAD_OK && crlf)
+        rc = buf_append(b, "\r\n", 2);
+    return rc;
+}
+
+/* body_hash - SHA-256 of the canonical body into md (32 bytes) */
+static bool
+body_hash(const char *p, size_t n, bool relaxed, unsigned char *md)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t      i = 0, empty = 0, k;
+    bool        any = false, ok;
+    char        line[1024];
+
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return false;
+    }
+    while (i < n) {
+        const char *nl = memmem(p + i, n - i, "\r\n", 2);
+        size_t      ll = nl ? (size_t)(nl - (p + i)) : n - i;
+        const char *lp = p + i;
+        size_t      l2 = ll;
+
+        i += ll + (nl ? 2 : 0);
+        if (relaxed) {
+            /* reduce WSP runs, drop trailing WSP, in pieces of line[] */
+            size_t o = 0, j;
+            bool   sp = false, emitted_any = false;
+
+            while (l2 > 0 && is_wsp(lp[l2 - 1]))
+                l2--;
+            if (l2 == 0) {
+                empty++;
+                continue;
+            }
+            for (k = 0; k < empty; k++)
+                EVP_DigestUpdate(ctx, "\r\n", 2);
+            empty = 0;
+            for (j = 0; j < l2; j++) {
+                if (is_wsp(lp[j])) {
+                    sp = true;
+                    continue;
+                }
+                if (sp) {
+                    line[o++] = ' ';
+                    sp = false;
+                }
+                line[o++] = lp[j];
+                if (o >= sizeof(line) - 2) {
+                    EVP_DigestUpdate(ctx, line, o);
+                    o = 0;
+                    emitted_any = true;
+                }
+            }
+            (void)emitted_any;
+            EVP_DigestUpdate(ctx, line, o);
+            EVP_DigestUpdate(ctx, "\r\n", 2);
+        } else {
+            if (l2 == 0) {
+                empty++;
+                continue;
+            }
+            for (k = 0; k < empty; k++)
+                EVP_DigestUpdate(ctx, "\r\n", 2);
+            empty = 0;
+            EVP_DigestUpdate(ctx, lp, l2);
+            EVP_DigestUpdate(ctx, "\r\n", 2);
+        }
+        any = true;
+    }
+    if (!any && !relaxed)
+        EVP_DigestUpdate(ctx, "\r\n", 2);   /* RFC 6376 3.4.3 */
+    ok = EVP_DigestFinal_ex(ctx, md, NULL) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* ---- signatures ---- */
+
+static void
+sig_clear(struct sig *s)
+{
+    size_t i;
+
+    free(s->v); free(s->a); free(s->b); free(s->bh); free(s->c);
+    free(s->d); free(s->h); free(s->i); free(s->l); free(s->q);
+    free(s->s); free(s->t); free(s->x);
+    for (i = 0; i < s->n_names; i++)
+        free(s->names[i]);
+    memset(s, 0, sizeof(*s));
+}
+
+/* sig_parse - the tags of one DKIM-Signature; false with a reason */
+static bool
+sig_parse(const struct field *f, struct sig *s, char *why, size_t whylen)
+{
+    struct tag  tags[32];
+    size_t      nt, i, vlen;
+    const char *v = field_value(f, &vlen);
+    char       *h, *p, *e;
+
+    memset(s, 0, sizeof(*s));
+    s->field = f;
+    if (!tag_list(v, vlen, tags, 32, &nt)) {
+        snprintf(why, whylen, "bad tag list");
+        return false;
+    }
+    for (i = 0; i < nt; i++) {
+        const struct tag *t = &tags[i];
+        char            **dst = NULL;
+        bool              fws = false;
+
+        if (strcmp(t->name, "v") == 0) dst = &s->v;
+        else if (strcmp(t->name, "a") == 0) dst = &s->a;
+        else if (strcmp(t->name, "b") == 0) dst = &s->b, fws = true;
+        else if (strcmp(t->name, "bh") == 0) dst = &s->bh, fws = true;
+        else if (strcmp(t->name, "c") == 0) dst = &s->c;
+        else if (strcmp(t->name, "d") == 0) dst = &s->d;
+        else if (strcmp(t->name, "h") == 0) dst = &s->h, fws = true;
+        else if (strcmp(t->name, "i") == 0) dst = &s->i;
+        else if (strcmp(t->name, "l") == 0) dst = &s->l;
+        else if (strcmp(t->name, "q") == 0) dst = &s->q;
+        else if (strcmp(t->name, "s") == 0) dst = &s->s;
+        else if (strcmp(t->name, "t") == 0) dst = &s->t;
+        else if (strcmp(t->name, "x") == 0) dst = &s->x;
+        if (dst == NULL)
+            continue;                       /* unknown tags are ignored */
+        *dst = fws ? strip_fws(t->v, t->vlen) : trim_copy(t->v, t->vlen);
+        if (*dst == NULL) {
+            snprintf(why, whylen, "out of memory");
+            return false;
+        }
+    }
+    if (s->v == NULL || strcmp(s->v, "1") != 0) {
+        snprintf(why, whylen, "v= missing or not 1");
+        return false;
+    }
+    if (s->a == NULL || s->b == NULL || s->bh == NULL || s->d == NULL ||
+        s->h == NULL || s->s == NULL) {
+        snprintf(why, whylen, "a required tag (a b bh d h s) is missing");
+        return false;
+    }
+    if ((h = strdup(s->h)) == NULL)
+        return false;
+    for (p = h; p != NULL && *p != '\0'; p = e) {
+        e = strchr(p, ':');
+        if (e != NULL)
+            *e++ = '\0';
+        if (*p == '\0')
+            continue;
+        if (s->n_names >= DKIM_H_MAX) {
+            free(h);
+            snprintf(why, whylen, "h= lists more than %d names", DKIM_H_MAX);
+            return false;
+        }
+        s->names[s->n_names++] = strdup(p);
+    }
+    free(h);
+    for (i = 0; i < s->n_names; i++)
+        if (s->names[i] != NULL && strcasecmp(s->names[i], "from") == 0)
+            break;
+    if (i == s->n_names) {
+        snprintf(why, whylen, "h= does not sign From");
+        return false;
+    }
+    return true;
+}
+
+/* sig_without_b - the signature field with b='s value removed */
+static enum ruad_rc
+sig_without_b(const struct field *f, struct buf *out)
+{
+    const char *p = f->p, *end = f->p + f->len, *v;
+    size_t      vlen;
+
+    v = field_value(f, &vlen);
+    /* copy up to the value, then walk tags: at a tag named exactly "b",
+     * drop what follows '=' up to ';' or the end (keep the CRLF) */
+    if (buf_append(out, p, (size_t)(v - p)) != RUAD_OK)
+        return RUAD_NOMEM;
+    p = v;
+    while (p < end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        const char *te = semi ? semi : end;
+        const char *q = p, *eq;
+
+        while (q < te && (is_wsp(*q) || *q == '\r' || *q == '\n'))
+            q++;
+        eq = memchr(q, '=', (size_t)(te - q));
+        if (eq != NULL) {
+            const char *ne = q;
+
+            while (ne < eq && !is_wsp(*ne) && *ne != '\r' && *ne != '\n')
+                ne++;
+            if (ne - q == 1 && *q == 'b') {
+                if (buf_append(out, p, (size_t)(eq + 1 - p)) != RUAD_OK)
+                    return RUAD_NOMEM;
+                /* keep a trailing CRLF of the field */
+                if (semi == NULL && te - eq > 2 && te[-2] == '\r')
+                    if (buf_append(out, "\r\n", 2) != RUAD_OK)
+                        return RUAD_NOMEM;
+                if (semi != NULL && buf_append(out, ";", 1) != RUAD_OK)
+                    return RUAD_NOMEM;
+                p = semi ? semi + 1 : end;
+                continue;
+            }
+        }
+        if (buf_append(out, p, (size_t)((semi ? semi + 1 : end) - p)) !=
+            RUAD_OK)
+            return RUAD_NOMEM;
+        p = semi ? semi + 1 : end;
+    }
+    return RUAD_OK;
+}
+
+/* ---- keys ---- */
+
+struct key {
+    EVP_PKEY *pkey;
+    bool      ed25519;
+    bool      testing, strict, no_tlsrpt;
+};
+
+/* key_parse - one TXT record; false with a reason (revoked, bad, ...) */
+static bool
+key_parse(const char *rec, const char *alg_key, struct key *k, char *why,
+    size_t whylen, bool *retry_other)
+{
+    struct tag     tags[16];
+    size_t         nt, i;
+    char          *v = NULL, *kt = NULL, *p = NULL, *h = NULL, *s = NULL,
+                  *t = NULL;
+    unsigned char  der[2048];
+    long           n;
+    const unsigned char *dp;
+    bool           ok = false;
+
+    memset(k, 0, sizeof(*k));
+    *retry_other = true;
+    if (!tag_list(rec, strlen(rec), tags, 16, &nt)) {
+        snprintf(why, whylen, "key record: bad tag list");
+        return false;
+    }
+    for (i = 0; i < nt; i++) {
+        char **dst = NULL;
+
+        if (strcmp(tags[i].name, "v") == 0) dst = &v;
+        else if (strcmp(tags[i].name, "k") == 0) dst = &kt;
+        else if (strcmp(tags[i].name, "p") == 0) dst = &p;
+        else if (strcmp(tags[i].name, "h") == 0) dst = &h;
+        else if (strcmp(tags[i].name, "s") == 0) dst = &s;
+        else if (strcmp(tags[i].name, "t") == 0) dst = &t;
+        if (dst != NULL)
+            *dst = strip_fws(tags[i].v, tags[i].vlen);
+        if (dst != NULL && i > 0 && dst == &v) {
+            snprintf(why, whylen, "key record: v= is not first");
+            goto out;
+        }
+    }
+    if (v != NULL && strcmp(v, "DKIM1") != 0) {
+        snprintf(why, whylen, "key record: v= is not DKIM1");
+        goto out;
+    }
+    if (p == NULL) {
+        snprintf(why, whylen, "key record: no p=");
+        goto out;
+    }
+    *retry_other = false;
+    if (*p == '\0') {
+        snprintf(why, whylen, "key revoked (empty p=)");
+        goto out;
+    }
+    if (strcmp(kt ? kt : "rsa", alg_key) != 0) {
+        snprintf(why, whylen, "key type k=%s does not match a=", kt ? kt :
+            "rsa");
+        goto out;
+    }
+    if (h != NULL && strstr(h, "sha256") == NULL) {
+        snprintf(why, whylen, "key record h= excludes sha256");
+        goto out;
+    }
+    if (s != NULL) {
+        bool star = false, email = false, tlsrpt = false;
+        char *q, *e;
+
+        for (q = s; q != NULL && *q != '\0'; q = e) {
+            e = strchr(q, ':');
+            if (e != NULL)
+                *e++ = '\0';
+            star |= strcmp(q, "*") == 0;
+            email |= strcmp(q, "email") == 0;
+            tlsrpt |= strcmp(q, "tlsrpt") == 0;
+        }
+        k->no_tlsrpt = !star && !tlsrpt;
+        if (!star && !email && !tlsrpt) {
+            snprintf(why, whylen, "key record s= is for other services");
+            goto out;
+        }
+    }
+    if (t != NULL) {
+        k->testing = strstr(t, "y") != NULL;
+        k->strict = strstr(t, "s") != NULL;
+    }
+    n = b64_decode(p, der, sizeof(der));
+    if (n <= 0) {
+        snprintf(why, whylen, "key record: bad base64 in p=");
+        goto out;
+    }
+    if (strcmp(alg_key, "ed25519") == 0) {
+        k->ed25519 = true;
+        if (n != 32 || (k->pkey = EVP_PKEY_new_raw_public_key(
+            EVP_PKEY_ED25519, NULL, der, 32)) == NULL) {
+            snprintf(why, whylen, "key record: not an Ed25519 key");
+            goto out;
+        }
+    } else {
+        dp = der;
+        k->pkey = d2i_PUBKEY(NULL, &dp, n);
+        if (k->pkey == NULL) {
+            dp = der;
+            k->pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &dp, n);
+        }
+        if (k->pkey == NULL || EVP_PKEY_get_base_id(k->pkey) !=
+            EVP_PKEY_RSA) {
+            snprintf(why, whylen, "key record: not an RSA key");
+            goto out;
+        }
+        if (EVP_PKEY_get_bits(k->pkey) < DKIM_RSA_BITS_MIN) {
+            snprintf(why, whylen, "RSA key of %d bits (under %d: RFC 8301)",
+                EVP_PKEY_get_bits(k->pkey), DKIM_RSA_BITS_MIN);
+            goto out;
+        }
+        if (EVP_PKEY_get_bits(k->pkey) > DKIM_RSA_BITS_MAX) {
+            snprintf(why, whylen, "RSA key of %d bits (over %d)",
+                EVP_PKEY_get_bits(k->pkey), DKIM_RSA_BITS_MAX);
+            goto out;
+        }
+    }
+    ok = true;
+out:
+    if (!ok) {
+        EVP_PKEY_free(k->pkey);
+        k->pkey = NULL;
+    }
+    free(v); free(kt); free(p); free(h); free(s); free(t);
+    return ok;
+}
+
+/* ---- one signature ---- */
+
+static void set(struct dkim_sig *o, enum dkim_result r, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+/* set - the verdict of one signature and why */
+static void
+set(struct dkim_sig *o, enum dkim_result r, const char *fmt, ...)
+{
+    va_list ap;
+
+    o->result = r;
+    va_start(ap, fmt);
+    vsnprintf(o->reason, sizeof(o->reason), fmt, ap);
+    va_end(ap);
+}
+
+/* domain_within - is i's domain d or below it? */
+static bool
+domain_within(const char *idom, const char *d, bool strict)
+{
+    size_t li = strlen(idom), ld = strlen(d);
+
+    if (strcasecmp(idom, d) == 0)
+        return true;
+    return !strict && li > ld && idom[li - ld - 1] == '.' &&
+        strcasecmp(idom + li - ld, d) == 0;
+}
+
+static void
+verify_one(struct msg *m, const struct field *f, const struct dkim_lookup *lk,
+    time_t now, bool many_from, struct dkim_sig *o)
+{
+    struct sig     s;
+    struct key     k;
+    struct buf     data;
+    char           why[128], name[400];
+    unsigned char  bh[64], md[32], sigb[1024];
+    long           bhn, sn;
+    bool           hrelaxed = false, brelaxed = false, retry;
+    char         **recs = NULL;
+    size_t         nrec = 0, i, j;
+    enum ruad_rc   rc;
+    EVP_MD_CTX    *ctx = NULL;
+    const char    *keyalg;
+
+    memset(&k, 0, sizeof(k));
+    buf_init(&data, DKIM_HEADER_MAX + 4096);
+    if (!sig_parse(f, &s, why, sizeof(why))) {
+        set(o, DKIM_PERMERROR, "%s", why);
+        goto out;
+    }
+    snprintf(o->d, sizeof(o->d), "%s", s.d);
+    snprintf(o->s, sizeof(o->s), "%s", s.s);
+    snprintf(o->a, sizeof(o->a), "%s", s.a);
+    if (strcmp(s.a, "rsa-sha256") == 0) {
+        keyalg = "rsa";
+    } else if (strcmp(s.a, "ed25519-sha256") == 0) {
+        keyalg = "ed25519";
+    } else if (strcmp(s.a, "rsa-sha1") == 0) {
+        set(o, DKIM_FAIL, "rsa-sha1 is not accepted (RFC 8301)");
+        goto out;
+    } else {
+        set(o, DKIM_PERMERROR, "unknown algorithm %s", s.a);
+        goto out;
+    }
+    if (s.c != NULL) {
+        char *slash = strchr(s.c, '/');
+
+        hrelaxed = strncmp(s.c, "relaxed", 7) == 0;
+        brelaxed = slash != NULL && strcmp(slash + 1, "relaxed") == 0;
+        if ((!hrelaxed && strncmp(s.c, "simple", 6) != 0) ||
+            (slash != NULL && !brelaxed && strcmp(slash + 1, "simple") != 0)) {
+            set(o, DKIM_PERMERROR, "unknown canonicalisation %s", s.c);
+            goto out;
+        }
+    }
+    if (s.i != NULL) {
+        const char *at = strrchr(s.i, '@');
+
+        if (at == NULL || !domain_within(at + 1, s.d, false)) {
+            set(o, DKIM_PERMERROR, "i= is not within d=");
+            goto out;
+        }
+    }
+    if (s.x != NULL && strtoll(s.x, NULL, 10) < (long long)now) {
+        set(o, DKIM_FAIL, "signature expired (x=)");
+        goto out;
+    }
+    if (s.t != NULL && strtoll(s.t, NULL, 10) > (long long)now +
+        DKIM_FUTURE_SLACK) {
+        set(o, DKIM_FAIL, "signature from the future (t=)");
+        goto out;
+    }
+    /* the body */
+    bhn = b64_decode(s.bh, bh, sizeof(bh));
+    if (bhn != 32) {
+        set(o, DKIM_PERMERROR, "bh= is not a SHA-256 hash");
+        goto out;
+    }
+    if (!body_hash(m->body ? m->body : "", m->body_len, brelaxed, md)) {
+        set(o, DKIM_TEMPERROR, "hash failed");
+        goto out;
+    }
+    if (memcmp(md, bh, 32) != 0) {
+        set(o, DKIM_FAIL, "body hash mismatch (the body was changed)");
+        goto out;
+    }
+    /* the headers, bottom-up per name (RFC 6376 5.4.2) */
+    for (i = 0; i < m->nf; i++)
+        m->f[i].used = false;
+    for (j = 0; j < s.n_names; j++) {
+        for (i = m->nf; i-- > 0;) {
+            if (m->f[i].used || !field_is(&m->f[i], s.names[j]))
+                continue;
+            m->f[i].used = true;
+            if (canon_header(&data, m->f[i].p, m->f[i].len,
+                m->f[i].name_len, hrelaxed, true) != RUAD_OK) {
+                set(o, DKIM_PERMERROR, "header data too large");
+                goto out;
+            }
+            break;
+        }                 /* no instance left: over-signed, adds nothing */
+    }
+    {
+        struct buf self;
+
+        buf_init(&self, DKIM_HEADER_MAX);
+        if (sig_without_b(f, &self) != RUAD_OK ||
+            canon_header(&data, buf_ptr(&self), buf_len(&self),
+            f->name_len, hrelaxed, false) != RUAD_OK) {
+            buf_free(&self);
+            set(o, DKIM_PERMERROR, "header data too large");
+            goto out;
+        }
+        buf_free(&self);
+    }
+    /* the key */
+    if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", s.s, s.d) >=
+        sizeof(name)) {
+        set(o, DKIM_PERMERROR, "key name too long");
+        goto out;
+    }
+    rc = lk && lk->txt ? lk->txt(lk->ctx, name, &recs, &nrec) :
+        RUAD_TEMPFAIL;
+    if (rc == RUAD_TEMPFAIL) {
+        set(o, DKIM_TEMPERROR, "key lookup failed for now");
+        goto out;
+    }
+    if (rc != RUAD_OK || nrec == 0) {
+        set(o, DKIM_PERMERROR, "no key record");
+        goto out;
+    }
+    why[0] = '\0';
+    for (i = 0; i < nrec; i++) {
+        if (key_parse(recs[i], keyalg, &k, why, sizeof(why), &retry))
+            break;
+        if (!retry)
+            break;
+    }
+    if (k.pkey == NULL) {
+        set(o, DKIM_PERMERROR, "%s", why[0] ? why : "no usable key");
+        goto out;
+    }
+    o->testing = k.testing;
+    o->no_tlsrpt = k.no_tlsrpt;
+    if (k.strict && s.i != NULL &&
+        !domain_within(strrchr(s.i, '@') + 1, s.d, true)) {
+        set(o, DKIM_PERMERROR, "key t=s and i= is a subdomain");
+        goto out;
+    }
+    sn = b64_decode(s.b, sigb, sizeof(sigb));
+    if (sn <= 0) {
+        set(o, DKIM_PERMERROR, "b= is not base64");
+        goto out;
+    }
+    if ((ctx = EVP_MD_CTX_new()) == NULL) {
+        set(o, DKIM_TEMPERROR, "out of memory");
+        goto out;
+    }
+    if (k.ed25519) {
+        /* RFC 8463: Ed25519 over the SHA-256 of the header data */
+        unsigned char hh[32];
+
+        EVP_Digest(buf_ptr(&data), buf_len(&data), hh, NULL, EVP_sha256(),
+            NULL);
+        if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k.pkey) != 1 ||
+            EVP_DigestVerify(ctx, sigb, (size_t)sn, hh, 32) != 1) {
+            set(o, DKIM_FAIL, "signature does not verify");
+            goto out;
+        }
+    } else if (EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL,
+        k.pkey) != 1 || EVP_DigestVerify(ctx, sigb, (size_t)sn,
+        (const unsigned char *)buf_ptr(&data), buf_len(&data)) != 1) {
+        set(o, DKIM_FAIL, "signature does not verify");
+        goto out;
+    }
+    if (s.l != NULL) {
+        set(o, DKIM_FAIL, "l= signs only part of the body: not accepted");
+        goto out;
+    }
+    if (many_from) {
+        set(o, DKIM_FAIL, "more than one From header");
+        goto out;
+    }
+    set(o, DKIM_PASS, "ok");
+out:
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(k.pkey);
+    for (i = 0; i < nrec; i++)
+        free(recs[i]);
+    free(recs);
+    buf_free(&data);
+    sig_clear(&s);
+    ERR_clear_error();
+}
+
+/* ---- the message as a whole ---- */
+
+/* to_crlf - a copy with every bare LF made CRLF, or NULL if none needed */
+static char *
+to_crlf(const char *m, size_t len, size_t *out_len)
+{
+    size_t i, extra = 0, o = 0;
+    char  *c;
+
+    for (i = 0; i < len; i++)
+        if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
+            extra++;
+    if (extra == 0)
+        return NULL;
+    if ((c = malloc(len + extra)) == NULL)
+        return NULL;
+    for (i = 0; i < len; i++) {
+        if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
+            c[o++] = '\r';
+        c[o++] = m[i];
+    }
+    *out_len = o;
+    return c;
+}
+
+/* from_domain - the domain of the address in a From field */
+static void
+from_domain(const struct field *f, char *dst, size_t n)
+{
+    size_t      vlen, i, k = 0;
+    const char *v = field_value(f, &vlen), *lt, *at = NULL, *end;
+
+    dst[0] = '\0';
+    lt = memchr(v, '<', vlen);
+    end = v + vlen;
+    if (lt != NULL) {
+        const char *gt = memchr(lt, '>', (size_t)(end - lt));
+
+        if (gt != NULL)
+            end = gt;
+        v = lt + 1;
+    }
+    for (const char *p = v; p < end; p++)
+        if (*p == '@')
+            at = p;
+    if (at == NULL)
+        return;
+    for (i = 1; at + i < end && k + 1 < n; i++) {
+        char c = at[i];
+
+        if (is_wsp(c) || c == '\r' || c == '\n' || c == '>' || c == ')')
+            break;
+        dst[k++] = (char)tolower((unsigned char)c);
+    }
+    dst[k] = '\0';
+}
+
+static int
+rank(enum dkim_result r)
+{
+    switch (r) {
+    case DKIM_PASS:      return 4;
+    case DKIM_TEMPERROR: return 3;
+    case DKIM_FAIL:      return 2;
+    case DKIM_PERMERROR: return 1;
+    default:             return 0;
+    }
+}
+
+enum ruad_rc
+dkim_verify(const char *msg, size_t len, const struct dkim_lookup *lk,
+    time_t now, struct dkim_verdict *v)
+{
+    struct msg   m;
+    char        *crlf;
+    size_t       clen = len, i, froms = 0;
+    enum ruad_rc rc;
+
+    memset(v, 0, sizeof(*v));
+    v->pass = -1;
+    crlf = to_crlf(msg, len, &clen);
+    if (crlf != NULL)
+        msg = crlf;
+    rc = msg_split(msg, clen, &m);
+    if (rc == RUAD_LIMIT) {
+        v->result = DKIM_PERMERROR;
+        v->n_sigs = 0;
+        free(m.f);
+        free(crlf);
+        return RUAD_OK;
+    }
+    if (rc != RUAD_OK) {
+        free(m.f);
+        free(crlf);
+        return rc;
+    }
+    for (i = 0; i < m.nf; i++)
+        if (field_is(&m.f[i], "from")) {
+            if (froms++ == 0)
+                from_domain(&m.f[i], v->from_domain,
+                    sizeof(v->from_domain));
+        }
+    if (froms != 1)
+        v->from_domain[0] = '\0';
+    for (i = 0; i < m.nf; i++) {
+        if (!field_is(&m.f[i], "dkim-signature"))
+            continue;
+        v->n_found++;
+        if (v->n_sigs >= DKIM_SIGS_MAX)
+            continue;
+        verify_one(&m, &m.f[i], lk, now, froms > 1, &v->sigs[v->n_sigs]);
+        if (rank(v->sigs[v->n_sigs].result) > rank(v->result))
+            v->result = v->sigs[v->n_sigs].result;
+        if (v->sigs[v->n_sigs].result == DKIM_PASS && v->pass < 0)
+            v->pass = (int)v->n_sigs;
+        v->n_sigs++;
+    }
+    free(m.f);
+    free(crlf);
+    return RUAD_OK;
+}
+
+const char *
+dkim_result_str(enum dkim_result r)
+{
+    switch (r) {
+    case DKIM_NONE:      return "none";
+    case DKIM_PASS:      return "pass";
+    case DKIM_FAIL:      return "fail";
+    case DKIM_TEMPERROR: return "temperror";
+    case DKIM_PERMERROR: return "permerror";
+    }
+    return "none";
+}

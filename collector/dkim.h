@@ -1,0 +1,70 @@
+/*
+ * dkim.h - DKIM verification (RFC 6376) with rsa-sha256 and
+ * ed25519-sha256 (RFC 8463) under the rules of RFC 8301.  Pure: keys come
+ * from a lookup callback (dns.c in production, a table in tests).
+ */
+#ifndef RUAD_DKIM_H
+#define RUAD_DKIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "result.h"
+
+enum dkim_result {
+    DKIM_NONE,          /* no signature */
+    DKIM_PASS,
+    DKIM_FAIL,          /* a signature that does not verify */
+    DKIM_TEMPERROR,     /* the key could not be fetched now */
+    DKIM_PERMERROR,     /* a signature or key that cannot be used */
+};
+
+#define DKIM_SIGS_MAX      5             /* signatures evaluated */
+#define DKIM_HEADER_MAX    (256u << 10)  /* header block bytes */
+#define DKIM_RSA_BITS_MIN  1024          /* RFC 8301 3.2 */
+#define DKIM_RSA_BITS_MAX  8192          /* more is refused unverified */
+#define DKIM_FUTURE_SLACK  300           /* seconds of clock skew on t= */
+
+/*
+ * The key lookup: TXT records of name ("sel._domainkey.example.com"),
+ * each record's strings already joined.  RUAD_OK (n may be 0: no record),
+ * RUAD_EOF (the name does not exist), RUAD_TEMPFAIL (SERVFAIL, timeout).
+ * *records and each string are the callee's, freed with free().
+ */
+struct dkim_lookup {
+    void        *ctx;
+    enum ruad_rc (*txt)(void *ctx, const char *name, char ***records,
+        size_t *n);
+};
+
+struct dkim_sig {
+    char             d[256];    /* signing domain */
+    char             s[128];    /* selector */
+    char             a[32];     /* algorithm as written */
+    enum dkim_result result;
+    char             reason[128];
+    bool             testing;   /* key record t=y */
+    bool             no_tlsrpt; /* key record s= excludes tlsrpt and * */
+};
+
+struct dkim_verdict {
+    enum dkim_result result;    /* the best of the signatures */
+    int              pass;      /* index of the passing signature, -1 */
+    size_t           n_sigs;    /* evaluated (at most DKIM_SIGS_MAX) */
+    size_t           n_found;   /* DKIM-Signature fields in the message */
+    struct dkim_sig  sigs[DKIM_SIGS_MAX];
+    char             from_domain[256];   /* of the single From, or "" */
+};
+
+/*
+ * dkim_verify - every DKIM-Signature of the message in (msg, len) (LF or
+ * CRLF line endings; LF is verified as CRLF).  now is the time used for
+ * x= and t=.  Fills *v; returns RUAD_OK, or RUAD_NOMEM.
+ */
+enum ruad_rc dkim_verify(const char *msg, size_t len,
+    const struct dkim_lookup *lk, time_t now, struct dkim_verdict *v);
+
+const char *dkim_result_str(enum dkim_result r);
+
+#endif /* RUAD_DKIM_H */
