@@ -1,0 +1,31 @@
+/*
+ * dns.h - TXT lookups (DKIM keys) through the system resolver or a given
+ * server, with a timeout; libresolv.
+ */
+#ifndef RUAD_DNS_H
+#define RUAD_DNS_H
+
+#include <stddef.h>
+
+#include "result.h"
+
+struct dns;
+
+/*
+ * dns_new - a resolver: server "" uses /etc/resolv.conf, "host:port" (an
+ * IPv4 address) asks only that server.  timeout_ms per try, two tries.
+ * NULL with the reason in err.  One struct dns per thread.
+ */
+struct dns *dns_new(const char *server, unsigned timeout_ms, char *err,
+    size_t errlen);
+void dns_free(struct dns *d);
+
+/*
+ * dns_txt - the TXT records of name, each record's strings joined.
+ * RUAD_OK (*n may be 0: the name exists without TXT), RUAD_EOF (NXDOMAIN),
+ * RUAD_TEMPFAIL (SERVFAIL, timeout, refused).  *records and its strings
+ * are the caller's to free.  Matches struct dkim_lookup's txt (ctx = d).
+ */
+enum ruad_rc dns_txt(void *d, const char *name, char ***records, size_t *n);
+
+#endif /* RUAD_DNS_H */
