@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -79,6 +80,7 @@ struct http_req {
     enum metrics_path path;
     bool              gzip;
     bool              too_big;
+    size_t            dropped;          /* body bytes read past the cap */
     struct buf        body;
 };
 
@@ -195,6 +197,9 @@ fail:
 
 /* The server whose credentials the GnuTLS callback hands out. */
 static struct http_server *http_tls_server;
+/* Stopping: every answer closes its connection, so a busy keep-alive
+ * client cannot hold the drain open. */
+static atomic_bool http_draining;
 
 /* http_cert_cb - GnuTLS asks for the certificate of a new handshake */
 static int
@@ -253,6 +258,8 @@ http_reply(struct MHD_Connection *c, enum metrics_path path,
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (hdr != NULL)
         MHD_add_response_header(r, hdr, hval);
+    if (atomic_load(&http_draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     metrics_request(path, status);
@@ -415,6 +422,9 @@ http_metrics(struct http_server *h, struct MHD_Connection *c)
         if (r != NULL) {
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                 "text/plain; version=0.0.4");
+            if (atomic_load(&http_draining))
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
+                    "close");
             ret = MHD_queue_response(c, 200, r);
             MHD_destroy_response(r);
         }
@@ -538,11 +548,15 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
         if (*upload_size > 0) {
             if (!rq->too_big && buf_append(&rq->body, upload_data,
                 *upload_size) != RUAD_OK) {
-                rq->too_big = true;        /* refuse now, read no more */
+                rq->too_big = true;        /* keep no more bytes */
                 buf_free(&rq->body);
-                *upload_size = 0;
-                return http_tlsrpt_store(h, c, rq);
+            } else if (rq->too_big &&
+                (rq->dropped += *upload_size) > h->cfg->http_max_body) {
+                return MHD_NO;             /* too much: cut it off */
             }
+            /* libmicrohttpd 0.9.75 cannot queue a response mid-body: the
+             * rest (up to another http_max_body) is read and dropped and
+             * the 413 sent at its end, so the client gets to read it */
             *upload_size = 0;
             return MHD_YES;
         }
@@ -616,7 +630,8 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
     char                host[256], port_s[8];
     unsigned            port;
     unsigned            flags = MHD_USE_INTERNAL_POLLING_THREAD |
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+        MHD_USE_ITC;                    /* MHD_quiesce_daemon needs it */
     struct sockaddr_storage sa;
     int                 r;
 
@@ -694,10 +709,12 @@ http_server_stop(struct http_server *h, unsigned drain_s)
 {
     const union MHD_DaemonInfo *di;
     unsigned                    waited = 0;
+    MHD_socket                  ls;
 
     if (h == NULL)
         return;
-    MHD_quiesce_daemon(h->d);              /* no new connections */
+    atomic_store(&http_draining, true);
+    ls = MHD_quiesce_daemon(h->d);         /* no new connections */
     /* let requests in flight finish: each is a report being stored */
     while (waited < drain_s * 10) {
         di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -707,6 +724,8 @@ http_server_stop(struct http_server *h, unsigned drain_s)
         waited++;
     }
     MHD_stop_daemon(h->d);
+    if (ls != MHD_INVALID_SOCKET)          /* ours once quiesced */
+        close(ls);
     http_tls_server = NULL;
     creds_free(h->creds);
     pthread_mutex_destroy(&h->mu);
