@@ -306,18 +306,29 @@ peer_text(struct MHD_Connection *c, char *dst, size_t n)
             ->sin6_addr, dst, (socklen_t)n);
 }
 
-/* tls_text - protocol and cipher of the connection, NULL if plain */
+/*
+ * tls_text - protocol and cipher of the connection, NULL if plain.  The
+ * protocol is spelt as OpenSSL does ("TLSv1.3"), so SMTP and HTTPS rows
+ * read alike.
+ */
 static void
-tls_text(struct MHD_Connection *c, const char **ver, const char **cipher)
+tls_text(struct MHD_Connection *c, char *ver, size_t verlen,
+    const char **cipher)
 {
     const union MHD_ConnectionInfo *ci;
     gnutls_session_t                s;
+    const char                     *v;
 
-    *ver = *cipher = NULL;
+    ver[0] = '\0';
+    *cipher = NULL;
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (ci == NULL || (s = (gnutls_session_t)ci->tls_session) == NULL)
         return;
-    *ver = gnutls_protocol_get_name(gnutls_protocol_get_version(s));
+    v = gnutls_protocol_get_name(gnutls_protocol_get_version(s));
+    if (v != NULL && strncmp(v, "TLS1.", 5) == 0)
+        snprintf(ver, verlen, "TLSv%s", v + 3);
+    else
+        snprintf(ver, verlen, "%s", v ? v : "TLS");
     *cipher = gnutls_cipher_get_name(gnutls_cipher_get(s));
 }
 
@@ -442,6 +453,7 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
     struct inbound_meta m = { .channel = "https" };
     struct store       *st;
     char                peer[INET6_ADDRSTRLEN], err[256], esc[160];
+    char                tlsver[32];
     int64_t             id;
     bool                too_large;
     enum ruad_rc        rc;
@@ -460,7 +472,8 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
             "Content-Type says gzip but the body is not gzip data", NULL,
             NULL);
     peer_text(c, peer, sizeof(peer));
-    tls_text(c, &m.tls_version, &m.tls_cipher);
+    tls_text(c, tlsver, sizeof(tlsver), &m.tls_cipher);
+    m.tls_version = tlsver[0] ? tlsver : NULL;
     m.peer_addr = peer;
     m.content_type = rq->gzip ? "application/tlsrpt+gzip" :
         "application/tlsrpt+json";
