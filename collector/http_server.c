@@ -546,6 +546,21 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
     return MHD_YES;
 }
 
+/* Marks a read-only request between its two access calls. */
+static char http_read_marker;
+
+/* http_read - answer GET /healthz, /readyz or /metrics */
+static enum MHD_Result
+http_read(struct http_server *h, struct MHD_Connection *c, const char *path)
+{
+    if (path != NULL && strcmp(path, "/healthz") == 0)
+        return http_reply(c, MP_HEALTHZ, 200, "text/plain", "ok\n", 3, NULL,
+            NULL);
+    if (path != NULL && strcmp(path, "/readyz") == 0)
+        return http_readyz(h, c);
+    return http_metrics(h, c);
+}
+
 /* http_access - libmicrohttpd's request callback */
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -557,6 +572,12 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
     const char         *path;
 
     (void)version;
+    if (*con_cls == &http_read_marker) {
+        /* second call of a read-only request: its (empty) body is read,
+         * so answering now keeps the connection alive */
+        *con_cls = NULL;
+        return http_read(h, c, route(h->cfg, url));
+    }
     if (rq != NULL) {                      /* a POST body arriving */
         if (*upload_size > 0) {
             if (!rq->too_big && buf_append(&rq->body, upload_data,
@@ -588,12 +609,10 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
         if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
             return http_problem(c, mp, 405, "Method Not Allowed",
                 "read-only", "Allow", "GET, HEAD");
-        if (mp == MP_HEALTHZ)
-            return http_reply(c, mp, 200, "text/plain", "ok\n", 3, NULL,
-                NULL);
-        if (mp == MP_READYZ)
-            return http_readyz(h, c);
-        return http_metrics(h, c);
+        /* answered on the next call (libmicrohttpd closes a connection
+         * whose response came before the request was complete) */
+        *con_cls = &http_read_marker;
+        return MHD_YES;
     }
     return http_problem(c, MP_OTHER, 404, "Not Found", "no such path", NULL,
         NULL);
@@ -607,6 +626,10 @@ http_done(void *cls, struct MHD_Connection *c, void **con_cls,
     struct http_req *rq = *con_cls;
 
     (void)cls, (void)c;
+    if (*con_cls == &http_read_marker) {
+        *con_cls = NULL;
+        return;
+    }
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
         toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT && rq != NULL)
         log_info("http request ended early reason=%d", (int)toe);
