@@ -65,6 +65,7 @@ struct smtp_conn {
     int                  fd;
     SSL                 *ssl;
     bool                 handshaking;
+    bool                 hs_write;          /* the handshake waits to write */
     bool                 tls_after_flush;   /* 220 sent: handshake next */
     struct smtp_session *sess;
     struct smtp_hooks    hooks;
@@ -212,6 +213,7 @@ storer_main(void *arg)
     struct smtp_job    *j;
     char                err[512];
     uint64_t            one = 1;
+    enum ruad_rc        rc;
 
     for (;;) {
         pthread_mutex_lock(&s->q_mu);
@@ -253,13 +255,14 @@ storer_main(void *arg)
             if (j->rc == RUAD_OK)
                 snprintf(j->id, sizeof(j->id), "%lld", (long long)id);
         }
+        rc = j->rc;             /* j is the loop's (and freed) once done */
         pthread_mutex_lock(&s->q_mu);
         j->next = s->done;
         s->done = j;
         pthread_mutex_unlock(&s->q_mu);
         if (write(s->evfd, &one, sizeof(one)) < 0)
             log_warn("smtp eventfd write failed");
-        if (j->rc == RUAD_OK && s->on_receive != NULL)
+        if (rc == RUAD_OK && s->on_receive != NULL)
             s->on_receive();
     }
     store_close(st);
@@ -321,6 +324,17 @@ on_message(void *ctx, const struct smtp_envelope *env, const char *data,
     return RUAD_AGAIN;
 }
 
+/* conn_room - bytes to read now; over TLS a whole record (16 KiB) or none,
+ * so that no part of one waits inside OpenSSL, where epoll cannot see it
+ * (SSL_read returns at most one record) */
+static size_t
+conn_room(const struct smtp_conn *c)
+{
+    size_t room = SMTP_IN_MAX - c->in_len;
+
+    return c->ssl != NULL && room < SSL3_RT_MAX_PLAIN_LENGTH ? 0 : room;
+}
+
 static void
 conn_interest(struct smtp_conn *c)
 {
@@ -329,9 +343,9 @@ conn_interest(struct smtp_conn *c)
     uint32_t           want = 0;
 
     (void)smtp_session_output(c->sess, &olen);
-    if (olen > 0 || c->handshaking)
+    if (olen > 0 || (c->handshaking && c->hs_write))
         want |= EPOLLOUT;
-    if (!c->storing && c->in_len < SMTP_IN_MAX)
+    if (!c->storing && conn_room(c) > 0)
         want |= EPOLLIN;
     if (c->handshaking)
         want |= EPOLLIN;
@@ -356,6 +370,7 @@ conn_close(struct smtp_conn *c)
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     if (c->ssl != NULL) {
         SSL_shutdown(c->ssl);
+        ERR_clear_error();      /* else the next session's SSL_get_error */
         SSL_free(c->ssl);
     }
     close(c->fd);
@@ -437,6 +452,7 @@ conn_handshake(struct smtp_conn *c)
     }
     e = SSL_get_error(c->ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->hs_write = e == SSL_ERROR_WANT_WRITE;
         ERR_clear_error();
         return true;
     }
@@ -482,7 +498,7 @@ conn_read(struct smtp_conn *c)
 
     if (c->handshaking)
         return conn_handshake(c) && conn_flush(c);
-    while (c->in_len < SMTP_IN_MAX && !c->storing) {
+    while (conn_room(c) > 0 && !c->storing) {
         if (c->ssl != NULL) {
             int r = SSL_read(c->ssl, c->in + c->in_len,
                 (int)(SMTP_IN_MAX - c->in_len));
@@ -540,6 +556,8 @@ conn_accept(struct smtp_server *s)
         else if (sa.ss_family == AF_INET6)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr,
                 peer, sizeof(peer));
+        same = 0;               /* both are per connection */
+        why = NULL;
         for (o = s->conns; o != NULL; o = o->next)
             if (!o->gone && strcmp(o->peer, peer) == 0)
                 same++;
@@ -640,8 +658,15 @@ smtp_timers(struct smtp_server *s)
         }
         if (stopping)
             smtp_session_shutdown(c->sess);
-        else if (now >= c->idle_at && !c->storing)
+        else if (now >= c->idle_at && !c->storing) {
+            if (smtp_session_closing(c->sess)) {
+                /* its last reply could not be written: the peer reads
+                 * nothing, or never finishes the TLS handshake */
+                conn_close(c);
+                continue;
+            }
             smtp_session_timeout(c->sess);
+        }
         if (!conn_process(c))
             conn_close(c);
         else
