@@ -75,6 +75,7 @@ struct smtp_conn {
     uint64_t             id;
     int64_t              greet_at, idle_at;   /* ms, monotonic */
     bool                 greeted, storing, gone;
+    bool                 eof;       /* the client sent all it will send */
     uint32_t             events;              /* registered with epoll */
     struct smtp_conn    *prev, *next;
 };
@@ -345,7 +346,7 @@ conn_interest(struct smtp_conn *c)
     (void)smtp_session_output(c->sess, &olen);
     if (olen > 0 || (c->handshaking && c->hs_write))
         want |= EPOLLOUT;
-    if (!c->storing && conn_room(c) > 0)
+    if (!c->storing && !c->eof && conn_room(c) > 0)
         want |= EPOLLIN;
     if (c->handshaking)
         want |= EPOLLIN;
@@ -487,7 +488,18 @@ conn_process(struct smtp_conn *c)
         if (used == 0)
             break;              /* output back-pressure */
     }
-    return conn_flush(c);       /* false: closing done, or an error */
+    if (!conn_flush(c))
+        return false;           /* closing done, or an error */
+    /* the client has closed its side: once every command it sent is
+     * answered and the answers are out, so do we */
+    if (c->eof && !c->storing && (c->in_len == 0 ||
+        smtp_session_closing(c->sess))) {
+        size_t olen;
+
+        (void)smtp_session_output(c->sess, &olen);
+        return olen > 0;
+    }
+    return true;
 }
 
 /* conn_read - bytes from the socket (or TLS) */
@@ -509,13 +521,18 @@ conn_read(struct smtp_conn *c)
                 ERR_clear_error();
                 if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
                     break;
-                return false;
+                if (e != SSL_ERROR_ZERO_RETURN && e != SSL_ERROR_SYSCALL)
+                    return false;
+                c->eof = true;      /* answer what came first */
+                break;
             }
             n = r;
         } else {
             n = recv(c->fd, c->in + c->in_len, SMTP_IN_MAX - c->in_len, 0);
-            if (n == 0)
-                return false;
+            if (n == 0) {
+                c->eof = true;      /* answer what came first */
+                break;
+            }
             if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                     break;

@@ -35,11 +35,8 @@ stall the session; a real Postfix relays reports over STARTTLS (sendmail
 goes through; the database stopped mid-test (451 4.3.0, and back);
 SIGTERM during deliveries (250 only for what is stored, 4xx otherwise,
 exit 0).  At the end every message that got a 250 during the whole run
-is in inbound with its bytes.
-
-Known and not fixed (reported as skipped, "KNOWN BUG" in the output):
-input pipelined right before the client's EOF (QUIT, then shutdown of its
-sending side) is dropped unanswered.
+is in inbound with its bytes.  Input pipelined right before the client's EOF (QUIT,
+then shutdown of its sending side) is answered before the close.
 """
 import base64
 import concurrent.futures
@@ -1583,16 +1580,8 @@ try:
             ack(got[0][1], b"body " + mk1, "before EOF 1")
         if len(got) > 4 and codes[4] == 250:
             ack(got[4][1], b"body " + mk2, "before EOF 2")
-        if codes == [250]:
-            # known: ruad closes at EOF without taking what came before it
-            print("KNOWN BUG (not fixed by this test): input pipelined just "
-                  "before the client's EOF is dropped unanswered: got %r" %
-                  got, flush=True)
-            t.skip(1, "pipelined input before EOF answered (known bug)")
-        else:
-            t.check(codes == [250, 250, 250, 354, 250, 221],
-                    "pipelined input before the client's EOF answered: %r" %
-                    got)
+        t.check(codes == [250, 250, 250, 354, 250, 221],
+                "pipelined input before the client's EOF answered: %r" % got)
         server_down_clean(S2, "strict server SIGTERM", 15)
     since = lap("strict server", since)
 
