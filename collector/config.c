@@ -106,6 +106,16 @@ static const struct config_row {
       "MAIL only after STARTTLS (yes/no)" },
     { "smtp_reject_bare_lf", CFG_BOOL, OFF(smtp_reject_bare_lf), 0, 1,
       "refuse messages with a bare LF or CR, 550 5.5.2 (yes/no)" },
+    { "dns_server", CFG_STRING, OFF(dns_server), 0, 0,
+      "DNS server for DKIM keys, IPv4:port (empty: /etc/resolv.conf)" },
+    { "dns_timeout_ms", CFG_UINT, OFF(dns_timeout_ms), 100, 60000,
+      "DNS timeout per try (two tries)" },
+    { "tlsrpt_require_dkim", CFG_BOOL, OFF(tlsrpt_require_dkim), 0, 1,
+      "mailed TLS reports need an aligned DKIM pass (RFC 8460 5.3)" },
+    { "dmarc_require_dkim", CFG_BOOL, OFF(dmarc_require_dkim), 0, 1,
+      "mailed DMARC reports need an aligned DKIM pass" },
+    { "trusted_reporters", CFG_STRING, OFF(trusted_reporters), 0, 0,
+      "domains whose mailed reports are taken without DKIM, comma list" },
 #undef OFF
     { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
       sizeof(int), 0, 3, "error, warn, info or debug" },
@@ -142,6 +152,8 @@ config_init(struct config *c)
     c->smtp_max_per_ip = SMTP_CONN_PER_IP_MAX;
     c->smtp_greet_delay_ms = SMTP_GREET_DELAY_MS;
     c->smtp_threads = 4;
+    c->dns_timeout_ms = DNS_TIMEOUT_MS;
+    c->tlsrpt_require_dkim = 1;
     if (url != NULL)
         snprintf(c->database_url, sizeof(c->database_url), "%s", url);
 }

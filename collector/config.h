@@ -46,6 +46,12 @@ struct config {
     uint32_t             smtp_threads;                    /* storing */
     uint32_t             smtp_require_tls;                /* bool */
     uint32_t             smtp_reject_bare_lf;             /* bool */
+    /* DKIM */
+    char                 dns_server[256];       /* "" = resolv.conf */
+    uint32_t             dns_timeout_ms;
+    uint32_t             tlsrpt_require_dkim;   /* bool */
+    uint32_t             dmarc_require_dkim;    /* bool */
+    char                 trusted_reporters[CONFIG_STRING_MAX];
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "dkim.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libpsl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -1000,4 +1002,76 @@ dkim_result_str(enum dkim_result r)
     case DKIM_PERMERROR: return "permerror";
     }
     return "none";
+}
+
+/* ---- alignment ---- */
+
+static pthread_once_t     psl_once = PTHREAD_ONCE_INIT;
+static const psl_ctx_t   *psl;
+
+static void
+psl_load(void)
+{
+    /* the distribution's list (Debian's publicsuffix), else built in */
+    psl = psl_latest(NULL);
+    if (psl == NULL)
+        psl = psl_builtin();
+}
+
+/* org_domain - the registrable domain of d (lower case) into out */
+static void
+org_domain(const char *d, char *out, size_t n)
+{
+    char        low[256];
+    const char *r;
+    size_t      i;
+
+    for (i = 0; d[i] != '\0' && i + 1 < sizeof(low); i++)
+        low[i] = (char)tolower((unsigned char)d[i]);
+    low[i] = '\0';
+    while (i > 0 && low[i - 1] == '.')
+        low[--i] = '\0';
+    pthread_once(&psl_once, psl_load);
+    r = psl != NULL ? psl_registrable_domain(psl, low) : NULL;
+    snprintf(out, n, "%s", r != NULL ? r : low);
+}
+
+bool
+dkim_aligned(const char *d, const char *from)
+{
+    char a[256], b[256];
+
+    if (d == NULL || from == NULL || *d == '\0' || *from == '\0')
+        return false;
+    org_domain(d, a, sizeof(a));
+    org_domain(from, b, sizeof(b));
+    return strcmp(a, b) == 0;
+}
+
+void
+dkim_summarize(const struct dkim_verdict *v, struct dkim_summary *out)
+{
+    int    best = -1;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    out->result = dkim_result_str(v->result);
+    snprintf(out->from_domain, sizeof(out->from_domain), "%s",
+        v->from_domain);
+    for (i = 0; i < v->n_sigs; i++) {
+        if (v->sigs[i].result != DKIM_PASS)
+            continue;
+        if (best < 0)
+            best = (int)i;
+        if (dkim_aligned(v->sigs[i].d, v->from_domain)) {
+            best = (int)i;
+            break;
+        }
+    }
+    if (best < 0)
+        return;
+    snprintf(out->domain, sizeof(out->domain), "%s", v->sigs[best].d);
+    snprintf(out->selector, sizeof(out->selector), "%s", v->sigs[best].s);
+    out->aligned = dkim_aligned(v->sigs[best].d, v->from_domain);
+    out->no_tlsrpt = v->sigs[best].no_tlsrpt;
 }

@@ -67,4 +67,24 @@ enum ruad_rc dkim_verify(const char *msg, size_t len,
 
 const char *dkim_result_str(enum dkim_result r);
 
+/*
+ * dkim_aligned - relaxed alignment (RFC 7489 3.1.1): d and from share
+ * their organisational domain, by the public suffix list (libpsl with
+ * the system's list, else its built-in one).
+ */
+bool dkim_aligned(const char *d, const char *from);
+
+/* What is kept of a verdict (on the inbound row and each report). */
+struct dkim_summary {
+    const char *result;          /* dkim_result_str() */
+    char        domain[256];     /* the passing signature's d=, or "" */
+    char        selector[128];
+    bool        aligned;         /* d= aligned with the From domain */
+    bool        no_tlsrpt;       /* its key's s= excludes tlsrpt */
+    char        from_domain[256];
+};
+
+/* dkim_summarize - prefer an aligned pass, then any pass */
+void dkim_summarize(const struct dkim_verdict *v, struct dkim_summary *out);
+
 #endif /* RUAD_DKIM_H */

@@ -69,6 +69,10 @@
 #define SMTP_CONN_PER_IP_MAX  50             /* sessions from one address */
 #define SMTP_GREET_DELAY_MS   300            /* pregreet check */
 
+/* DKIM key lookups (dns.c): a timeout is a temperror, retried later. */
+#define DNS_TIMEOUT_MS        5000           /* per try; two tries */
+#define DKIM_RETRY_S          300            /* first retry after temperror */
+
 /* Receiving (inbound.c): bigger things are kept as a too_large fact. */
 #define INBOUND_IMPORT_MAX    (64u << 20)    /* bytes of one imported file */
 

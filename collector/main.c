@@ -27,6 +27,8 @@
 
 #include "buf.h"
 #include "config.h"
+#include "dkim.h"
+#include "dns.h"
 #include "http_server.h"
 #include "inbound.h"
 #include "metrics.h"
@@ -46,12 +48,21 @@ static const char usage_text[] =
     "reports (RFC 8460) and keeps them in PostgreSQL.\n"
     "\n"
     "verbs:\n"
-    "  parse [OPTIONS] FILE...  parse report files (xml, json, gzip, zip or\n"
-    "                           plain, told apart by content) and print one\n"
+    "  parse [--dkim] [OPTIONS] FILE...\n"
+    "                           parse report files (xml, json, gzip, zip or\n"
+    "                           plain, told apart by content) or report mails\n"
+    "                           (eml; --dkim adds the DKIM verdict) and print\n"
+    "                           one\n"
     "                           JSON object per file and line:\n"
     "                           {\"file\",\"reports\",\"warnings\",\"error\"}\n"
     "                           (docs/report-json.md); exit 0 if every file\n"
     "                           gave at least one report, else 1\n"
+    "  dkim-verify [--dns-server=HOST:PORT] FILE...\n"
+    "                           check the DKIM signatures of mails (RFC 6376,\n"
+    "                           RFC 8463); one JSON line per file:\n"
+    "                           {\"file\",\"result\",\"aligned\",\"domain\",\n"
+    "                           \"selector\",\"from_domain\",\"signatures\"}; exit\n"
+    "                           0 only when every file has a passing signature\n"
     "  migrate                  create or update the schema in the database\n"
     "                           (database_url or RUAD_DATABASE_URL)\n"
     "  import [OPTIONS] FILE|DIR...\n"
@@ -188,11 +199,96 @@ out_tlsrpt_done(void *ctx, const struct tlsrpt_report *rep)
     return RUAD_OK;
 }
 
+/* dkim_json - a DKIM verdict as a JSON object into b */
+static void
+dkim_json(struct buf *b, const struct dkim_verdict *v,
+    const struct dkim_summary *sum)
+{
+    size_t i;
+
+    buf_append_str(b, "{\"result\":");
+    report_json_string(b, dkim_result_str(v->result));
+    buf_printf(b, ",\"aligned\":%s,\"domain\":", sum->domain[0] &&
+        sum->aligned ? "true" : "false");
+    report_json_string(b, sum->domain[0] ? sum->domain : NULL);
+    buf_append_str(b, ",\"selector\":");
+    report_json_string(b, sum->selector[0] ? sum->selector : NULL);
+    buf_append_str(b, ",\"from_domain\":");
+    report_json_string(b, v->from_domain[0] ? v->from_domain : NULL);
+    buf_append_str(b, ",\"signatures\":[");
+    for (i = 0; i < v->n_sigs; i++) {
+        const struct dkim_sig *g = &v->sigs[i];
+
+        buf_append_str(b, i ? ",{\"d\":" : "{\"d\":");
+        report_json_string(b, g->d[0] ? g->d : NULL);
+        buf_append_str(b, ",\"s\":");
+        report_json_string(b, g->s[0] ? g->s : NULL);
+        buf_append_str(b, ",\"a\":");
+        report_json_string(b, g->a[0] ? g->a : NULL);
+        buf_append_str(b, ",\"result\":");
+        report_json_string(b, dkim_result_str(g->result));
+        buf_append_str(b, ",\"reason\":");
+        report_json_string(b, g->reason);
+        buf_printf(b, ",\"testing\":%s}", g->testing ? "true" : "false");
+    }
+    buf_append_str(b, "]}");
+}
+
+/* read_all - a whole file of at most max bytes; NULL with errno */
+static char *
+read_all(int fd, size_t max, size_t *len)
+{
+    struct stat sb;
+    char       *p;
+    ssize_t     n;
+    size_t      got = 0;
+
+    if (fstat(fd, &sb) != 0)
+        return NULL;
+    if ((uint64_t)sb.st_size > max) {
+        errno = EFBIG;
+        return NULL;
+    }
+    if ((p = malloc((size_t)sb.st_size + 1)) == NULL)
+        return NULL;
+    while (got < (size_t)sb.st_size &&
+        (n = pread(fd, p + got, (size_t)sb.st_size - got, (off_t)got)) > 0)
+        got += (size_t)n;
+    *len = got;
+    return p;
+}
+
+/* mail_dkim - verify a mail for --dkim and dkim-verify */
+static void
+mail_dkim(const struct config *cfg, const char *msg, size_t len,
+    struct dkim_verdict *v, struct dkim_summary *sum)
+{
+    struct dns        *dns;
+    struct dkim_lookup lk;
+    char               err[256];
+
+    dns = dns_new(cfg->dns_server, cfg->dns_timeout_ms, err, sizeof(err));
+    if (dns == NULL)
+        fprintf(stderr, "ruad: %s\n", err);
+    lk.ctx = dns;
+    lk.txt = dns != NULL ? dns_txt : NULL;
+    if (dkim_verify(msg, len, &lk, time(NULL), v) != RUAD_OK)
+        memset(v, 0, sizeof(*v));
+    dkim_summarize(v, sum);
+    dns_free(dns);
+}
+
 /* parse_one - parse path and print its line; true if it gave a report */
 static bool
-parse_one(const char *path, const struct report_limits *lim,
+parse_one(const char *path, const struct config *cfg, bool want_dkim,
     struct parse_out *o)
 {
+    const struct report_limits *lim = &cfg->limits;
+    struct dkim_verdict         dv;
+    struct dkim_summary         dsum;
+    bool                        mail = false;
+    char                        head[512];
+    ssize_t                     hn;
     struct report_sink sink = {
         .ctx = o,
         .dmarc_record = out_dmarc_record,
@@ -215,6 +311,23 @@ parse_one(const char *path, const struct report_limits *lim,
     } else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
         rc = report_diag_fail(&diag, RUAD_IO, "cannot open: %s",
             strerror(errno));
+    } else if ((hn = pread(fd, head, sizeof(head), 0)) > 0 &&
+        !report_is_raw(head, (size_t)hn)) {
+        /* a mail: its report parts, and who signed it */
+        size_t len = 0;
+        char  *msg = read_all(fd, cfg->import_max, &len);
+
+        close(fd);
+        mail = true;
+        if (msg == NULL) {
+            rc = report_diag_fail(&diag, RUAD_LIMIT, "cannot read the mail: "
+                "%s", strerror(errno));
+        } else {
+            rc = report_parse_mail(msg, len, lim, &sink, &diag, &n);
+            if (want_dkim)
+                mail_dkim(cfg, msg, len, &dv, &dsum);
+            free(msg);
+        }
     } else {
         rc = report_parse_fd(fd, lim, &sink, &diag, &n);
         close(fd);
@@ -249,6 +362,16 @@ parse_one(const char *path, const struct report_limits *lim,
     }
     buf_append_str(&o->line, "],\"error\":");
     report_json_string(&o->line, rc == RUAD_OK ? NULL : diag.error);
+    if (want_dkim) {
+        buf_append_str(&o->line, ",\"dkim\":");
+        if (mail && diag.error[0] != '\0' && rc != RUAD_OK &&
+            strncmp(diag.error, "cannot read", 11) == 0)
+            buf_append_str(&o->line, "null");
+        else if (mail)
+            dkim_json(&o->line, &dv, &dsum);
+        else
+            buf_append_str(&o->line, "null");
+    }
     buf_append_str(&o->line, "}\n");
     fwrite(buf_ptr(&o->line), 1, buf_len(&o->line), stdout);
     fflush(stdout);
@@ -317,6 +440,16 @@ cmd_parse(int argc, char **argv)
     struct config    cfg;
     struct parse_out o;
     int              i, first, failed = 0;
+    bool             want_dkim = false;
+
+    for (i = 1; i < argc; i++)            /* --dkim is ours */
+        if (strcmp(argv[i], "--dkim") == 0) {
+            want_dkim = true;
+            memmove(argv + i, argv + i + 1, (size_t)(argc - i) *
+                sizeof(*argv));
+            argc--;
+            break;
+        }
 
     config_init(&cfg);
     cfg.log_level = LOG_L_WARN;
@@ -335,7 +468,7 @@ cmd_parse(int argc, char **argv)
         return 1;
     }
     for (i = first; i < argc; i++)
-        if (!parse_one(argv[i], &cfg.limits, &o))
+        if (!parse_one(argv[i], &cfg, want_dkim, &o))
             failed++;
     fclose(o.recs);
     fclose(o.reports);
@@ -403,6 +536,8 @@ import_print(const char *name, const struct worker_result *r)
     printf("%s: %s", name, r->state);
     if (r->keys[0] != '\0')
         printf(" %s", r->keys);
+    if (r->dkim[0] != '\0')
+        printf(" [dkim %s]", r->dkim);
     if (r->reason[0] != '\0' && strcmp(r->state, "duplicate") != 0 &&
         strcmp(r->state, "parsed") != 0)
         printf(" (%s)", r->reason);
@@ -607,6 +742,65 @@ cmd_reprocess(int argc, char **argv)
     printf("reprocessed %zu rows\n", total);
     store_close(st);
     return 0;
+}
+
+/* ruad dkim-verify: one JSON line per mail; exit 0 if every one passes */
+static int
+cmd_dkim_verify(int argc, char **argv)
+{
+    struct config       cfg;
+    struct dkim_verdict v;
+    struct dkim_summary sum;
+    struct buf          line;
+    int                 i, first, fd, failed = 0;
+    size_t              len;
+    char               *msg;
+
+    config_init(&cfg);
+    cfg.log_level = LOG_L_WARN;
+    if ((first = parse_args(argc, argv, &cfg)) <= 0)
+        return first == 0 ? 0 : 2;
+    if (first >= argc) {
+        fprintf(stderr, "ruad: dkim-verify: no FILE given\n");
+        return 2;
+    }
+    buf_init(&line, 1u << 20);
+    for (i = first; i < argc; i++) {
+        buf_reset(&line);
+        buf_append_str(&line, "{\"file\":");
+        report_json_string(&line, argv[i]);
+        if ((fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0 ||
+            (msg = read_all(fd, cfg.import_max, &len)) == NULL) {
+            fprintf(stderr, "ruad: %s: %s\n", argv[i], strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            buf_append_str(&line, ",\"result\":null,\"error\":");
+            report_json_string(&line, strerror(errno));
+            buf_append_str(&line, "}\n");
+            fputs(buf_ptr(&line), stdout);
+            failed++;
+            continue;
+        }
+        close(fd);
+        mail_dkim(&cfg, msg, len, &v, &sum);
+        free(msg);
+        buf_append_byte(&line, ',');
+        {
+            /* the verdict object's members, inline after "file" */
+            struct buf obj;
+
+            buf_init(&obj, 1u << 20);
+            dkim_json(&obj, &v, &sum);
+            buf_append(&line, buf_ptr(&obj) + 1, buf_len(&obj) - 1);
+            buf_free(&obj);
+        }
+        buf_append_byte(&line, '\n');
+        fputs(buf_ptr(&line), stdout);
+        if (v.result != DKIM_PASS)
+            failed++;
+    }
+    buf_free(&line);
+    return failed ? 1 : 0;
 }
 
 /* ---- ruad serve ---- */
@@ -845,6 +1039,8 @@ main(int argc, char **argv)
         return cmd_reprocess(argc - 1, argv + 1);
     if (strcmp(verb, "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(verb, "dkim-verify") == 0)
+        return cmd_dkim_verify(argc - 1, argv + 1);
     fprintf(stderr, "ruad: unknown verb \"%s\" (see ruad --help)\n", verb);
     return 2;
 }

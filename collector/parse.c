@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "decompress.h"
 #include "dmarc_xml.h"
+#include "mime.h"
 #include "tlsrpt_json.h"
 
 #define PARSE_HEAD_MAX 512       /* bytes read ahead to tell XML from JSON */
@@ -237,4 +238,95 @@ report_parse_mem(const void *data, size_t len,
     rc = parse_all(d, lim, sink, diag, n_reports);
     decompress_free(d);
     return rc;
+}
+
+bool
+report_is_raw(const char *p, size_t n)
+{
+    size_t i = 0;
+
+    if (n >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b)
+        return true;                               /* gzip */
+    if (n >= 4 && memcmp(p, "PK\x03\x04", 4) == 0)
+        return true;                               /* zip */
+    if (n >= 2 && (((unsigned char)p[0] == 0xff &&
+        (unsigned char)p[1] == 0xfe) || ((unsigned char)p[0] == 0xfe &&
+        (unsigned char)p[1] == 0xff)))
+        return true;                               /* UTF-16 XML */
+    if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        i = 3;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+        p[i] == '\n'))
+        i++;
+    return i < n && (p[i] == '<' || p[i] == '{');
+}
+
+/* What report_parse_mail gathers over the parts. */
+struct mail_ctx {
+    const struct report_limits *lim;
+    const struct report_sink   *sink;
+    struct report_diag         *diag;
+    unsigned                    n;
+    enum ruad_rc                first;
+    char                        first_err[sizeof(((struct report_diag *)0)
+        ->error)];
+};
+
+static enum ruad_rc
+mail_part(void *ctx, const char *data, size_t len, const char *ctype,
+    const char *filename)
+{
+    struct mail_ctx   *m = ctx;
+    struct report_diag d;
+    unsigned           n = 0;
+    enum ruad_rc       rc;
+    size_t             i;
+
+    (void)ctype;
+    report_diag_init(&d);
+    if (filename != NULL)
+        snprintf(d.prefix, sizeof(d.prefix), "part %.96s: ", filename);
+    rc = report_parse_mem(data, len, m->lim, m->sink, &d, &n);
+    m->n += n;
+    for (i = 0; i < d.n_warnings; i++)
+        report_diag_warn(m->diag, "%s", d.warnings[i]);
+    if (rc != RUAD_OK && m->first == RUAD_OK) {
+        m->first = rc;
+        snprintf(m->first_err, sizeof(m->first_err), "%s", d.error);
+    } else if (rc != RUAD_OK) {
+        report_diag_warn(m->diag, "error: %s", d.error);
+    }
+    report_diag_free(&d);
+    return rc == RUAD_NOMEM || rc == RUAD_IO || rc == RUAD_TEMPFAIL ? rc :
+        RUAD_OK;
+}
+
+enum ruad_rc
+report_parse_mail(const char *msg, size_t len,
+    const struct report_limits *lim, const struct report_sink *sink,
+    struct report_diag *diag, unsigned *n_reports)
+{
+    struct mail_ctx  m;
+    struct mime_info info;
+    enum ruad_rc     rc;
+
+    memset(&m, 0, sizeof(m));
+    m.lim = lim;
+    m.sink = sink;
+    m.diag = diag;
+    rc = mime_walk(msg, len, lim, mail_part, &m, diag, &info);
+    mime_info_clear(&info);
+    *n_reports = m.n;
+    if (m.n > 0) {
+        if (m.first != RUAD_OK)
+            report_diag_warn(diag, "error: %s", m.first_err);
+        diag->error[0] = '\0';
+        return RUAD_OK;
+    }
+    if (rc == RUAD_OK && m.first != RUAD_OK) {
+        snprintf(diag->error, sizeof(diag->error), "%s", m.first_err);
+        return m.first;
+    }
+    return rc != RUAD_OK ? rc : report_diag_fail(diag, RUAD_MALFORMED,
+        "no report found");
 }

@@ -212,6 +212,22 @@ enum ruad_rc report_parse_mem(const void *data, size_t len,
     const struct report_limits *lim, const struct report_sink *sink,
     struct report_diag *diag, unsigned *n_reports);
 
+/*
+ * report_is_raw - do these first bytes look like a report file (gzip, zip,
+ * XML, JSON) rather than a mail?
+ */
+bool report_is_raw(const char *p, size_t n);
+
+/*
+ * report_parse_mail - every report part of a mail (mime.c), each through
+ * report_parse_mem().  RUAD_UNSUPPORTED for a mail without reports or a
+ * failure/ARF report.  Errors of single parts become warnings when
+ * another part gave a report.
+ */
+enum ruad_rc report_parse_mail(const char *msg, size_t len,
+    const struct report_limits *lim, const struct report_sink *sink,
+    struct report_diag *diag, unsigned *n_reports);
+
 /* ---- helpers shared by the parsers ---- */
 
 /*

@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "dkim.h"
 #include "report_json.h"
 
 #define STORE_BATCH_BYTES (1u << 20)   /* COPY text buffered per table */
@@ -46,6 +47,7 @@ struct store {
 struct store_sink {
     struct store            *st;
     int64_t                  inbound_id;
+    const struct dkim_summary *verdict;    /* DKIM; NULL: not mailed */
     struct store_sink_stats *stats;
     int64_t                  report_id;     /* dmarc_report.id, 0: none */
     bool                     started;       /* savepoint taken */
@@ -558,19 +560,54 @@ store_finish(struct store *st, int64_t id, const char *state,
     return RUAD_OK;
 }
 
-enum ruad_rc
-store_retry(struct store *st, int64_t id, const char *reason, int delay_s)
+/* retry - put the row back to pending; uncounted takes the attempt back */
+static enum ruad_rc
+retry(struct store *st, int64_t id, const char *reason, int delay_s,
+    bool uncounted)
 {
-    const char *p[3];
+    const char *p[4];
     char        idbuf[24], delay[24];
 
     PQclear(PQexec(st->conn, "ROLLBACK"));
     p[0] = fmt_i64(idbuf, id);
     p[1] = reason;
     p[2] = fmt_i64(delay, delay_s);
+    p[3] = uncounted ? "1" : "0";
     return store_exec(st, "retry", "UPDATE inbound SET state = 'pending', "
         "reason = $2, claimed_at = NULL, next_attempt_at = now() + "
-        "make_interval(secs => $3::int) WHERE id = $1", 3, p, NULL);
+        "make_interval(secs => $3::int), attempts = greatest(0, attempts - "
+        "$4::int) WHERE id = $1", 4, p, NULL);
+}
+
+enum ruad_rc
+store_retry(struct store *st, int64_t id, const char *reason, int delay_s)
+{
+    return retry(st, id, reason, delay_s, false);
+}
+
+enum ruad_rc
+store_retry_uncounted(struct store *st, int64_t id, const char *reason,
+    int delay_s)
+{
+    return retry(st, id, reason, delay_s, true);
+}
+
+enum ruad_rc
+store_inbound_dkim(struct store *st, int64_t id,
+    const struct dkim_summary *dk)
+{
+    const char *p[6];
+    char        idbuf[24];
+
+    p[0] = fmt_i64(idbuf, id);
+    p[1] = dk->result;
+    p[2] = dk->domain[0] ? dk->domain : NULL;
+    p[3] = dk->selector[0] ? dk->selector : NULL;
+    p[4] = dk->domain[0] ? (dk->aligned ? "t" : "f") : NULL;
+    p[5] = dk->from_domain[0] ? dk->from_domain : NULL;
+    return store_exec(st, "inbound dkim", "UPDATE inbound SET dkim_result = "
+        "$2, dkim_domain = $3, dkim_selector = $4, dkim_aligned = $5, "
+        "from_domain = $6 WHERE id = $1", 6, p, NULL);
 }
 
 enum ruad_rc
@@ -699,11 +736,12 @@ sink_dmarc_start(struct store_sink *k, const struct dmarc_report *r)
         "reporter, org_name, org_email, extra_contact_info, report_id, "
         "begin_at, end_at, errors, version, generator, xmlns, policy_domain, "
         "policy_adkim, policy_aspf, policy_p, policy_sp, policy_np, "
-        "policy_pct, policy_fo, policy_testing, policy_discovery) VALUES "
+        "policy_pct, policy_fo, policy_testing, policy_discovery, "
+        "dkim_result, dkim_domain, dkim_aligned) VALUES "
         "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-        "$16, $17, $18, $19, $20, $21, $22) ON CONFLICT DO NOTHING "
-        "RETURNING id";
-    const char  *p[22];
+        "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25) "
+        "ON CONFLICT DO NOTHING RETURNING id";
+    const char  *p[25];
     char         tb[2][32], idbuf[24], pct[24], prov[64];
     char        *rep = NULL;
     struct buf   errs;
@@ -733,7 +771,11 @@ sink_dmarc_start(struct store_sink *k, const struct dmarc_report *r)
         p[6] = p[7] = "1970-01-01T00:00:00Z";
         p[12] = prov;
     }
-    rc = store_exec(k->st, "dmarc_report", ins, 22, p, &res);
+    p[22] = k->verdict ? k->verdict->result : NULL;
+    p[23] = k->verdict && k->verdict->domain[0] ? k->verdict->domain : NULL;
+    p[24] = k->verdict && k->verdict->domain[0] ? (k->verdict->aligned ? "t" : "f") :
+        NULL;
+    rc = store_exec(k->st, "dmarc_report", ins, 25, p, &res);
     free(rep);
     buf_free(&errs);
     if (rc != RUAD_OK) {
@@ -1065,10 +1107,11 @@ static enum ruad_rc
 sink_tlsrpt_done(void *ctx, const struct tlsrpt_report *r)
 {
     static const char ins[] = "INSERT INTO tlsrpt_report (inbound_id, "
-        "organization_name, contact_info, report_id, begin_at, end_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id";
+        "organization_name, contact_info, report_id, begin_at, end_at, "
+        "dkim_result, dkim_domain, dkim_aligned) VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id";
     struct store_sink *k = ctx;
-    const char        *p[6];
+    const char        *p[9];
     char               ib[24], tb[2][32], rid[24];
     PGresult          *res;
     enum ruad_rc       rc;
@@ -1083,7 +1126,11 @@ sink_tlsrpt_done(void *ctx, const struct tlsrpt_report *r)
     p[3] = r->report_id;
     p[4] = fmt_time(tb[0], r->has_begin, r->begin);
     p[5] = fmt_time(tb[1], r->has_end, r->end);
-    if ((rc = store_exec(k->st, "tlsrpt_report", ins, 6, p, &res)) !=
+    p[6] = k->verdict ? k->verdict->result : NULL;
+    p[7] = k->verdict && k->verdict->domain[0] ? k->verdict->domain : NULL;
+    p[8] = k->verdict && k->verdict->domain[0] ? (k->verdict->aligned ? "t" : "f") :
+        NULL;
+    if ((rc = store_exec(k->st, "tlsrpt_report", ins, 9, p, &res)) !=
         RUAD_OK) {
         PQclear(res);
         return k->rc = rc;
@@ -1110,7 +1157,8 @@ sink_tlsrpt_done(void *ctx, const struct tlsrpt_report *r)
 
 struct store_sink *
 store_sink_new(struct store *st, int64_t inbound_id,
-    struct store_sink_stats *stats, struct report_sink *out)
+    const struct dkim_summary *dkim, struct store_sink_stats *stats,
+    struct report_sink *out)
 {
     struct store_sink *k = calloc(1, sizeof(*k));
 
@@ -1118,6 +1166,7 @@ store_sink_new(struct store *st, int64_t inbound_id,
         return NULL;
     k->st = st;
     k->inbound_id = inbound_id;
+    k->verdict = dkim;
     k->stats = stats;
     memset(stats, 0, sizeof(*stats));
     buf_init(&k->recs, STORE_ROW_MAX);

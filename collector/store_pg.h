@@ -109,8 +109,15 @@ struct store_sink;
  * store_sink_new - a sink for the reports of inbound row inbound_id; *out
  * is filled with its callbacks.  NULL on allocation failure.
  */
+struct dkim_summary;
 struct store_sink *store_sink_new(struct store *st, int64_t inbound_id,
-    struct store_sink_stats *stats, struct report_sink *out);
+    const struct dkim_summary *dkim, struct store_sink_stats *stats,
+    struct report_sink *out);
+
+/* store_inbound_dkim - the mail's DKIM verdict on its inbound row (in the
+ * claim's transaction) */
+enum ruad_rc store_inbound_dkim(struct store *st, int64_t id,
+    const struct dkim_summary *dkim);
 /* store_sink_rc - the first database error the sink met (RUAD_OK if none) */
 enum ruad_rc store_sink_rc(const struct store_sink *k);
 void store_sink_free(struct store_sink *k);
@@ -129,6 +136,10 @@ enum ruad_rc store_finish(struct store *st, int64_t id, const char *state,
  */
 enum ruad_rc store_retry(struct store *st, int64_t id, const char *reason,
     int delay_s);
+/* store_retry_uncounted - the same, and the attempt does not count (a
+ * temporary DNS failure must never turn into a failed row) */
+enum ruad_rc store_retry_uncounted(struct store *st, int64_t id,
+    const char *reason, int delay_s);
 
 /* store_rows_in_state - ids of rows in state (oldest first), at most max */
 enum ruad_rc store_rows_in_state(struct store *st, const char *state,

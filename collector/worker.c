@@ -16,7 +16,12 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "dkim.h"
+#include "dns.h"
+#include "limits.h"
 #include "log.h"
 #include "mime.h"
 #include "report.h"
@@ -24,33 +29,106 @@
 /* What the walk over one row found. */
 struct worker_ctx {
     const struct config *cfg;
-    struct report_sink   sink;
+    struct report_sink   sink;      /* ours: the policy in front of... */
+    struct report_sink   store;     /* ...the store's sink */
+    bool                 dmarc_ok;  /* DKIM policy lets DMARC reports in */
+    bool                 tlsrpt_ok; /* and TLS reports */
+    unsigned             refused;   /* reports kept out by the policy */
     struct report_diag  *diag;     /* of the row: warnings and first error */
     enum ruad_rc         first;    /* first part's failure */
     char                 first_err[512];
     unsigned             parts;
 };
 
-/* looks_like_report - report bytes (not a mail) by their first bytes */
-static bool
-looks_like_report(const char *p, size_t n)
+/* The DKIM policy in front of the store (RFC 8460 5.3 for TLS reports). */
+static enum ruad_rc
+policy_dmarc_record(void *ctx, const struct dmarc_report *rep,
+    const struct dmarc_record *rec)
 {
-    size_t i = 0;
+    struct worker_ctx *w = ctx;
 
-    if (n >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b)
-        return true;                               /* gzip */
-    if (n >= 4 && memcmp(p, "PK\x03\x04", 4) == 0)
-        return true;                               /* zip */
-    if (n >= 2 && (((unsigned char)p[0] == 0xff &&
-        (unsigned char)p[1] == 0xfe) || ((unsigned char)p[0] == 0xfe &&
-        (unsigned char)p[1] == 0xff)))
-        return true;                               /* UTF-16 XML */
-    if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-        i = 3;
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
-        p[i] == '\n'))
-        i++;
-    return i < n && (p[i] == '<' || p[i] == '{');
+    if (!w->dmarc_ok || w->store.dmarc_record == NULL)
+        return RUAD_OK;
+    return w->store.dmarc_record(w->store.ctx, rep, rec);
+}
+
+static enum ruad_rc
+policy_dmarc_done(void *ctx, const struct dmarc_report *rep)
+{
+    struct worker_ctx *w = ctx;
+
+    if (!w->dmarc_ok) {
+        w->refused++;
+        return RUAD_OK;
+    }
+    return w->store.dmarc_done(w->store.ctx, rep);
+}
+
+static void
+policy_dmarc_abort(void *ctx)
+{
+    struct worker_ctx *w = ctx;
+
+    if (w->dmarc_ok)
+        w->store.dmarc_abort(w->store.ctx);
+}
+
+static enum ruad_rc
+policy_tlsrpt_done(void *ctx, const struct tlsrpt_report *rep)
+{
+    struct worker_ctx *w = ctx;
+
+    if (!w->tlsrpt_ok) {
+        w->refused++;
+        return RUAD_OK;
+    }
+    return w->store.tlsrpt_done(w->store.ctx, rep);
+}
+
+/* trusted - is from (or a domain above it) in the comma list? */
+static bool
+trusted(const char *list, const char *from)
+{
+    const char *p = list, *e;
+    size_t      n, fl = strlen(from);
+
+    if (*from == '\0')
+        return false;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ',')
+            p++;
+        e = p + strcspn(p, ",");
+        n = (size_t)(e - p);
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        if (n > 0 && (fl == n || (fl > n && from[fl - n - 1] == '.')) &&
+            strncasecmp(from + fl - n, p, n) == 0)
+            return true;
+        p = e;
+    }
+    return false;
+}
+
+/* worker_dkim - verify the mail; RUAD_TEMPFAIL when a key could not be
+ * fetched now (and nothing passed) */
+static enum ruad_rc
+worker_dkim(const struct config *cfg, const char *raw, size_t len,
+    struct dkim_summary *sum, struct dkim_verdict *v)
+{
+    struct dns        *dns;
+    struct dkim_lookup lk;
+    char               err[256];
+
+    dns = dns_new(cfg->dns_server, cfg->dns_timeout_ms, err, sizeof(err));
+    lk.ctx = dns;
+    lk.txt = dns != NULL ? dns_txt : NULL;
+    if (dkim_verify(raw, len, &lk, time(NULL), v) != RUAD_OK) {
+        dns_free(dns);
+        return RUAD_NOMEM;
+    }
+    dns_free(dns);
+    dkim_summarize(v, sum);
+    return v->result == DKIM_TEMPERROR ? RUAD_TEMPFAIL : RUAD_OK;
 }
 
 /* worker_part - parse one report part into the store */
@@ -116,9 +194,11 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     struct report_diag      diag;
     struct mime_info        info;
     struct worker_ctx       w;
+    struct dkim_summary     dsum;
+    struct dkim_verdict     dv;
     enum ruad_rc            rc, src;
     const char             *state;
-    bool                    retry;
+    bool                    retry, mail, authentic;
     char                    esc[128];
 
     memset(res, 0, sizeof(*res));
@@ -128,6 +208,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     report_diag_init(&diag);
     memset(&info, 0, sizeof(info));
     memset(&w, 0, sizeof(w));
+    memset(&dsum, 0, sizeof(dsum));
     w.cfg = cfg;
     w.diag = &diag;
 
@@ -138,13 +219,59 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
             WORKER_ATTEMPTS_MAX);
         goto finish;
     }
-    if ((sink = store_sink_new(st, row.id, &stats, &w.sink)) == NULL) {
+    mail = strcmp(row.channel, "smtp") == 0 ||
+        strcmp(row.channel, "imap") == 0 || !report_is_raw(row.raw,
+        row.len);
+    w.dmarc_ok = w.tlsrpt_ok = true;
+    if (mail) {
+        /* who vouches for this mail (RFC 6376), and does the policy
+         * take its reports */
+        rc = worker_dkim(cfg, row.raw, row.len, &dsum, &dv);
+        if (rc == RUAD_TEMPFAIL) {
+            int delay = DKIM_RETRY_S << (row.attempts > 5 ? 5 :
+                row.attempts - 1);
+
+            snprintf(res->reason, sizeof(res->reason), "DKIM key lookup "
+                "failed for now; retry in %d s", delay);
+            snprintf(res->state, sizeof(res->state), "pending");
+            store_retry_uncounted(st, row.id, res->reason, delay);
+            log_info("inbound=%lld dkim=temperror retry_s=%d",
+                (long long)row.id, delay);
+            report_diag_free(&diag);
+            store_row_clear(&row);
+            return RUAD_OK;
+        }
+        if (rc != RUAD_OK || store_inbound_dkim(st, row.id, &dsum) !=
+            RUAD_OK) {
+            store_retry(st, row.id, "database or memory trouble",
+                WORKER_RETRY_BASE_S);
+            store_row_clear(&row);
+            return RUAD_TEMPFAIL;
+        }
+        authentic = (dv.pass >= 0 && dsum.aligned) ||
+            trusted(cfg->trusted_reporters, dsum.from_domain);
+        w.dmarc_ok = authentic || !cfg->dmarc_require_dkim;
+        w.tlsrpt_ok = authentic || !cfg->tlsrpt_require_dkim;
+        if (dsum.no_tlsrpt)
+            report_diag_warn(&diag, "the DKIM key of %s has s= without "
+                "tlsrpt or *", dsum.domain);
+        snprintf(res->dkim, sizeof(res->dkim), "%s%s%s%s", dsum.result,
+            dsum.domain[0] ? " d=" : "", dsum.domain,
+            dsum.domain[0] ? (dsum.aligned ? " aligned" : " unaligned") :
+            "");
+    }
+    if ((sink = store_sink_new(st, row.id, mail ? &dsum : NULL, &stats,
+        &w.store)) == NULL) {
         store_retry(st, row.id, "out of memory", WORKER_RETRY_BASE_S);
         store_row_clear(&row);
         return RUAD_NOMEM;
     }
-    if (strcmp(row.channel, "smtp") != 0 && strcmp(row.channel, "imap") != 0
-        && looks_like_report(row.raw, row.len)) {
+    w.sink.ctx = &w;
+    w.sink.dmarc_record = policy_dmarc_record;
+    w.sink.dmarc_done = policy_dmarc_done;
+    w.sink.dmarc_abort = policy_dmarc_abort;
+    w.sink.tlsrpt_done = policy_tlsrpt_done;
+    if (!mail) {
         rc = worker_part(&w, row.raw, row.len, row.content_type, NULL);
     } else {
         rc = mime_walk(row.raw, row.len, &cfg->limits, worker_part, &w,
@@ -180,6 +307,12 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         state = "parsed";
         if (w.first != RUAD_OK)
             report_diag_warn(&diag, "error: %s", w.first_err);
+    } else if (w.refused > 0) {
+        state = "unauthenticated";
+        snprintf(res->reason, sizeof(res->reason), "no aligned DKIM pass "
+            "(dkim=%.40s%s%.200s): %s kept out (RFC 8460 5.3)", dsum.result,
+            dsum.domain[0] ? " d=" : "", dsum.domain,
+            w.tlsrpt_ok ? "DMARC report" : "TLS report");
     } else if (stats.duplicates > 0) {
         state = "duplicate";
         snprintf(res->reason, sizeof(res->reason), "already stored: %.480s",

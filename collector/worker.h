@@ -20,6 +20,7 @@ struct worker_result {
     char     state[16];            /* its verdict, or "pending" (retry) */
     char     reason[512];
     char     keys[1024];           /* the reports, for a log line */
+    char     dkim[320];            /* "pass d=google.com aligned", or "" */
     unsigned stored, duplicates;
     unsigned stored_dmarc, stored_tlsrpt;
 };
