@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include <libpsl.h>
+#include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -66,6 +67,14 @@ static bool
 is_wsp(char c)
 {
     return c == ' ' || c == '\t';
+}
+
+/* is_dns_name - letters, digits, '-', '_' and '.', not empty */
+static bool
+is_dns_name(const char *s)
+{
+    return *s != '\0' && s[strspn(s, "abcdefghijklmnopqrstuvwxyz"
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")] == '\0';
 }
 
 /* b64_decode - base64 without whitespace into out (cap); length or -1 */
@@ -527,6 +536,38 @@ struct key {
     bool      testing, strict, no_tlsrpt;
 };
 
+/*
+ * spki_rsa - the RSAPublicKey in an rsaEncryption SubjectPublicKeyInfo
+ * (RFC 5280 4.1.2.7, RFC 8017 A.1), or NULL.  OpenSSL 3's d2i_PUBKEY()
+ * runs its decoder framework, about ten RSA-2048 verifications' worth of
+ * CPU per key (tests/bench/bench_dkim); this walk and d2i_PublicKey()
+ * take a few microseconds.
+ */
+static const unsigned char *
+spki_rsa(const unsigned char *p, long n, long *len)
+{
+    static const unsigned char oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48,
+        0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+    const unsigned char *end;
+    int                  tag, cls;
+
+    /* SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING } */
+    if ((ASN1_get_object(&p, len, &tag, &cls, n) & 0x81) != 0 ||
+        tag != V_ASN1_SEQUENCE)
+        return NULL;
+    end = p + *len;
+    if ((ASN1_get_object(&p, len, &tag, &cls, end - p) & 0x81) != 0 ||
+        tag != V_ASN1_SEQUENCE || *len < (long)sizeof(oid) ||
+        memcmp(p, oid, sizeof(oid)) != 0)
+        return NULL;
+    p += *len;
+    if ((ASN1_get_object(&p, len, &tag, &cls, end - p) & 0x81) != 0 ||
+        tag != V_ASN1_BIT_STRING || *len < 2 || *p != 0)
+        return NULL;
+    (*len)--;
+    return p + 1;                   /* after the count of unused bits */
+}
+
 /* key_parse - one TXT record; false with a reason (revoked, bad, ...) */
 static bool
 key_parse(const char *rec, const char *alg_key, struct key *k, char *why,
@@ -620,8 +661,11 @@ key_parse(const char *rec, const char *alg_key, struct key *k, char *why,
             goto out;
         }
     } else {
-        dp = der;
-        k->pkey = d2i_PUBKEY(NULL, &dp, n);
+        long rl;
+
+        /* SubjectPublicKeyInfo, else a bare RSAPublicKey */
+        if ((dp = spki_rsa(der, n, &rl)) != NULL)
+            k->pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &dp, rl);
         if (k->pkey == NULL) {
             dp = der;
             k->pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &dp, n);
@@ -702,6 +746,11 @@ verify_one(struct msg *m, const struct field *f, const struct dkim_lookup *lk,
     buf_init(&data, DKIM_HEADER_MAX + 4096);
     if (!sig_parse(f, &s, why, sizeof(why))) {
         set(o, DKIM_PERMERROR, "%s", why);
+        goto out;
+    }
+    if (!is_dns_name(s.d) || !is_dns_name(s.s)) {
+        /* RFC 6376 3.5: both are domain names; they are stored too */
+        set(o, DKIM_PERMERROR, "d= or s= is not a domain name");
         goto out;
     }
     snprintf(o->d, sizeof(o->d), "%s", s.d);
@@ -924,6 +973,10 @@ from_domain(const struct field *f, char *dst, size_t n)
         dst[k++] = (char)tolower((unsigned char)c);
     }
     dst[k] = '\0';
+    /* a domain name or nothing: it is stored, and a U-label could not
+     * align with an A-label d= anyway */
+    if (!is_dns_name(dst))
+        dst[0] = '\0';
 }
 
 static int
