@@ -6,6 +6,10 @@
  * permanent answers; SERVFAIL, REFUSED and a timeout are temporary, so a
  * report is never failed for a resolver's bad minute.
  *
+ * Answers are cached process-wide for their TTL (at most an hour; five
+ * minutes for "no such name"), so a reporter's key costs one lookup, not
+ * one per mail.  Temporary failures are never cached.
+ *
  * SECURITY: answers are peer data: parsed with libresolv's ns_parserr,
  * each character-string bounded by its length byte and the record by its
  * rdlength; at most DNS_RECORDS_MAX records of at most DNS_TXT_MAX bytes.
@@ -13,6 +17,9 @@
 #include "dns.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -20,16 +27,123 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "config.h"
 
 #define DNS_ANSWER_MAX  65535
+#define DNS_CACHE_SLOTS 512         /* answers kept, process-wide */
+#define DNS_TTL_MAX     3600        /* seconds an answer is kept at most */
+#define DNS_NEG_TTL     300         /* for NXDOMAIN and no-record */
 #define DNS_RECORDS_MAX 16
 #define DNS_TXT_MAX     8192        /* an RSA-8192 key is about 1.5 KB */
 
 struct dns {
     struct __res_state st;
 };
+
+/*
+ * A small process-wide cache of answers for their TTL (capped), so a
+ * reporter's key is fetched once, not once per mail: a DNS round trip
+ * costs about what an RSA-2048 verify does.  Temporary failures are never
+ * cached.  Slots are picked by a hash of the name; a collision replaces.
+ */
+struct dns_slot {
+    char   *name;               /* owned; NULL: empty */
+    char  **recs;               /* owned */
+    size_t  n;
+    bool    nx;                 /* NXDOMAIN */
+    time_t  until;
+};
+
+static pthread_mutex_t dns_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct dns_slot dns_cache[DNS_CACHE_SLOTS];
+
+static size_t
+dns_hash(const char *name)
+{
+    size_t h = 5381;
+
+    for (; *name != '\0'; name++)
+        h = h * 33 + (unsigned char)tolower((unsigned char)*name);
+    return h % DNS_CACHE_SLOTS;
+}
+
+static void
+slot_clear(struct dns_slot *sl)
+{
+    size_t i;
+
+    for (i = 0; i < sl->n; i++)
+        free(sl->recs[i]);
+    free(sl->recs);
+    free(sl->name);
+    memset(sl, 0, sizeof(*sl));
+}
+
+/* cache_get - a copy of a live cached answer; false if none */
+static bool
+cache_get(const char *name, char ***records, size_t *n, bool *nx)
+{
+    struct dns_slot *sl = &dns_cache[dns_hash(name)];
+    bool             hit = false;
+    size_t           i;
+
+    pthread_mutex_lock(&dns_mu);
+    if (sl->name != NULL && strcasecmp(sl->name, name) == 0 &&
+        sl->until > time(NULL)) {
+        *nx = sl->nx;
+        *n = 0;
+        *records = calloc(sl->n ? sl->n : 1, sizeof(**records));
+        if (*records != NULL) {
+            for (i = 0; i < sl->n; i++)
+                if (((*records)[*n] = strdup(sl->recs[i])) != NULL)
+                    (*n)++;
+            hit = *n == sl->n;
+        }
+    }
+    pthread_mutex_unlock(&dns_mu);
+    return hit;
+}
+
+/* cache_put - keep an answer for ttl seconds (copies) */
+static void
+cache_put(const char *name, char *const *records, size_t n, bool nx,
+    unsigned ttl)
+{
+    struct dns_slot *sl = &dns_cache[dns_hash(name)];
+    size_t           i;
+
+    if (ttl == 0)
+        return;
+    pthread_mutex_lock(&dns_mu);
+    slot_clear(sl);
+    sl->name = strdup(name);
+    sl->recs = calloc(n ? n : 1, sizeof(*sl->recs));
+    if (sl->name == NULL || sl->recs == NULL) {
+        slot_clear(sl);
+        pthread_mutex_unlock(&dns_mu);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        if ((sl->recs[sl->n] = strdup(records[i])) != NULL)
+            sl->n++;
+    sl->nx = nx;
+    sl->until = time(NULL) + (time_t)(ttl > DNS_TTL_MAX ? DNS_TTL_MAX : ttl);
+    pthread_mutex_unlock(&dns_mu);
+}
+
+void
+dns_cache_flush(void)
+{
+    size_t i;
+
+    pthread_mutex_lock(&dns_mu);
+    for (i = 0; i < DNS_CACHE_SLOTS; i++)
+        slot_clear(&dns_cache[i]);
+    pthread_mutex_unlock(&dns_mu);
+}
 
 struct dns *
 dns_new(const char *server, unsigned timeout_ms, char *err, size_t errlen)
@@ -86,9 +200,13 @@ dns_txt(void *ctx, const char *name, char ***records, size_t *n)
     ns_rr          rr;
     int            len, i, count;
     char         **recs;
+    unsigned       ttl = DNS_TTL_MAX;
+    bool           nx;
 
     *records = NULL;
     *n = 0;
+    if (cache_get(name, records, n, &nx))
+        return nx ? RUAD_EOF : RUAD_OK;
     if ((ans = malloc(DNS_ANSWER_MAX)) == NULL)
         return RUAD_TEMPFAIL;
     len = res_nquery(&d->st, name, ns_c_in, ns_t_txt, ans, DNS_ANSWER_MAX);
@@ -96,10 +214,14 @@ dns_txt(void *ctx, const char *name, char ***records, size_t *n)
         int h = d->st.res_h_errno;
 
         free(ans);
-        if (h == HOST_NOT_FOUND)
+        if (h == HOST_NOT_FOUND) {
+            cache_put(name, NULL, 0, true, DNS_NEG_TTL);
             return RUAD_EOF;
-        if (h == NO_DATA)
+        }
+        if (h == NO_DATA) {
+            cache_put(name, NULL, 0, false, DNS_NEG_TTL);
             return RUAD_OK;
+        }
         return RUAD_TEMPFAIL;            /* TRY_AGAIN, NO_RECOVERY, ... */
     }
     if (ns_initparse(ans, len, &msg) != 0) {
@@ -118,6 +240,8 @@ dns_txt(void *ctx, const char *name, char ***records, size_t *n)
 
         if (ns_parserr(&msg, ns_s_an, i, &rr) != 0)
             break;
+        if (ns_rr_ttl(rr) < ttl)
+            ttl = ns_rr_ttl(rr);         /* the chain's shortest */
         if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
             continue;                    /* a CNAME on the way */
         p = ns_rr_rdata(rr);
@@ -138,5 +262,6 @@ dns_txt(void *ctx, const char *name, char ***records, size_t *n)
     }
     free(ans);
     *records = recs;
+    cache_put(name, recs, *n, false, ttl);
     return RUAD_OK;
 }

@@ -25,7 +25,11 @@ void dns_free(struct dns *d);
  * RUAD_OK (*n may be 0: the name exists without TXT), RUAD_EOF (NXDOMAIN),
  * RUAD_TEMPFAIL (SERVFAIL, timeout, refused).  *records and its strings
  * are the caller's to free.  Matches struct dkim_lookup's txt (ctx = d).
+ * Answers come from a process-wide cache while their TTL lasts.
  */
 enum ruad_rc dns_txt(void *d, const char *name, char ***records, size_t *n);
+
+/* dns_cache_flush - forget every cached answer (tests, benchmarks) */
+void dns_cache_flush(void);
 
 #endif /* RUAD_DNS_H */

@@ -312,7 +312,8 @@ parse_one(const char *path, const struct config *cfg, bool want_dkim,
         rc = report_diag_fail(&diag, RUAD_IO, "cannot open: %s",
             strerror(errno));
     } else if ((hn = pread(fd, head, sizeof(head), 0)) > 0 &&
-        !report_is_raw(head, (size_t)hn)) {
+        !report_is_raw(head, (size_t)hn) &&
+        report_looks_like_mail(head, (size_t)hn)) {
         /* a mail: its report parts, and who signed it */
         size_t len = 0;
         char  *msg = read_all(fd, cfg->import_max, &len);
@@ -982,6 +983,7 @@ cmd_serve(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
+            dns_cache_flush();           /* keys may have changed too */
             if (http_server_reload_tls(http, err, sizeof(err)) == RUAD_OK &&
                 (smtp == NULL || smtp_server_reload_tls(smtp, err,
                 sizeof(err)) == RUAD_OK))

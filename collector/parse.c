@@ -261,6 +261,25 @@ report_is_raw(const char *p, size_t n)
     return i < n && (p[i] == '<' || p[i] == '{');
 }
 
+bool
+report_looks_like_mail(const char *p, size_t n)
+{
+    size_t i;
+
+    if (n >= 5 && memcmp(p, "From ", 5) == 0)
+        return true;
+    /* field-name = 1*(%d33-57 / %d59-126), then ":" (RFC 5322 3.6.8) */
+    for (i = 0; i < n && i < 200; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (c == ':')
+            return i > 0;
+        if (c < 33 || c > 126)
+            return false;
+    }
+    return false;
+}
+
 /* What report_parse_mail gathers over the parts. */
 struct mail_ctx {
     const struct report_limits *lim;

@@ -218,6 +218,10 @@ enum ruad_rc report_parse_mem(const void *data, size_t len,
  */
 bool report_is_raw(const char *p, size_t n);
 
+/* report_looks_like_mail - does it start like RFC 5322 (a header field or
+ * an mbox "From " line)? */
+bool report_looks_like_mail(const char *p, size_t n);
+
 /*
  * report_parse_mail - every report part of a mail (mime.c), each through
  * report_parse_mem().  RUAD_UNSUPPORTED for a mail without reports or a

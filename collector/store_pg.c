@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <endian.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -471,8 +472,8 @@ store_claim(struct store *st, int64_t only_id, struct store_row *row)
         "('pending', 'processing') FOR UPDATE SKIP LOCKED) "
         "RETURNING id, attempts";
     static const char lock[] = "SELECT channel, content_type, source_name, "
-        "raw FROM inbound WHERE id = $1 AND state = 'processing' "
-        "FOR NO KEY UPDATE NOWAIT";
+        "raw, extract(epoch FROM now() - received_at)::int8 FROM inbound "
+        "WHERE id = $1 AND state = 'processing' FOR NO KEY UPDATE NOWAIT";
     const char   *p[1];
     char          idbuf[24];
     PGresult     *res;
@@ -525,6 +526,12 @@ store_claim(struct store *st, int64_t only_id, struct store_row *row)
     }
     memcpy(row->raw, PQgetvalue(res, 0, 3), row->len);
     row->raw[row->len] = '\0';
+    if (PQgetlength(res, 0, 4) == 8) {     /* int8, network order */
+        uint64_t be;
+
+        memcpy(&be, PQgetvalue(res, 0, 4), 8);
+        row->age_s = (int64_t)be64toh(be);
+    }
     PQclear(res);
     return RUAD_OK;
 }

@@ -77,6 +77,7 @@ struct store_row {
     char    *raw;            /* owned */
     size_t   len;
     int      attempts;       /* including this one */
+    int64_t  age_s;          /* seconds since it was received */
 };
 
 void store_row_clear(struct store_row *row);

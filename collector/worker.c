@@ -34,6 +34,7 @@ struct worker_ctx {
     bool                 dmarc_ok;  /* DKIM policy lets DMARC reports in */
     bool                 tlsrpt_ok; /* and TLS reports */
     unsigned             refused;   /* reports kept out by the policy */
+    bool                 no_tlsrpt; /* the signing key's s= lacks tlsrpt */
     struct report_diag  *diag;     /* of the row: warnings and first error */
     enum ruad_rc         first;    /* first part's failure */
     char                 first_err[512];
@@ -82,6 +83,9 @@ policy_tlsrpt_done(void *ctx, const struct tlsrpt_report *rep)
         w->refused++;
         return RUAD_OK;
     }
+    if (w->no_tlsrpt)
+        report_diag_warn(w->diag, "the DKIM key that signed this TLS "
+            "report has s= without tlsrpt or * (RFC 8460 5.3)");
     return w->store.tlsrpt_done(w->store.ctx, rep);
 }
 
@@ -220,16 +224,18 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         goto finish;
     }
     mail = strcmp(row.channel, "smtp") == 0 ||
-        strcmp(row.channel, "imap") == 0 || !report_is_raw(row.raw,
-        row.len);
+        strcmp(row.channel, "imap") == 0 || (!report_is_raw(row.raw,
+        row.len) && report_looks_like_mail(row.raw, row.len));
     w.dmarc_ok = w.tlsrpt_ok = true;
     if (mail) {
         /* who vouches for this mail (RFC 6376), and does the policy
          * take its reports */
         rc = worker_dkim(cfg, row.raw, row.len, &dsum, &dv);
         if (rc == RUAD_TEMPFAIL) {
-            int delay = DKIM_RETRY_S << (row.attempts > 5 ? 5 :
-                row.attempts - 1);
+            /* a quarter of the row's age, from 5 minutes to 6 hours: a
+             * reporter's DNS trouble is waited out, never failed */
+            int delay = row.age_s / 4 < DKIM_RETRY_S ? DKIM_RETRY_S :
+                row.age_s / 4 > 6 * 3600 ? 6 * 3600 : (int)(row.age_s / 4);
 
             snprintf(res->reason, sizeof(res->reason), "DKIM key lookup "
                 "failed for now; retry in %d s", delay);
@@ -252,9 +258,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
             trusted(cfg->trusted_reporters, dsum.from_domain);
         w.dmarc_ok = authentic || !cfg->dmarc_require_dkim;
         w.tlsrpt_ok = authentic || !cfg->tlsrpt_require_dkim;
-        if (dsum.no_tlsrpt)
-            report_diag_warn(&diag, "the DKIM key of %s has s= without "
-                "tlsrpt or *", dsum.domain);
+        w.no_tlsrpt = dsum.no_tlsrpt;
         snprintf(res->dkim, sizeof(res->dkim), "%s%s%s%s", dsum.result,
             dsum.domain[0] ? " d=" : "", dsum.domain,
             dsum.domain[0] ? (dsum.aligned ? " aligned" : " unaligned") :
