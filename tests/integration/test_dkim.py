@@ -611,7 +611,7 @@ try:
     dead = Dnsmasq("dead", upstream=free_port())
     t0 = time.time()
     rc, out, err = verify([paths["rsa-relaxed-relaxed"]], dead.addr,
-                          "--dns-timeout-ms=300")
+                          "--dns-timeout-ms=1000")
     o = out.get(paths["rsa-relaxed-relaxed"], {})
     t.check(o.get("result") == "temperror" and rc == 1,
             "dead upstream (timeout): %s rc=%d" % (o, rc))
@@ -812,7 +812,7 @@ try:
 
         # temperror: pending, uncounted; taken once DNS works
         path, rid = mail("temperror", "tlsrpt", sel="rsa")
-        v, log = imp(path, "--dns-timeout-ms=300", dnsaddr=servfail.addr)
+        v, log = imp(path, "--dns-timeout-ms=1000", dnsaddr=servfail.addr)
         st = inbound(path)
         t.check(v == "pending" and st[0] == "pending" and st[1] is None and
                 tls_rows(rid) == [], "SERVFAIL import: %s %s" % (st, log))
@@ -832,7 +832,7 @@ try:
                 "reprocess with working DNS: %s %s" % (st, out + err))
         # a dead upstream (timeout) too
         path, rid = mail("timeout", "tlsrpt", sel="ed")
-        v, log = imp(path, "--dns-timeout-ms=300", dnsaddr=dead.addr)
+        v, log = imp(path, "--dns-timeout-ms=1000", dnsaddr=dead.addr)
         t.check(v == "pending" and inbound(path)[0] == "pending",
                 "timeout import: %s" % log)
 
