@@ -59,7 +59,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ruadtest import RUAD, SRC, Tally, samples_dir  # noqa: E402
+from ruadtest import (RUAD, SRC, Dnsmasq, Tally, sample_keys,  # noqa: E402
+                      samples_dir)
 
 import psycopg2  # noqa: E402  (Debian's python3-psycopg2)
 
@@ -448,10 +449,12 @@ def tls_report(rid):
     return json.dumps(doc).encode()
 
 
-def report_mail(rid, to="dmarc@rua.example", nl=b"\r\n"):
-    """A TLS report mail (RFC 8460 5.3), gzip attachment, report-id rid."""
+def report_mail(rid, to="dmarc@rua.example", nl=b"\r\n",
+                frm=b"tlsrpt@smtp-test.example"):
+    """A TLS report mail (RFC 8460 5.3), gzip attachment, report-id rid.
+    Unsigned: the server trusts smtp-test.example (trusted_reporters)."""
     att = base64.encodebytes(gzip.compress(tls_report(rid), mtime=0))
-    lines = [b"From: tlsrpt@smtp-test.example", b"To: " + to.encode(),
+    lines = [b"From: " + frm, b"To: " + to.encode(),
              b"Subject: Report Domain: example.net Submitter: "
              b"smtp-test.example Report-ID: <" + rid.encode() + b">",
              b"Message-ID: <" + rid.encode() + b"@smtp-test.example>",
@@ -601,6 +604,10 @@ def postfix_log():
         return ""
 
 
+# mails are DKIM-checked: a local DNS server answers the samples' archived
+# keys, and NXDOMAIN for everything else
+dns = Dnsmasq(sample_keys(samples_dir()) if samples_dir() else [])
+
 try:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 4096 and (hard == resource.RLIM_INFINITY or hard > soft):
@@ -618,7 +625,9 @@ try:
     tls = ["--tls-cert=" + cert, "--tls-key=" + key]
     common = tls + ["--smtp-accept=" + ACCEPT, "--smtp-hostname=" + HOST,
                     "--smtp-greet-delay-ms=%d" % GREET_MS,
-                    "--smtp-timeout=%d" % TIMEOUT, "--workers=2"]
+                    "--smtp-timeout=%d" % TIMEOUT, "--workers=2",
+                    "--dns-server=" + dns.server,
+                    "--trusted-reporters=smtp-test.example"]
 
     since = time.monotonic()
     pg.start()
@@ -1327,10 +1336,29 @@ try:
     if sample_rows:
         st = settled_ids([q for _, _, _, q in sample_rows])
         for name, kind, use_tls, qid in sample_rows:
-            want = ("not_a_report",) if kind == "failure" else (
-                "parsed", "duplicate")
+            if kind == "failure":
+                want = ("not_a_report",)
+            elif kind == "tlsrpt" and "mox_tls_google_example" not in name:
+                # RFC 8460 5.3: no aligned DKIM pass (the others' keys are
+                # not archived, or their bodies were edited)
+                want = ("unauthenticated",)
+            else:
+                want = ("parsed", "duplicate")
             t.check(st.get(qid) in want, "%s: verdict %s, want %s" % (
                 name, st.get(qid), " or ".join(want)))
+    # RFC 8460 5.3 end to end: an unsigned TLS report from a domain nobody
+    # trusts is kept raw, unauthenticated, and not counted
+    rid_u = "unsigned-%d" % os.getpid()
+    code, _ = deliver(port, report_mail(rid_u,
+                                        frm=b"tlsrpt@untrusted.example"),
+                      b"Report-ID: <" + rid_u.encode() + b">")
+    t.check(code == 250, "unsigned TLS report mail taken: %r" % code)
+    r = rows_with(b"Report-ID: <" + rid_u.encode() + b">")
+    st = settled_ids([x[0] for x in r]) if r else {}
+    t.check(list(st.values()) == ["unauthenticated"],
+            "unsigned TLS report from an untrusted domain: %s" % st)
+    t.check(db.one("SELECT count(*) FROM tlsrpt_report WHERE report_id = "
+                   "%s", rid_u) == 0, "unsigned TLS report not stored")
     if not pf_why:
         for rid in pf_rids:
             r = rows_with(b"Report-ID: <" + rid.encode() + b">")
@@ -1712,6 +1740,7 @@ finally:
         except Exception:
             pass
     pg.remove()
+    dns.stop()
     shutil.rmtree(tmp, ignore_errors=True)
     timings["total"] = time.monotonic() - T0
     print("timings%s: %s" % (" (ASan)" if SLOW > 1 else "", ", ".join(
