@@ -128,3 +128,108 @@ def sample_keys(root):
                 name, _, value = line.partition(" ")
                 keys.append((name, value))
     return keys
+
+
+# ---- servers for the end-to-end tests (serve, smtp) -------------------------
+
+import ssl  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import shutil  # noqa: E402
+
+PG_SH = os.path.join(SRC, "tests", "lib", "pg.sh")
+
+
+def is_asan(path):
+    p = subprocess.run(["ldd", path], capture_output=True, text=True)
+    return "libasan" in p.stdout
+
+
+# deadlines are stretched under ASan (slower process, slower start)
+SLOW = 3.0 if is_asan(RUAD) else 1.0
+
+
+def wait_for(pred, timeout, step=0.05):
+    """Poll pred() until it is true or timeout (seconds, scaled) passes."""
+    end = time.monotonic() + timeout * SLOW
+    while True:
+        v = pred()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(step)
+
+
+def pg_bash(script, *args, timeout=120):
+    return subprocess.run(["bash", "-c", ". \"$0\"; " + script, PG_SH, *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class Postgres:
+    def __init__(self, name="test"):
+        # under /tmp, its own directory: the server may run as postgres
+        self.dir = tempfile.mkdtemp(prefix="ruad-%s-pg." % name, dir="/tmp")
+        self.port = None
+        self.url = None
+
+    def start(self):
+        p = pg_bash('pg_start "$1" "$2" >&2 && echo "$RUAD_PG_PORT '
+                 '$RUAD_DATABASE_URL"', self.dir, str(free_port()))
+        if p.returncode != 0:
+            raise RuntimeError("pg_start: %s" % p.stderr)
+        port, self.url = p.stdout.split()[-2:]
+        self.port = int(port)
+
+    def stop(self):
+        pg_bash('pg_stop "$1"', self.dir)
+
+    def restart(self):
+        """Start the stopped server again, same data, port and socket."""
+        p = pg_bash('pg_as "$(pg_bin)/pg_ctl" -D "$1/data" -l "$1/log" -w -o '
+                 '"-k $1 -p $2 -c listen_addresses=127.0.0.1 -c fsync=off '
+                 '-c full_page_writes=off" start >/dev/null', self.dir,
+                 str(self.port))
+        return p.returncode == 0
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class DB:
+    """psycopg2, autocommit, reconnecting after the server was stopped."""
+
+    def __init__(self, url):
+        self.url, self.conn = url, None
+
+    def q(self, sql, *args):
+        import psycopg2             # Debian's python3-psycopg2
+        for attempt in (1, 2):
+            try:
+                if self.conn is None or self.conn.closed:
+                    self.conn = psycopg2.connect(self.url, connect_timeout=5)
+                    self.conn.autocommit = True
+                with self.conn.cursor() as c:
+                    c.execute(sql, args)
+                    return c.fetchall() if c.description else None
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                try:
+                    self.conn.close()
+                except Exception:
+                    pass
+                self.conn = None
+                if attempt == 2:
+                    raise
+
+    def one(self, sql, *args):
+        return self.q(sql, *args)[0][0]
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+
+
+def ctx_noverify():
+    c = ssl.create_default_context()
+    c.check_hostname = False
+    c.verify_mode = ssl.CERT_NONE
+    return c

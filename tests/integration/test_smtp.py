@@ -59,14 +59,14 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ruadtest import (RUAD, SRC, Dnsmasq, Tally, sample_keys,  # noqa: E402
-                      samples_dir)
+from ruadtest import (DB, RUAD, SLOW, Dnsmasq, Postgres,  # noqa: E402
+                      Tally, ctx_noverify, free_port, sample_keys,
+                      samples_dir, wait_for)
 
 import psycopg2  # noqa: E402  (Debian's python3-psycopg2)
 
 T0 = time.monotonic()
 t = Tally("smtp")
-PG_SH = os.path.join(SRC, "tests", "lib", "pg.sh")
 HOST = "mx.rua.example"
 ACCEPT = "dmarc@rua.example,@tls.example"
 MAX_MSG = 65536          # --smtp-max-message-size of the main server
@@ -76,31 +76,12 @@ GREET_MS = 200
 RUN = "%x" % int(time.time() * 1000)     # report ids unique to this run
 
 
-def is_asan(path):
-    p = subprocess.run(["ldd", path], capture_output=True, text=True)
-    return "libasan" in p.stdout
 
 
-# deadlines are stretched under ASan (slower process, slower start)
-SLOW = 3.0 if is_asan(RUAD) else 1.0
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
-def wait_for(pred, timeout, step=0.05):
-    """Poll pred() until it is true or timeout (seconds, scaled) passes."""
-    end = time.monotonic() + timeout * SLOW
-    while True:
-        v = pred()
-        if v or time.monotonic() > end:
-            return v
-        time.sleep(step)
 
 
 _ip_mu = threading.Lock()
@@ -136,72 +117,10 @@ def ack(text, needle, what):
 
 # ---- processes: PostgreSQL, ruad
 
-def bash(script, *args, timeout=120):
-    return subprocess.run(["bash", "-c", ". \"$0\"; " + script, PG_SH, *args],
-                          capture_output=True, text=True, timeout=timeout)
 
 
-class Postgres:
-    def __init__(self):
-        # under /tmp, its own directory: the server may run as postgres
-        self.dir = tempfile.mkdtemp(prefix="ruad-smtp-pg.", dir="/tmp")
-        self.port = None
-        self.url = None
-
-    def start(self):
-        p = bash('pg_start "$1" "$2" >&2 && echo "$RUAD_PG_PORT '
-                 '$RUAD_DATABASE_URL"', self.dir, str(free_port()))
-        if p.returncode != 0:
-            raise RuntimeError("pg_start: %s" % p.stderr)
-        port, self.url = p.stdout.split()[-2:]
-        self.port = int(port)
-
-    def stop(self):
-        bash('pg_stop "$1"', self.dir)
-
-    def restart(self):
-        """Start the stopped server again, same data, port and socket."""
-        p = bash('pg_as "$(pg_bin)/pg_ctl" -D "$1/data" -l "$1/log" -w -o '
-                 '"-k $1 -p $2 -c listen_addresses=127.0.0.1 -c fsync=off '
-                 '-c full_page_writes=off" start >/dev/null', self.dir,
-                 str(self.port))
-        return p.returncode == 0
-
-    def remove(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class DB:
-    """psycopg2, autocommit, reconnecting after the server was stopped."""
-
-    def __init__(self, url):
-        self.url, self.conn = url, None
-
-    def q(self, sql, *args):
-        for attempt in (1, 2):
-            try:
-                if self.conn is None or self.conn.closed:
-                    self.conn = psycopg2.connect(self.url, connect_timeout=5)
-                    self.conn.autocommit = True
-                with self.conn.cursor() as c:
-                    c.execute(sql, args)
-                    return c.fetchall() if c.description else None
-            except (psycopg2.OperationalError, psycopg2.InterfaceError):
-                try:
-                    self.conn.close()
-                except Exception:
-                    pass
-                self.conn = None
-                if attempt == 2:
-                    raise
-
-    def one(self, sql, *args):
-        return self.q(sql, *args)[0][0]
-
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
 
 
 class Server:
@@ -265,11 +184,6 @@ class Server:
             return None
 
 
-def ctx_noverify():
-    c = ssl.create_default_context()
-    c.check_hostname = False
-    c.verify_mode = ssl.CERT_NONE
-    return c
 
 
 NOVERIFY = ctx_noverify()
@@ -525,7 +439,7 @@ def tcp_established(server_port, client):
 
 tmp = tempfile.mkdtemp(prefix="ruad-smtp.", dir="/tmp")
 os.chmod(tmp, 0o755)             # Postfix (user postfix) works under it
-pg = Postgres()
+pg = Postgres("smtp")
 db = None
 servers = []
 timings = {}
