@@ -641,6 +641,9 @@ http_done(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* http_log - libmicrohttpd's own messages, as our log lines */
+static void http_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 http_log(void *cls, const char *fmt, va_list ap)
 {

@@ -39,6 +39,7 @@
 #include <openssl/ssl.h>
 
 #include "inbound.h"
+#include "limits.h"
 #include "log.h"
 #include "smtp_session.h"
 

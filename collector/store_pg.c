@@ -2,12 +2,12 @@
  * store_pg.c - PostgreSQL: migrations, the inbound queue, reports and
  * their daily rollups (see store_pg.h and db/).
  *
- * Claiming: a worker first marks the oldest undecided row "processing"
- * and counts the attempt in a short committed transaction, then opens the
- * transaction that locks the row (FOR UPDATE NOWAIT) and stores its
- * reports and verdict.  A live worker's row is locked, so SKIP LOCKED
- * passes it by; a dead worker's row is unlocked again (its transaction
- * rolled back) and is claimed anew, with its attempts counted.
+ * Claiming: a worker first marks the oldest pending row "processing" and
+ * counts the attempt in a short committed transaction, then opens the
+ * transaction that locks the row (FOR NO KEY UPDATE NOWAIT) and stores
+ * its reports and verdict.  A live worker's row is locked, so SKIP LOCKED
+ * passes it by; a dead worker's row (unlocked, claimed more than
+ * STORE_RECLAIM_S ago) is claimed anew, with its attempts counted.
  *
  * Reports: records are batched (STORE_BATCH_BYTES of COPY text per
  * table) and sent with COPY, so a report of any size costs a few round
@@ -38,6 +38,13 @@
 #define STORE_BATCH_BYTES (1u << 20)   /* COPY text buffered per table */
 #define STORE_ROW_MAX     (1u << 30)   /* one COPY row can never be this */
 #define STORE_MIGRATE_LOCK 0x72756164  /* advisory lock key ("ruad") */
+/*
+ * A processing row whose claim is older than this is taken again: its
+ * worker died (a live worker holds the row's lock, so SKIP LOCKED passes
+ * it by anyway).  Younger ones are left alone, or two workers could both
+ * count an attempt in the moment between one's claim and its lock.
+ */
+#define STORE_RECLAIM_S    "5"
 
 struct store {
     PGconn *conn;
@@ -463,17 +470,22 @@ store_claim(struct store *st, int64_t only_id, struct store_row *row)
 {
     static const char claim_any[] = "UPDATE inbound SET state = "
         "'processing', attempts = attempts + 1, claimed_at = now() "
-        "WHERE id = (SELECT id FROM inbound WHERE state IN ('pending', "
-        "'processing') AND next_attempt_at <= now() ORDER BY id "
+        "WHERE id = (SELECT id FROM inbound WHERE (state = 'pending' OR "
+        "(state = 'processing' AND claimed_at < now() - "
+        "make_interval(secs => " STORE_RECLAIM_S "))) AND "
+        "next_attempt_at <= now() ORDER BY id "
         "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, attempts";
     static const char claim_one[] = "UPDATE inbound SET state = "
         "'processing', attempts = attempts + 1, claimed_at = now() "
-        "WHERE id = (SELECT id FROM inbound WHERE id = $1 AND state IN "
-        "('pending', 'processing') FOR UPDATE SKIP LOCKED) "
-        "RETURNING id, attempts";
+        "WHERE id = (SELECT id FROM inbound WHERE id = $1 AND (state = "
+        "'pending' OR (state = 'processing' AND claimed_at < now() - "
+        "make_interval(secs => " STORE_RECLAIM_S "))) FOR UPDATE SKIP "
+        "LOCKED) RETURNING id, attempts";
+    /* waits, briefly: another worker's claim may hold the row for the
+     * moment its SKIP LOCKED scan looks at it */
     static const char lock[] = "SELECT channel, content_type, source_name, "
         "raw, extract(epoch FROM now() - received_at)::int8 FROM inbound "
-        "WHERE id = $1 AND state = 'processing' FOR NO KEY UPDATE NOWAIT";
+        "WHERE id = $1 AND state = 'processing' FOR NO KEY UPDATE";
     const char   *p[1];
     char          idbuf[24];
     PGresult     *res;
@@ -495,7 +507,8 @@ store_claim(struct store *st, int64_t only_id, struct store_row *row)
     row->attempts = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
 
-    if ((rc = store_cmd(st, "BEGIN")) != RUAD_OK)
+    if ((rc = store_cmd(st, "BEGIN")) != RUAD_OK ||
+        (rc = store_cmd(st, "SET LOCAL lock_timeout = '10s'")) != RUAD_OK)
         return rc;
     p[0] = fmt_i64(idbuf, row->id);
     res = PQexecParams(st->conn, lock, 1, NULL, p, NULL, NULL, 1);
