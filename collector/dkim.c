@@ -351,6 +351,19 @@ body_hash(const char *p, size_t n, bool relaxed, unsigned char *md)
             for (k = 0; k < empty; k++)
                 EVP_DigestUpdate(ctx, "\r\n", 2);
             empty = 0;
+            /* most lines need no change: hash them as they are, CRLF
+             * included (no tab, no double space, nothing trailing) */
+            if (memchr(lp, '\t', l2) == NULL && memmem(lp, l2, "  ", 2) ==
+                NULL) {
+                if (nl != NULL && l2 == ll)
+                    EVP_DigestUpdate(ctx, lp, l2 + 2);
+                else {
+                    EVP_DigestUpdate(ctx, lp, l2);
+                    EVP_DigestUpdate(ctx, "\r\n", 2);
+                }
+                any = true;
+                continue;
+            }
             for (j = 0; j < l2; j++) {
                 if (is_wsp(lp[j])) {
                     sp = true;
@@ -378,8 +391,12 @@ body_hash(const char *p, size_t n, bool relaxed, unsigned char *md)
             for (k = 0; k < empty; k++)
                 EVP_DigestUpdate(ctx, "\r\n", 2);
             empty = 0;
-            EVP_DigestUpdate(ctx, lp, l2);
-            EVP_DigestUpdate(ctx, "\r\n", 2);
+            if (nl != NULL)
+                EVP_DigestUpdate(ctx, lp, l2 + 2);      /* CRLF and all */
+            else {
+                EVP_DigestUpdate(ctx, lp, l2);
+                EVP_DigestUpdate(ctx, "\r\n", 2);
+            }
         }
         any = true;
     }
@@ -568,6 +585,68 @@ spki_rsa(const unsigned char *p, long n, long *len)
     return p + 1;                   /* after the count of unused bits */
 }
 
+/*
+ * Decoded public keys, process-wide, by type and p= text: decoding an RSA
+ * key costs more than verifying with it, and a reporter signs thousands
+ * of mails with one key.  The key text is the cache key, so a changed DNS
+ * record is a new entry; the record's own lifetime is dns.c's business.
+ */
+#define KEY_CACHE_SLOTS 64
+
+static struct {
+    char     *p;            /* "alg:p=" text, owned */
+    EVP_PKEY *pkey;         /* one reference held here */
+} key_cache[KEY_CACHE_SLOTS];
+static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t
+key_slot(const char *alg, const char *p)
+{
+    size_t h = 5381;
+
+    for (; *alg != '\0'; alg++)
+        h = h * 33 + (unsigned char)*alg;
+    for (; *p != '\0'; p++)
+        h = h * 33 + (unsigned char)*p;
+    return h % KEY_CACHE_SLOTS;
+}
+
+/* key_cache_get - a new reference to a cached key, or NULL */
+static EVP_PKEY *
+key_cache_get(const char *alg, const char *p)
+{
+    size_t    i = key_slot(alg, p), al = strlen(alg);
+    EVP_PKEY *k = NULL;
+
+    pthread_mutex_lock(&key_mu);
+    if (key_cache[i].p != NULL && strncmp(key_cache[i].p, alg, al) == 0 &&
+        key_cache[i].p[al] == ':' && strcmp(key_cache[i].p + al + 1, p) ==
+        0 && EVP_PKEY_up_ref(key_cache[i].pkey) == 1)
+        k = key_cache[i].pkey;
+    pthread_mutex_unlock(&key_mu);
+    return k;
+}
+
+static void
+key_cache_put(const char *alg, const char *p, EVP_PKEY *pkey)
+{
+    size_t i = key_slot(alg, p);
+    char  *t;
+
+    if (asprintf(&t, "%s:%s", alg, p) < 0)
+        return;
+    if (EVP_PKEY_up_ref(pkey) != 1) {
+        free(t);
+        return;
+    }
+    pthread_mutex_lock(&key_mu);
+    free(key_cache[i].p);
+    EVP_PKEY_free(key_cache[i].pkey);
+    key_cache[i].p = t;
+    key_cache[i].pkey = pkey;
+    pthread_mutex_unlock(&key_mu);
+}
+
 /* key_parse - one TXT record; false with a reason (revoked, bad, ...) */
 static bool
 key_parse(const char *rec, const char *alg_key, struct key *k, char *why,
@@ -648,6 +727,11 @@ key_parse(const char *rec, const char *alg_key, struct key *k, char *why,
         k->testing = strstr(t, "y") != NULL;
         k->strict = strstr(t, "s") != NULL;
     }
+    if ((k->pkey = key_cache_get(alg_key, p)) != NULL) {
+        k->ed25519 = strcmp(alg_key, "ed25519") == 0;
+        ok = true;               /* checked when it was first decoded */
+        goto out;
+    }
     n = b64_decode(p, der, sizeof(der));
     if (n <= 0) {
         snprintf(why, whylen, "key record: bad base64 in p=");
@@ -686,6 +770,7 @@ key_parse(const char *rec, const char *alg_key, struct key *k, char *why,
             goto out;
         }
     }
+    key_cache_put(alg_key, p, k->pkey);
     ok = true;
 out:
     if (!ok) {
