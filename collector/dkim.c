@@ -340,7 +340,7 @@ body_hash(const char *p, size_t n, bool relaxed, unsigned char *md)
         if (relaxed) {
             /* reduce WSP runs, drop trailing WSP, in pieces of line[] */
             size_t o = 0, j;
-            bool   sp = false, emitted_any = false;
+            bool   sp = false;
 
             while (l2 > 0 && is_wsp(lp[l2 - 1]))
                 l2--;
@@ -377,10 +377,8 @@ body_hash(const char *p, size_t n, bool relaxed, unsigned char *md)
                 if (o >= sizeof(line) - 2) {
                     EVP_DigestUpdate(ctx, line, o);
                     o = 0;
-                    emitted_any = true;
                 }
             }
-            (void)emitted_any;
             EVP_DigestUpdate(ctx, line, o);
             EVP_DigestUpdate(ctx, "\r\n", 2);
         } else {

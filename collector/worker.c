@@ -23,7 +23,6 @@
 #include "dns.h"
 #include "limits.h"
 #include "log.h"
-#include "mime.h"
 #include "report.h"
 
 /* What the walk over one row found. */
@@ -38,7 +37,6 @@ struct worker_ctx {
     struct report_diag  *diag;     /* of the row: warnings and first error */
     enum ruad_rc         first;    /* first part's failure */
     char                 first_err[512];
-    unsigned             parts;
 };
 
 /* The DKIM policy in front of the store (RFC 8460 5.3 for TLS reports). */
@@ -135,37 +133,6 @@ worker_dkim(const struct config *cfg, const char *raw, size_t len,
     return v->result == DKIM_TEMPERROR ? RUAD_TEMPFAIL : RUAD_OK;
 }
 
-/* worker_part - parse one report part into the store */
-static enum ruad_rc
-worker_part(void *ctx, const char *data, size_t len, const char *ctype,
-    const char *filename)
-{
-    struct worker_ctx *w = ctx;
-    struct report_diag d;
-    unsigned           n = 0;
-    enum ruad_rc       rc;
-    size_t             i;
-
-    (void)ctype;
-    report_diag_init(&d);
-    if (filename != NULL)
-        snprintf(d.prefix, sizeof(d.prefix), "part %.96s: ", filename);
-    rc = report_parse_mem(data, len, &w->cfg->limits, &w->sink, &d, &n);
-    w->parts++;
-    for (i = 0; i < d.n_warnings; i++)
-        report_diag_warn(w->diag, "%s", d.warnings[i]);
-    if (rc != RUAD_OK && w->first == RUAD_OK) {
-        w->first = rc;
-        snprintf(w->first_err, sizeof(w->first_err), "%s", d.error);
-    } else if (rc != RUAD_OK) {
-        report_diag_warn(w->diag, "error: %s", d.error);
-    }
-    report_diag_free(&d);
-    /* a part that is not a report does not stop the others, but a
-     * database error does */
-    return rc == RUAD_TEMPFAIL || rc == RUAD_IO ? rc : RUAD_OK;
-}
-
 /* verdict - state for a parser result with nothing stored */
 static const char *
 verdict(enum ruad_rc rc, int attempts, bool *retry)
@@ -196,7 +163,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     struct store_sink_stats stats;
     struct store_sink      *sink;
     struct report_diag      diag;
-    struct mime_info        info;
+    unsigned                n = 0;
     struct worker_ctx       w;
     struct dkim_summary     dsum;
     struct dkim_verdict     dv;
@@ -210,7 +177,6 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         return rc;
     res->id = row.id;
     report_diag_init(&diag);
-    memset(&info, 0, sizeof(info));
     memset(&w, 0, sizeof(w));
     memset(&dsum, 0, sizeof(dsum));
     w.cfg = cfg;
@@ -275,15 +241,14 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     w.sink.dmarc_done = policy_dmarc_done;
     w.sink.dmarc_abort = policy_dmarc_abort;
     w.sink.tlsrpt_done = policy_tlsrpt_done;
-    if (!mail) {
-        rc = worker_part(&w, row.raw, row.len, row.content_type, NULL);
-    } else {
-        rc = mime_walk(row.raw, row.len, &cfg->limits, worker_part, &w,
-            &diag, &info);
-        if (rc != RUAD_OK && w.first == RUAD_OK) {
-            w.first = rc;
-            snprintf(w.first_err, sizeof(w.first_err), "%s", diag.error);
-        }
+    /* the same parsers as `ruad parse`: a part's failure is a warning
+     * when another part gave a report */
+    rc = mail ? report_parse_mail(row.raw, row.len, &cfg->limits, &w.sink,
+        &diag, &n) : report_parse_mem(row.raw, row.len, &cfg->limits,
+        &w.sink, &diag, &n);
+    if (rc != RUAD_OK) {
+        w.first = rc;
+        snprintf(w.first_err, sizeof(w.first_err), "%s", diag.error);
     }
     src = store_sink_rc(sink);
     res->stored = stats.stored;
@@ -303,14 +268,11 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         log_warn("inbound=%lld retry reason=\"%s\"", (long long)row.id,
             log_escape(esc, sizeof(esc), res->reason, strlen(res->reason)));
         report_diag_free(&diag);
-        mime_info_clear(&info);
         store_row_clear(&row);
         return RUAD_OK;
     }
     if (stats.stored > 0) {
         state = "parsed";
-        if (w.first != RUAD_OK)
-            report_diag_warn(&diag, "error: %s", w.first_err);
     } else if (w.refused > 0) {
         state = "unauthenticated";
         snprintf(res->reason, sizeof(res->reason), "no aligned DKIM pass "
@@ -330,8 +292,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
             snprintf(res->state, sizeof(res->state), "pending");
             store_retry(st, row.id, res->reason, WORKER_RETRY_BASE_S);
             report_diag_free(&diag);
-            mime_info_clear(&info);
-            store_row_clear(&row);
+                store_row_clear(&row);
             return RUAD_OK;
         }
     }
@@ -348,7 +309,6 @@ finish:
     log_info("inbound=%lld verdict=%s reports=%u duplicates=%u",
         (long long)row.id, res->state, res->stored, res->duplicates);
     report_diag_free(&diag);
-    mime_info_clear(&info);
     store_row_clear(&row);
     return RUAD_OK;
 }
