@@ -68,6 +68,14 @@ enum ruad_rc dkim_verify(const char *msg, size_t len,
 const char *dkim_result_str(enum dkim_result r);
 
 /*
+ * dkim_body_hash - the SHA-256 of a CRLF body (p, n) after simple or
+ * relaxed body canonicalisation (RFC 6376 3.4.3, 3.4.4) into md (32
+ * bytes).  False if OpenSSL fails.
+ */
+bool dkim_body_hash(const char *p, size_t n, bool relaxed,
+    unsigned char *md);
+
+/*
  * dkim_aligned - relaxed alignment (RFC 7489 3.1.1): d and from share
  * their organisational domain, by the public suffix list (libpsl with
  * the system's list, else its built-in one).

@@ -30,6 +30,17 @@ foreach(src ${RUAD_UNIT_TESTS})
         ENVIRONMENT "RUAD_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
 endforeach()
 
+# dkim.c again with its portable block scan (what builds without SSE2 use)
+add_executable(test_dkim_portable tests/unit/test_dkim.c
+    tests/unit/testutil.c collector/dkim.c)
+target_compile_definitions(test_dkim_portable PRIVATE RUAD_NO_SIMD)
+target_compile_options(test_dkim_portable PRIVATE
+    "SHELL:-iquote ${CMAKE_SOURCE_DIR}/tests/unit")
+target_link_libraries(test_dkim_portable PRIVATE ruad_base Threads::Threads
+    PkgConfig::OPENSSL PkgConfig::LIBPSL PkgConfig::CMOCKA PkgConfig::ZLIB)
+add_test(NAME unit_dkim_portable COMMAND test_dkim_portable)
+set_tests_properties(unit_dkim_portable PROPERTIES LABELS unit)
+
 # Generator of hostile and odd inputs (bombs, entity attacks, big reports)
 add_executable(mkinput tests/tools/mkinput.c)
 target_link_libraries(mkinput PRIVATE PkgConfig::ZLIB)
