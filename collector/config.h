@@ -52,6 +52,9 @@ struct config {
     uint32_t             tlsrpt_require_dkim;   /* bool */
     uint32_t             dmarc_require_dkim;    /* bool */
     char                 trusted_reporters[CONFIG_STRING_MAX];
+    /* publishing: dns-records, MTA-STS */
+    char                 public_url[CONFIG_STRING_MAX];  /* https://... */
+    char                 mta_sts_policy[CONFIG_STRING_MAX]; /* D:FILE,.. */
 };
 
 /*
@@ -89,5 +92,11 @@ bool config_split_listen(const char *s, char *host, size_t hostlen,
 
 /* config_usage - one line per key: name, range, default, meaning */
 void config_usage(FILE *f);
+
+/*
+ * config_reference - every key as Markdown (docs/configuration.md is
+ * this output): name, kind, default, range and meaning.
+ */
+void config_reference(FILE *f);
 
 #endif /* RUAD_CONFIG_H */

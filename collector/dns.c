@@ -265,3 +265,96 @@ dns_txt(void *ctx, const char *name, char ***records, size_t *n)
     cache_put(name, recs, *n, false, ttl);
     return RUAD_OK;
 }
+
+/*
+ * dns_rrs - the answers of type at name, uncached (dns-records --check
+ * asks once).  Returns the rc of dns_txt; each rdata is handed to fn.
+ */
+static enum ruad_rc
+dns_rrs(struct dns *d, const char *name, int type,
+    void (*fn)(void *arg, const ns_msg *msg, const ns_rr *rr), void *arg)
+{
+    unsigned char *ans;
+    ns_msg         msg;
+    ns_rr          rr;
+    int            len, i, count;
+
+    if ((ans = malloc(DNS_ANSWER_MAX)) == NULL)
+        return RUAD_NOMEM;
+    len = res_nquery(&d->st, name, ns_c_in, type, ans, DNS_ANSWER_MAX);
+    if (len < 0) {
+        int h = d->st.res_h_errno;
+
+        free(ans);
+        return h == HOST_NOT_FOUND ? RUAD_EOF : h == NO_DATA ? RUAD_OK :
+            RUAD_TEMPFAIL;
+    }
+    if (ns_initparse(ans, len, &msg) != 0) {
+        free(ans);
+        return RUAD_TEMPFAIL;
+    }
+    count = ns_msg_count(msg, ns_s_an);
+    for (i = 0; i < count && i < DNS_RECORDS_MAX * 4; i++) {
+        if (ns_parserr(&msg, ns_s_an, i, &rr) != 0)
+            break;
+        if ((int)ns_rr_type(rr) == type && ns_rr_class(rr) == ns_c_in)
+            fn(arg, &msg, &rr);
+    }
+    free(ans);
+    return RUAD_OK;
+}
+
+struct dns_names {
+    char  **v;
+    size_t  n;
+};
+
+/* mx_one - the exchange of one MX answer, expanded */
+static void
+mx_one(void *arg, const ns_msg *msg, const ns_rr *rr)
+{
+    struct dns_names *l = arg;
+    char              host[NS_MAXDNAME];
+
+    if (l->n >= DNS_RECORDS_MAX || ns_rr_rdlen(*rr) < 3 ||
+        ns_name_uncompress(ns_msg_base(*msg), ns_msg_end(*msg),
+        ns_rr_rdata(*rr) + 2, host, sizeof(host)) < 0)
+        return;
+    if ((l->v[l->n] = strdup(host)) != NULL)
+        l->n++;
+}
+
+enum ruad_rc
+dns_mx(void *ctx, const char *name, char ***hosts, size_t *n)
+{
+    struct dns_names l = { .n = 0 };
+    enum ruad_rc     rc;
+
+    *hosts = NULL;
+    *n = 0;
+    if ((l.v = calloc(DNS_RECORDS_MAX, sizeof(*l.v))) == NULL)
+        return RUAD_NOMEM;
+    rc = dns_rrs(ctx, name, ns_t_mx, mx_one, &l);
+    if (rc != RUAD_OK) {
+        free(l.v);
+        return rc;
+    }
+    *hosts = l.v;
+    *n = l.n;
+    return RUAD_OK;
+}
+
+static void
+count_one(void *arg, const ns_msg *msg, const ns_rr *rr)
+{
+    (void)msg;
+    (void)rr;
+    (*(size_t *)arg)++;
+}
+
+enum ruad_rc
+dns_tlsa(void *ctx, const char *name, size_t *n)
+{
+    *n = 0;
+    return dns_rrs(ctx, name, 52 /* TLSA, RFC 6698 */, count_one, n);
+}

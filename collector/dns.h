@@ -29,6 +29,14 @@ void dns_free(struct dns *d);
  */
 enum ruad_rc dns_txt(void *d, const char *name, char ***records, size_t *n);
 
+/*
+ * dns_mx - the exchanges of name's MX records (no preference), uncached;
+ * dns_tlsa - how many TLSA records name has.  Contract of dns_txt; for
+ * `ruad dns-records --check`.
+ */
+enum ruad_rc dns_mx(void *d, const char *name, char ***hosts, size_t *n);
+enum ruad_rc dns_tlsa(void *d, const char *name, size_t *n);
+
 /* dns_cache_flush - forget every cached answer (tests, benchmarks) */
 void dns_cache_flush(void);
 

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "dns.h"
+#include "dnsrec.h"
 #include "http_server.h"
 #include "inbound.h"
 #include "metrics.h"
@@ -82,6 +83,18 @@ static const char usage_text[] =
     "  reprocess [--state=STATE]  run the rows in STATE again (default\n"
     "                           failed; also pending, malformed, too_large,\n"
     "                           not_a_report)\n"
+    "  dns-records --domain D [--domain D2...] [--check] [--wildcard]\n"
+    "              [--p=none|quarantine|reject] [--sp=...] [--adkim=r|s]\n"
+    "              [--aspf=r|s] [--pct=N] [--size=10m]\n"
+    "                           print the DNS records that send D's reports\n"
+    "                           here (from smtp_accept, smtp_hostname,\n"
+    "                           public_url, mta_sts_policy); --check\n"
+    "                           resolves them (dns_server) and prints ok,\n"
+    "                           missing, different or error per record;\n"
+    "                           exit 0 when all are ok, 1 if not, 3 when\n"
+    "                           DNS did not answer\n"
+    "  config-reference         print every setting as Markdown\n"
+    "                           (docs/configuration.md)\n"
     "\n"
     "settings (in a --config FILE as `key = value`, or as --key=value\n"
     "flags, which override the file; dashes and underscores are alike):\n"
@@ -1012,6 +1025,55 @@ cmd_serve(int argc, char **argv)
     return 0;
 }
 
+/* ruad dns-records: print the records, or check what is published */
+static int
+cmd_dns_records(int argc, char **argv)
+{
+    struct config        cfg;
+    struct dnsrec_opts   o;
+    struct dnsrec_lookup lk = { .txt = dns_txt, .mx = dns_mx,
+        .tlsa = dns_tlsa };
+    struct dns          *d;
+    char                 err[600];
+    unsigned             bad = 0;
+    int                  first;
+    bool                 check;
+    enum ruad_rc         rc;
+
+    if (dnsrec_take_args(&argc, argv, &o, &check, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ruad: dns-records: %s\n", err);
+        return 2;
+    }
+    config_init(&cfg);
+    if ((first = parse_args(argc, argv, &cfg)) <= 0)
+        return first == 0 ? 0 : 2;
+    if (first < argc) {
+        fprintf(stderr, "ruad: dns-records: unexpected argument \"%s\"\n",
+            argv[first]);
+        return 2;
+    }
+    if (!check) {
+        if (dnsrec_print(&cfg, &o, stdout, err, sizeof(err)) != RUAD_OK) {
+            fprintf(stderr, "ruad: dns-records: %s\n", err);
+            return 2;
+        }
+        return 0;
+    }
+    if ((d = dns_new(cfg.dns_server, cfg.dns_timeout_ms, err,
+        sizeof(err))) == NULL) {
+        fprintf(stderr, "ruad: dns-records: %s\n", err);
+        return 2;
+    }
+    lk.ctx = d;
+    rc = dnsrec_check(&cfg, &o, &lk, stdout, &bad, err, sizeof(err));
+    dns_free(d);
+    if (rc == RUAD_MALFORMED) {
+        fprintf(stderr, "ruad: dns-records: %s\n", err);
+        return 2;
+    }
+    return rc == RUAD_TEMPFAIL ? 3 : bad > 0 ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1043,6 +1105,12 @@ main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(verb, "dkim-verify") == 0)
         return cmd_dkim_verify(argc - 1, argv + 1);
+    if (strcmp(verb, "dns-records") == 0)
+        return cmd_dns_records(argc - 1, argv + 1);
+    if (strcmp(verb, "config-reference") == 0) {
+        config_reference(stdout);
+        return 0;
+    }
     fprintf(stderr, "ruad: unknown verb \"%s\" (see ruad --help)\n", verb);
     return 2;
 }
