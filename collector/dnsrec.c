@@ -1471,7 +1471,8 @@ dnsrec_check(const struct config *cfg, const struct dnsrec_opts *o,
 
     if (!plan_make(cfg, o, &pl, err, errlen))
         return RUAD_MALFORMED;
-    for (i = 0; i < pl.n; i++) {
+    /* after one unanswered query the rest would only wait as long */
+    for (i = 0; i < pl.n && !c.tempfail; i++) {
         const struct dr_rec *r = &pl.rec[i];
 
         switch (r->kind) {

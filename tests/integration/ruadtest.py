@@ -96,7 +96,9 @@ class Dnsmasq:
     """A real DNS server on loopback answering the given TXT records and
     NXDOMAIN for everything else (dnsmasq --local=/#/)."""
 
-    def __init__(self, records):
+    def __init__(self, records, extra=()):
+        """records: (name, TXT value) pairs; extra: more dnsmasq options
+        (--mx-host=..., --dns-rr=NAME,TYPE,HEX for TLSA and the like)."""
         self.port = free_port()
         args = ["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts",
                 "--port=%d" % self.port, "--listen-address=127.0.0.1",
@@ -105,6 +107,7 @@ class Dnsmasq:
             # argv, no shell: the parts go as they are (no commas in keys)
             args.append("--txt-record=%s,%s" % (
                 name, ",".join(txt_parts(value))))
+        args.extend(extra)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         import time
