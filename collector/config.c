@@ -107,7 +107,7 @@ static const struct config_row {
     { "smtp_reject_bare_lf", CFG_BOOL, OFF(smtp_reject_bare_lf), 0, 1,
       "refuse messages with a bare LF or CR, 550 5.5.2 (yes/no)" },
     { "dns_server", CFG_STRING, OFF(dns_server), 0, 0,
-      "DNS server for DKIM keys, IPv4:port (empty: /etc/resolv.conf)" },
+      "DNS server for DKIM and dns-records --check, IPv4:port" },
     { "dns_timeout_ms", CFG_UINT, OFF(dns_timeout_ms), 1000, 60000,
       "DNS timeout per try, whole seconds (two tries)" },
     { "tlsrpt_require_dkim", CFG_BOOL, OFF(tlsrpt_require_dkim), 0, 1,

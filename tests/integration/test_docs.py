@@ -1,0 +1,63 @@
+"""The configuration reference is generated and complete.
+
+docs/configuration.md must be exactly what `ruad config-reference`
+prints (regenerate with `cmake --build BUILD --target config-reference`);
+the keys of the settings table in collector/config.c and the keys of the
+reference must be the same set; and every key of the reference, set to
+its documented default as a flag, must be accepted by
+`ruad serve --check-config`.  The README and ruad --help must name the
+verbs that exist.
+"""
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ruadtest import RUAD, SRC, Tally  # noqa: E402
+
+t = Tally("docs")
+
+
+def run(*args):
+    return subprocess.run([RUAD, *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+ref_path = os.path.join(SRC, "docs", "configuration.md")
+ref = open(ref_path).read()
+gen = run("config-reference").stdout
+t.check(gen == ref, "docs/configuration.md is not the output of `ruad "
+        "config-reference` (cmake --build BUILD --target config-reference)")
+
+src = open(os.path.join(SRC, "collector", "config.c")).read()
+code_keys = re.findall(r'\{\s*"([a-z0-9_]+)",\s*CFG_', src)
+rows = re.findall(r"^\| `([a-z0-9_]+)` \| ([^|]+) \| ([^|]*) \|", ref, re.M)
+doc_keys = [r[0] for r in rows]
+t.check(len(code_keys) >= 40, "settings table: %d keys" % len(code_keys))
+for k in code_keys:
+    t.check(k in doc_keys, "key %s of config.c is in the reference" % k)
+for k in doc_keys:
+    t.check(k in code_keys, "key %s of the reference is in config.c" % k)
+t.check(len(doc_keys) == len(set(doc_keys)), "no key twice")
+
+for key, kind, default in rows:
+    value = default.strip().strip("`")
+    if value.startswith("("):
+        value = "x.example"          # smtp_hostname: the host's name
+    p = run("serve", "--check-config", "--%s=%s" % (key, value))
+    t.check(p.returncode == 0 and "configuration OK" in p.stdout,
+            "--%s=%s (documented default) accepted: %s" % (key, value,
+                                                           p.stderr))
+# and the check can fail
+p = run("serve", "--check-config", "--no-such-key=1")
+t.check(p.returncode == 2, "an unknown key is refused")
+
+help_text = run("--help").stdout
+readme = open(os.path.join(SRC, "README.md")).read()
+for verb in ["serve", "migrate", "import", "reprocess", "parse",
+             "dkim-verify", "dns-records", "config-reference"]:
+    t.check(re.search(r"^  %s\b" % verb, help_text, re.M),
+            "--help names %s" % verb)
+    t.check("ruad %s" % verb in readme, "README names ruad %s" % verb)
+t.finish()
