@@ -120,6 +120,8 @@ static const struct config_row {
       "https URL reporters reach ruad at (TLS rua, dns-records)" },
     { "mta_sts_policy", CFG_STRING, OFF(mta_sts_policy), 0, 0,
       "MTA-STS policies served, DOMAIN:FILE, comma separated" },
+    { "tls_sni_certs", CFG_STRING, OFF(tls_sni_certs), 0, 0,
+      "more certificates, CERT:KEY comma list, picked by TLS SNI" },
 #undef OFF
     { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
       sizeof(int), 0, 3, "error, warn, info or debug" },
@@ -397,6 +399,10 @@ config_check(const struct config *c, char *err, size_t errlen)
     }
     if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
         snprintf(err, errlen, "tls_cert and tls_key go together");
+        return RUAD_MALFORMED;
+    }
+    if (c->tls_sni_certs[0] != '\0' && c->tls_cert[0] == '\0') {
+        snprintf(err, errlen, "tls_sni_certs needs tls_cert and tls_key");
         return RUAD_MALFORMED;
     }
     if (c->smtp_listen[0] != '\0' &&

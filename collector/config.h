@@ -55,6 +55,7 @@ struct config {
     /* publishing: dns-records, MTA-STS */
     char                 public_url[CONFIG_STRING_MAX];  /* https://... */
     char                 mta_sts_policy[CONFIG_STRING_MAX]; /* D:FILE,.. */
+    char                 tls_sni_certs[CONFIG_STRING_MAX];  /* C:K,... */
 };
 
 /*

@@ -49,12 +49,14 @@
 #include "buf.h"
 #include "inbound.h"
 #include "log.h"
+#include "mta_sts.h"
 #include "metrics.h"
 
 #define HTTP_POOL_WAIT_MS   5000      /* for a free database connection */
 #define HTTP_RETRY_AFTER    "30"      /* seconds, on 503 */
 #define HTTP_CONN_MEMORY    (64u << 10) /* libmicrohttpd's per-connection */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define HTTP_SNI_MAX        16          /* tls_sni_certs entries */
 
 /* One certificate chain and key, as loaded; never freed while serving. */
 struct http_creds {
@@ -62,6 +64,7 @@ struct http_creds {
     unsigned            n_pcert;
     gnutls_privkey_t    key;
     long long           not_after;      /* of the leaf, epoch seconds */
+    gnutls_x509_crt_t   leaf;           /* for SNI host name matches */
     struct http_creds  *older;          /* loaded before this one */
 };
 
@@ -71,8 +74,11 @@ struct http_server {
     struct store_pool    *pool;
     void                (*on_receive)(void);
     bool                  tls;
-    pthread_mutex_t       mu;           /* guards creds */
+    pthread_mutex_t       mu;           /* guards creds and sni */
     struct http_creds    *creds;
+    struct http_creds    *sni[HTTP_SNI_MAX];   /* tls_sni_certs */
+    size_t                n_sni;
+    struct mta_sts_set   *sts;          /* owned; mta_sts_policy */
 };
 
 /* Per-request state, kept in *con_cls between the access calls. */
@@ -126,6 +132,8 @@ creds_free(struct http_creds *c)
         free(c->pcert);
         if (c->key != NULL)
             gnutls_privkey_deinit(c->key);
+        if (c->leaf != NULL)
+            gnutls_x509_crt_deinit(c->leaf);
         free(c);
         c = older;
     }
@@ -180,7 +188,8 @@ creds_load(const char *certpath, const char *keypath, char *err,
         snprintf(err, errlen, "%s: %s", keypath, gnutls_strerror(r));
         goto fail_crt;
     }
-    for (i = 0; i < ncrt; i++)
+    c->leaf = crt[0];                       /* kept */
+    for (i = 1; i < ncrt; i++)
         gnutls_x509_crt_deinit(crt[i]);
     free(cert);
     free(key);
@@ -201,6 +210,70 @@ static struct http_server *http_tls_server;
  * client cannot hold the drain open. */
 static atomic_bool http_draining;
 
+/*
+ * http_sni_pick - the credentials for the name the client asked for
+ * (TLS SNI): the first tls_sni_certs certificate valid for it, else
+ * tls_cert.  Called with h->mu held.
+ */
+static struct http_creds *
+http_sni_pick(struct http_server *h, gnutls_session_t s)
+{
+    char         name[256];
+    size_t       len = sizeof(name) - 1, i;
+    unsigned int type;
+
+    if (h->n_sni == 0 || gnutls_server_name_get(s, name, &len, &type, 0) !=
+        GNUTLS_E_SUCCESS || type != GNUTLS_NAME_DNS)
+        return h->creds;
+    name[len] = '\0';
+    for (i = 0; i < h->n_sni; i++)
+        if (gnutls_x509_crt_check_hostname(h->sni[i]->leaf, name))
+            return h->sni[i];
+    return h->creds;
+}
+
+/*
+ * http_sni_load - each "CERT:KEY" of tls_sni_certs (comma separated)
+ * into sni[] (n set); false with the reason in err, nothing kept.
+ */
+static bool
+http_sni_load(const char *spec, struct http_creds **sni, size_t *n,
+    char *err, size_t errlen)
+{
+    char        cert[1024], key[1024];
+    const char *p = spec, *e, *colon;
+
+    *n = 0;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        e = p + strcspn(p, ",");
+        colon = memchr(p, ':', (size_t)(e - p));
+        if (colon == NULL || colon == p || colon + 1 == e ||
+            *n == HTTP_SNI_MAX || (size_t)(colon - p) >= sizeof(cert) ||
+            (size_t)(e - colon) > sizeof(key)) {
+            snprintf(err, errlen, "tls_sni_certs: \"%.*s\" is not "
+                "CERT:KEY (at most %d)", (int)(e - p), p, HTTP_SNI_MAX);
+            goto fail;
+        }
+        snprintf(cert, sizeof(cert), "%.*s", (int)(colon - p), p);
+        snprintf(key, sizeof(key), "%.*s", (int)(e - colon - 1), colon + 1);
+        while (key[0] != '\0' && key[strlen(key) - 1] == ' ')
+            key[strlen(key) - 1] = '\0';
+        if ((sni[*n] = creds_load(cert, key, err, errlen)) == NULL)
+            goto fail;
+        (*n)++;
+        p = e;
+    }
+    return true;
+fail:
+    while (*n > 0)
+        creds_free(sni[--*n]);
+    return false;
+}
+
 /* http_cert_cb - GnuTLS asks for the certificate of a new handshake */
 static int
 http_cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn,
@@ -209,14 +282,16 @@ http_cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn,
     gnutls_privkey_t *pkey)
 {
     struct http_server *h = http_tls_server;
+    struct http_creds  *use;
 
-    (void)s, (void)req_ca_dn, (void)nreqs, (void)algos, (void)nalgos;
+    (void)req_ca_dn, (void)nreqs, (void)algos, (void)nalgos;
     if (h == NULL)
         return -1;
     pthread_mutex_lock(&h->mu);
-    *pcert = h->creds->pcert;
-    *pcert_length = h->creds->n_pcert;
-    *pkey = h->creds->key;
+    use = http_sni_pick(h, s);
+    *pcert = use->pcert;
+    *pcert_length = use->n_pcert;
+    *pkey = use->key;
     pthread_mutex_unlock(&h->mu);
     return 0;
 }
@@ -228,13 +303,33 @@ http_server_reload_tls(struct http_server *h, char *err, size_t errlen)
 
     if (!h->tls)
         return RUAD_OK;
+    struct http_creds *sni[HTTP_SNI_MAX];
+    size_t             n_sni, i;
+
     if ((c = creds_load(h->cfg->tls_cert, h->cfg->tls_key, err, errlen)) ==
         NULL)
         return RUAD_MALFORMED;
+    if (!http_sni_load(h->cfg->tls_sni_certs, sni, &n_sni, err, errlen)) {
+        creds_free(c);
+        return RUAD_MALFORMED;
+    }
     /* the old credentials may be in a handshake right now: keep them */
     pthread_mutex_lock(&h->mu);
     c->older = h->creds;
     h->creds = c;
+    for (i = 0; i < n_sni; i++) {
+        sni[i]->older = i < h->n_sni ? h->sni[i] : NULL;
+        h->sni[i] = sni[i];
+    }
+    for (; i < h->n_sni; i++) {          /* fewer now: chain the rest */
+        struct http_creds *t = h->sni[i];
+
+        while (t->older != NULL)
+            t = t->older;
+        t->older = h->creds->older;
+        h->creds->older = h->sni[i];
+    }
+    h->n_sni = n_sni;
     pthread_mutex_unlock(&h->mu);
     return RUAD_OK;
 }
@@ -561,6 +656,28 @@ http_read(struct http_server *h, struct MHD_Connection *c, const char *path)
     return http_metrics(h, c);
 }
 
+/*
+ * http_mta_sts - a request to mta-sts.DOMAIN: the policy at
+ * /.well-known/mta-sts.txt (RFC 8461 3.3: text/plain, 200, never a
+ * redirect), 404 for anything else on that host.
+ */
+static enum MHD_Result
+http_mta_sts(struct http_server *h, struct MHD_Connection *c,
+    const char *url, const char *method)
+{
+    const struct mta_sts_policy *p = mta_sts_for_host(h->sts,
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"));
+
+    if (strcmp(url, "/.well-known/mta-sts.txt") != 0)
+        return http_problem(c, MP_OTHER, 404, "Not Found", "this host "
+            "serves /.well-known/mta-sts.txt only", NULL, NULL);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return http_problem(c, MP_OTHER, 405, "Method Not Allowed",
+            "read-only", "Allow", "GET, HEAD");
+    return http_reply(c, MP_OTHER, 200, "text/plain", p->text, p->len,
+        NULL, NULL);
+}
+
 /* http_access - libmicrohttpd's request callback */
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -596,6 +713,9 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
         }
         return http_tlsrpt_store(h, c, rq);
     }
+    if (h->sts != NULL && mta_sts_for_host(h->sts,
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")) != NULL)
+        return http_mta_sts(h, c, url, method);
     if ((path = route(h->cfg, url)) == NULL)
         return http_problem(c, MP_OTHER, 404, "Not Found", "no such path",
             NULL, NULL);
@@ -712,8 +832,25 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
             free(h);
             return NULL;
         }
+        if (!http_sni_load(cfg->tls_sni_certs, h->sni, &h->n_sni, err,
+            errlen)) {
+            creds_free(h->creds);
+            pthread_mutex_destroy(&h->mu);
+            free(h);
+            return NULL;
+        }
         http_tls_server = h;
         flags |= MHD_USE_TLS;
+    }
+    if (mta_sts_load(cfg->mta_sts_policy, &h->sts, err, errlen) !=
+        RUAD_OK) {
+        http_tls_server = NULL;
+        while (h->n_sni > 0)
+            creds_free(h->sni[--h->n_sni]);
+        creds_free(h->creds);
+        pthread_mutex_destroy(&h->mu);
+        free(h);
+        return NULL;
     }
     h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, http_access,
         h,
@@ -733,6 +870,9 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         snprintf(err, errlen, "cannot listen on %s (in use, or no such "
             "address?)", cfg->http_listen);
         creds_free(h->creds);
+        while (h->n_sni > 0)
+            creds_free(h->sni[--h->n_sni]);
+        mta_sts_free(h->sts);
         pthread_mutex_destroy(&h->mu);
         http_tls_server = NULL;
         free(h);
@@ -767,6 +907,9 @@ http_server_stop(struct http_server *h, unsigned drain_s)
         close(ls);
     http_tls_server = NULL;
     creds_free(h->creds);
+    while (h->n_sni > 0)
+        creds_free(h->sni[--h->n_sni]);
+    mta_sts_free(h->sts);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

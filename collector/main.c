@@ -30,6 +30,7 @@
 #include "dkim.h"
 #include "dns.h"
 #include "dnsrec.h"
+#include "mta_sts.h"
 #include "http_server.h"
 #include "inbound.h"
 #include "metrics.h"
@@ -946,6 +947,14 @@ cmd_serve(int argc, char **argv)
         return 2;
     }
     if (check) {
+        struct mta_sts_set *sts;         /* the policies are read now */
+
+        if (mta_sts_load(cfg.mta_sts_policy, &sts, err, sizeof(err)) !=
+            RUAD_OK) {
+            fprintf(stderr, "ruad: %s\n", err);
+            return 2;
+        }
+        mta_sts_free(sts);
         printf("configuration OK\n");
         return 0;
     }
