@@ -273,9 +273,10 @@ dnsrec_check_uri(const char *uri, size_t len, bool dmarc, char *err,
     if (end - uri > 8 && strncasecmp(uri, "https://", 8) == 0) {
         const char *h = uri + 8, *he, *colon;
 
-        he = h + strcspn(h, "/?#");
-        if (he > end)
-            he = end;
+        /* (ptr, len): no NUL to stop strcspn */
+        for (he = h; he < end && *he != '/' && *he != '?' && *he != '#';
+            he++)
+            ;
         if (memchr(h, '@', (size_t)(he - h)) != NULL) {
             snprintf(err, errlen, "\"%.*s\": user information in an https "
                 "URI", (int)(len > 200 ? 200 : len), uri);
@@ -514,7 +515,7 @@ dnsrec_parse_dmarc(const char *txt, size_t len, struct dnsrec_dmarc *out,
     for (i = 1; i < n; i++) {
         if (tag_is(&t[i], "v")) {
             snprintf(err, errlen, "v= is not the first tag only");
-            return RUAD_MALFORMED;
+            goto bad;
         }
         if (tag_is(&t[i], "p") || tag_is(&t[i], "sp") ||
             tag_is(&t[i], "np")) {
@@ -523,14 +524,14 @@ dnsrec_parse_dmarc(const char *txt, size_t len, struct dnsrec_dmarc *out,
                 snprintf(err, errlen, "%.*s=%.*s: not none, quarantine or "
                     "reject", (int)t[i].nlen, t[i].name,
                     (int)(t[i].vlen > 40 ? 40 : t[i].vlen), t[i].value);
-                return RUAD_MALFORMED;
+                goto bad;
             }
             if (tag_is(&t[i], "p")) {
                 have_p = true;
                 if (i != 1) {
                     snprintf(err, errlen, "p= must follow v= (RFC 7489 "
                         "6.4)");
-                    return RUAD_MALFORMED;
+                    goto bad;
                 }
             }
             if (out != NULL && (tag_is(&t[i], "p") || tag_is(&t[i], "sp")))
@@ -540,7 +541,7 @@ dnsrec_parse_dmarc(const char *txt, size_t len, struct dnsrec_dmarc *out,
             if (!val_is(&t[i], "r") && !val_is(&t[i], "s")) {
                 snprintf(err, errlen, "%.*s= must be r or s",
                     (int)t[i].nlen, t[i].name);
-                return RUAD_MALFORMED;
+                goto bad;
             }
         } else if (tag_is(&t[i], "pct")) {
             unsigned v = 0;
@@ -551,7 +552,7 @@ dnsrec_parse_dmarc(const char *txt, size_t len, struct dnsrec_dmarc *out,
                 v = v * 10 + (unsigned)(t[i].value[k] - '0');
             if (k == 0 || k != t[i].vlen || v > 100) {
                 snprintf(err, errlen, "pct= must be 0..100");
-                return RUAD_MALFORMED;
+                goto bad;
             }
         } else if (tag_is(&t[i], "ri")) {
             size_t k;
@@ -561,7 +562,7 @@ dnsrec_parse_dmarc(const char *txt, size_t len, struct dnsrec_dmarc *out,
                 ;
             if (k == 0 || k != t[i].vlen || k > 10) {
                 snprintf(err, errlen, "ri= must be seconds");
-                return RUAD_MALFORMED;
+                goto bad;
             }
         } else if (tag_is(&t[i], "fo")) {
             size_t k;
@@ -574,23 +575,23 @@ dnsrec_parse_dmarc(const char *txt, size_t len, struct dnsrec_dmarc *out,
                     c == ':')) {
                     snprintf(err, errlen, "fo= must be 0, 1, d or s "
                         "separated by \":\"");
-                    return RUAD_MALFORMED;
+                    goto bad;
                 }
             }
             if (t[i].vlen == 0) {
                 snprintf(err, errlen, "fo= is empty");
-                return RUAD_MALFORMED;
+                goto bad;
             }
         } else if (tag_is(&t[i], "t")) {
             if (!val_is(&t[i], "y") && !val_is(&t[i], "n")) {
                 snprintf(err, errlen, "t= must be y or n (RFC 9990)");
-                return RUAD_MALFORMED;
+                goto bad;
             }
         } else if (tag_is(&t[i], "psd")) {
             if (!val_is(&t[i], "y") && !val_is(&t[i], "n") &&
                 !val_is(&t[i], "u")) {
                 snprintf(err, errlen, "psd= must be y, n or u (RFC 9990)");
-                return RUAD_MALFORMED;
+                goto bad;
             }
         } else if (tag_is(&t[i], "rua") || tag_is(&t[i], "ruf")) {
             bool rua = tag_is(&t[i], "rua");
@@ -604,18 +605,20 @@ dnsrec_parse_dmarc(const char *txt, size_t len, struct dnsrec_dmarc *out,
                     if (r != NULL)
                         r[1] = 'u', r[2] = 'f';
                 }
-                return RUAD_MALFORMED;
+                goto bad;
             }
         }
         /* unknown tags are ignored (RFC 7489 6.3) */
     }
     if (!have_p) {
-        if (out != NULL)
-            dnsrec_uris_free(&out->rua);
         snprintf(err, errlen, "p= missing (RFC 7489 6.3)");
-        return RUAD_MALFORMED;
+        goto bad;
     }
     return RUAD_OK;
+bad:
+    if (out != NULL)
+        dnsrec_uris_free(&out->rua);
+    return RUAD_MALFORMED;
 }
 
 /* ext_ok - RFC 8460 3 / RFC 8461 3.1 extension field: name and value */
