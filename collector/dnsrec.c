@@ -886,8 +886,8 @@ opts_check(const struct dnsrec_opts *o, char *err, size_t errlen)
 
         if (!lower(o->domains[i], strlen(o->domains[i]), d, sizeof(d)) ||
             !dn_ok(d, strlen(d))) {
-            snprintf(err, errlen, "--domain: \"%s\" is not a domain name",
-                o->domains[i]);
+            snprintf(err, errlen, "--domain: \"%s\" is not a domain name "
+                "(international names as A-labels, xn--...)", o->domains[i]);
             return false;
         }
     }
