@@ -954,6 +954,15 @@ plan_make(const struct config *cfg, const struct dnsrec_opts *o,
     if (!lower(cfg->smtp_hostname, strlen(cfg->smtp_hostname),
         pl->hostname, sizeof(pl->hostname)))
         pl->hostname[0] = '\0';
+    /* the MX (and the mta-sts CNAME) point at it: a bare host name from
+     * gethostname() would publish a name nobody can resolve */
+    if (pl->dmarc_addr[0] != '\0' && !dn_ok(pl->hostname,
+        strlen(pl->hostname))) {
+        snprintf(err, errlen, "smtp_hostname: \"%s\" is not a fully "
+            "qualified name; set it to the public name of this host (the "
+            "MX record points to it)", cfg->smtp_hostname);
+        return false;
+    }
     if (pl->dmarc_addr[0] != '\0') {
         if (!dnsrec_uri_escape(pl->dmarc_addr, esc, sizeof(esc))) {
             snprintf(err, errlen, "smtp_accept: address too long");

@@ -167,6 +167,8 @@ for args, what in [
         (("--domain=example.com", "--smtp-accept=nobody"),
          "smtp_accept without @"),
         (("--domain=example.com", "--smtp-accept="), "nothing to point at"),
+        (("--domain=example.com", "--smtp-accept=a@rua.example.net",
+          "--smtp-hostname=myhost"), "smtp_hostname not qualified"),
         (("--domain=example.com", "extra", *BASE), "a stray argument")]:
     rc, out, err = run(*args)
     t.check(rc == 2 and err.startswith("ruad: ") and out == "",
