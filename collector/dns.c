@@ -358,3 +358,23 @@ dns_tlsa(void *ctx, const char *name, size_t *n)
     *n = 0;
     return dns_rrs(ctx, name, 52 /* TLSA, RFC 6698 */, count_one, n);
 }
+
+enum ruad_rc
+dns_addrs(void *ctx, const char *name, size_t *n)
+{
+    size_t       n6 = 0;
+    enum ruad_rc rc;
+
+    *n = 0;
+    rc = dns_rrs(ctx, name, ns_t_a, count_one, n);
+    if (rc == RUAD_OK || rc == RUAD_EOF) {
+        enum ruad_rc rc6 = dns_rrs(ctx, name, ns_t_aaaa, count_one, &n6);
+
+        if (rc6 == RUAD_TEMPFAIL || rc6 == RUAD_NOMEM)
+            return rc6;
+        *n += n6;
+        if (rc6 == RUAD_OK)
+            rc = RUAD_OK;
+    }
+    return rc;
+}

@@ -36,6 +36,8 @@ enum ruad_rc dns_txt(void *d, const char *name, char ***records, size_t *n);
  */
 enum ruad_rc dns_mx(void *d, const char *name, char ***hosts, size_t *n);
 enum ruad_rc dns_tlsa(void *d, const char *name, size_t *n);
+/* dns_addrs - how many A and AAAA records name has (after CNAMEs) */
+enum ruad_rc dns_addrs(void *d, const char *name, size_t *n);
 
 /* dns_cache_flush - forget every cached answer (tests, benchmarks) */
 void dns_cache_flush(void);

@@ -1433,6 +1433,27 @@ check_sts(const struct dnsrec_lookup *lk, struct ck *c,
     free_list(recs, n);
 }
 
+/* check_sts_host - mta-sts.D must lead here for the policy to be read */
+static void
+check_sts_host(const struct dnsrec_lookup *lk, struct ck *c,
+    const struct dr_rec *r)
+{
+    size_t       n = 0;
+    enum ruad_rc rc = lk->addrs(lk->ctx, r->name, &n);
+
+    if (rc == RUAD_TEMPFAIL || rc == RUAD_NOMEM) {
+        say(c, "tempfail", r->name, "A", "no answer from DNS");
+        c->tempfail = true;
+    } else if (n == 0) {
+        say(c, "missing", r->name, "A", "no address: publish \"%s. IN "
+            "CNAME %s.\" (senders fetch the policy from it)", r->name,
+            r->value);
+    } else {
+        say(c, "ok", r->name, "A", "%zu address%s (the policy host)", n,
+            n == 1 ? "" : "es");
+    }
+}
+
 /* check_dane - TLSA records of the domain's MX hosts (RFC 7672) */
 static void
 check_dane(const struct dnsrec_lookup *lk, struct ck *c, const char *d)
@@ -1501,6 +1522,9 @@ dnsrec_check(const struct config *cfg, const struct dnsrec_opts *o,
             break;
         case DR_MX:
             check_mx(lk, &c, r);
+            break;
+        case DR_STS_HOST:
+            check_sts_host(lk, &c, r);
             break;
         default:
             break;              /* _mta-sts: with its domain above */

@@ -46,6 +46,8 @@ struct dnsrec_lookup {
         size_t *n);
     /* number of TLSA records at name, same contract */
     enum ruad_rc (*tlsa)(void *ctx, const char *name, size_t *n);
+    /* number of A and AAAA records at name, same contract */
+    enum ruad_rc (*addrs)(void *ctx, const char *name, size_t *n);
 };
 
 /* A parsed rua= or similar list of URIs. */

@@ -1041,7 +1041,7 @@ cmd_dns_records(int argc, char **argv)
     struct config        cfg;
     struct dnsrec_opts   o;
     struct dnsrec_lookup lk = { .txt = dns_txt, .mx = dns_mx,
-        .tlsa = dns_tlsa };
+        .tlsa = dns_tlsa, .addrs = dns_addrs };
     struct dns          *d;
     char                 err[600];
     unsigned             bad = 0;

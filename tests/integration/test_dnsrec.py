@@ -218,6 +218,7 @@ GOOD = [
     "--mx-host=example.com,mx1.example.com,10",
     "--mx-host=example.com,mx2.example.com,20",
     "--dns-rr=_25._tcp.mx1.example.com,52,0301012b6a51b4e3b7a8a19c",
+    "--host-record=mta-sts.example.com,192.0.2.7",
 ]
 dns = Dnsmasq([], GOOD)
 try:
@@ -227,6 +228,7 @@ try:
     for key in [("_dmarc.example.com", "TXT"), ("_smtp._tls.example.com",
                 "TXT"), ("_mta-sts.example.com", "TXT"),
                 ("example.com._report._dmarc.rua.example.net", "TXT"),
+                ("mta-sts.example.com", "A"),
                 ("_dmarc.example.org", "TXT"), ("_smtp._tls.example.org",
                 "TXT"), ("example.org._report._dmarc.rua.example.net",
                 "TXT"), ("rua.example.net", "MX")]:
@@ -252,7 +254,7 @@ try:
     for key in [("_dmarc.example.com", "TXT"), ("_smtp._tls.example.com",
                 "TXT"), ("_mta-sts.example.com", "TXT"),
                 ("example.org._report._dmarc.rua.example.net", "TXT"),
-                ("rua.example.net", "MX")]:
+                ("rua.example.net", "MX"), ("mta-sts.example.com", "A")]:
         t.check(got.get(key, ("absent",))[0] == "missing",
                 "check, nothing: %s %s missing (%s)" % (key + (got.get(key),)))
     t.check('publish "v=DMARC1; p=none; rua=mailto:dmarc@rua.example.net"'
