@@ -1169,9 +1169,14 @@ try:
                         re.match(theirs, raw[hm.end():]),
                         "Postfix (%s): our Received names the relay, then "
                         "Postfix's own: %r" % (how, raw[:500]))
+            # Postfix logs status=sent after our 250, which the rows
+            # above already show: give its log a moment to catch up
+            sent_re = (r"status=sent \((250 2\.0\.0 Ok: queued as "
+                       r"\d+)\)")
+            wait_for(lambda: len(re.findall(sent_re, postfix_log())) >= 2,
+                     30)
             log = postfix_log()
-            sent = re.findall(r"status=sent \((250 2\.0\.0 Ok: queued as "
-                              r"\d+)\)", log)
+            sent = re.findall(sent_re, log)
             t.check(len(sent) == 2 and "TLS connection established to "
                     "127.0.0.1[127.0.0.1]:%d" % port in log,
                     "maillog: two sent over TLS: %s" % log[-1500:])
