@@ -240,6 +240,8 @@ config_set(struct config *c, const char *key, const char *value, char *err,
     for (i = 0; key[i] != '\0' && i + 1 < sizeof(name); i++)
         name[i] = key[i] == '-' ? '_' : key[i];
     name[i] = '\0';
+    if (imap_config_is_key(name))
+        return imap_config_set(&c->imap, name, value, err, errlen);
     for (i = 0; i < N_ROWS; i++) {
         const struct config_row *r = &config_rows[i];
 
@@ -421,7 +423,7 @@ config_check(const struct config *c, char *err, size_t errlen)
             "and not end with /", c->http_prefix);
         return RUAD_MALFORMED;
     }
-    return RUAD_OK;
+    return imap_config_check(&c->imap, err, errlen);
 }
 
 void
@@ -446,6 +448,7 @@ config_usage(FILE *f)
                 (unsigned long long)load((char *)&c + r->off, r->width),
                 (unsigned long long)r->min, (unsigned long long)r->max);
     }
+    imap_config_usage(f);
 }
 
 void

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "imap_config.h"
 #include "report.h"
 #include "result.h"
 
@@ -56,6 +57,7 @@ struct config {
     char                 public_url[CONFIG_STRING_MAX];  /* https://... */
     char                 mta_sts_policy[CONFIG_STRING_MAX]; /* D:FILE,.. */
     char                 tls_sni_certs[CONFIG_STRING_MAX];  /* C:K,... */
+    struct imap_config   imap;                  /* imap.NAME.KEY sources */
 };
 
 /*

@@ -76,6 +76,16 @@
 /* Receiving (inbound.c): bigger things are kept as a too_large fact. */
 #define INBOUND_IMPORT_MAX    (64u << 20)    /* bytes of one imported file */
 
+/* IMAP sources (imap.c): per source, settable as imap.NAME.KEY. */
+#define IMAP_POLL_S           300            /* seconds between polls */
+#define IMAP_BATCH            100            /* messages listed per round */
+#define IMAP_BATCH_MAX        10000
+#define IMAP_MSG_MAX          (25u << 20)    /* as SMTP_MSG_MAX */
+#define IMAP_TIMEOUT_S        120            /* one IMAP command */
+#define IMAP_BACKOFF_MIN_S    2              /* first retry after a failure */
+#define IMAP_BACKOFF_MAX_S    900            /* doubling up to this */
+#define IMAP_TOKEN_MAX        16384          /* bytes of a password/token */
+
 /* Messages kept per parsed file; past this one summary line is added. */
 #define PARSE_WARNINGS_MAX    100
 

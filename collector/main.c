@@ -6,6 +6,7 @@
  *   ruad import FILE|DIR.. store files as received, process, print verdicts
  *   ruad reprocess         run rows again (after a fix)
  *   ruad serve             the service: HTTP(S) receiver and workers
+ *   ruad imap-fetch        poll the IMAP sources once (cron)
  *   ruad --help | --version
  *
  * `ruad parse` needs no database: it is the debugging tool and the test
@@ -32,6 +33,7 @@
 #include "dnsrec.h"
 #include "mta_sts.h"
 #include "http_server.h"
+#include "imap.h"
 #include "inbound.h"
 #include "metrics.h"
 #include "smtp_server.h"
@@ -76,11 +78,17 @@ static const char usage_text[] =
     "                           run the service: HTTP(S) on http_listen\n"
     "                           (POST /tlsrpt, GET /healthz /readyz\n"
     "                           /metrics), SMTP on smtp_listen (reports\n"
-    "                           mailed to smtp_accept), and the workers;\n"
+    "                           mailed to smtp_accept), the IMAP pollers\n"
+    "                           (imap.NAME.*), and the workers;\n"
     "                           SIGTERM drains\n"
     "                           and stops, SIGHUP reloads tls_cert/tls_key;\n"
     "                           --check-config prints \"configuration OK\"\n"
     "                           or the first error\n"
+    "  imap-fetch [--source=NAME] [OPTIONS]\n"
+    "                           poll each IMAP source (imap.NAME.* settings)\n"
+    "                           once: store new messages, do the action,\n"
+    "                           process them and print one line per message\n"
+    "                           and source; exit 0 if every poll succeeded\n"
     "  reprocess [--state=STATE]  run the rows in STATE again (default\n"
     "                           failed; also pending, malformed, too_large,\n"
     "                           not_a_report)\n"
@@ -818,6 +826,106 @@ cmd_dkim_verify(int argc, char **argv)
     return failed ? 1 : 0;
 }
 
+/* ---- ruad imap-fetch ---- */
+
+/* The rows one poll stored, processed after it. */
+struct fetch_ids {
+    int64_t *ids;
+    size_t   n, cap;
+    bool     nomem;
+};
+
+static void
+fetch_stored(void *ctx, int64_t id)
+{
+    struct fetch_ids *f = ctx;
+    int64_t          *p;
+
+    if (f->n == f->cap) {
+        if ((p = realloc(f->ids, (f->cap * 2 + 64) * sizeof(*p))) == NULL) {
+            f->nomem = true;              /* a serve worker takes it */
+            return;
+        }
+        f->ids = p;
+        f->cap = f->cap * 2 + 64;
+    }
+    f->ids[f->n++] = id;
+}
+
+static int
+cmd_imap_fetch(int argc, char **argv)
+{
+    struct config           cfg;
+    struct store           *st;
+    struct imap_poll_result r;
+    struct worker_result    w;
+    struct fetch_ids        f = { 0 };
+    atomic_bool             stop = false;
+    const char             *only = NULL;
+    char                    err[600];
+    int                     first, failed = 0, i;
+    size_t                  k, j;
+
+    for (i = 1; i < argc; i++)            /* --source=NAME is ours */
+        if (strncmp(argv[i], "--source=", 9) == 0) {
+            only = argv[i] + 9;
+            memmove(argv + i, argv + i + 1, (size_t)(argc - i) *
+                sizeof(*argv));
+            argc--;
+            break;
+        }
+    if ((first = common_args(argc, argv, &cfg)) <= 0)
+        return first == 0 ? 0 : 2;
+    if (first < argc) {
+        fprintf(stderr, "ruad: imap-fetch: unexpected argument \"%s\"\n",
+            argv[first]);
+        return 2;
+    }
+    if (config_check(&cfg, err, sizeof(err)) != RUAD_OK) {
+        fprintf(stderr, "ruad: %s\n", err);
+        return 2;
+    }
+    for (k = 0, i = 0; k < cfg.imap.n; k++)
+        i += only == NULL || strcmp(cfg.imap.src[k].name, only) == 0;
+    if (i == 0) {
+        fprintf(stderr, "ruad: imap-fetch: %s\n", only != NULL ?
+            "no such IMAP source" : "no IMAP source configured "
+            "(imap.NAME.url ...)");
+        return 2;
+    }
+    imap_global_init();
+    if ((st = open_store(&cfg)) == NULL)
+        return 3;
+    for (k = 0; k < cfg.imap.n; k++) {
+        const struct imap_source_cfg *s = &cfg.imap.src[k];
+
+        if (only != NULL && strcmp(s->name, only) != 0)
+            continue;
+        f.n = 0;
+        if (imap_poll(&cfg, s, st, &stop, fetch_stored, &f, &r) !=
+            RUAD_OK) {
+            fprintf(stderr, "ruad: imap.%s: %s\n", s->name, r.error);
+            failed++;
+        }
+        for (j = 0; j < f.n; j++) {
+            enum ruad_rc rc = worker_process(st, &cfg, f.ids[j], &w);
+
+            if (rc == RUAD_OK)
+                import_print(s->name, &w);
+            else
+                printf("%s: queued [inbound %lld]\n", s->name,
+                    (long long)f.ids[j]);
+        }
+        printf("%s: listed %u, stored %u, too_large %u, acted %u%s\n",
+            s->name, r.listed, r.stored, r.too_large, r.acted,
+            r.error[0] != '\0' ? " (failed)" : "");
+        fflush(stdout);
+    }
+    free(f.ids);
+    store_close(st);
+    return failed ? 1 : 0;
+}
+
 /* ---- ruad serve ---- */
 
 /* What the worker threads share with the main thread. */
@@ -919,6 +1027,7 @@ cmd_serve(int argc, char **argv)
     struct store_pool  *pool;
     struct http_server *http;
     struct smtp_server *smtp = NULL;
+    struct imap_pollers *imap;
     struct rlimit       rl;
     pthread_t          *workers;
     sigset_t            sigs;
@@ -960,6 +1069,8 @@ cmd_serve(int argc, char **argv)
     }
     log_set_level((enum log_level)cfg.log_level);
     metrics_init();
+    imap_global_init();
+    metrics_add_section(imap_metrics_render);
     serve.cfg = &cfg;
     /* thousands of idle SMTP sessions need descriptors */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -998,6 +1109,7 @@ cmd_serve(int argc, char **argv)
         return 1;
     for (i = 0; i < (int)cfg.workers; i++)
         pthread_create(&workers[i], NULL, serve_worker, NULL);
+    imap = imap_start(&cfg, serve_kick);
     log_info("serve started version=%s workers=%u pid=%d", RUAD_VERSION,
         cfg.workers, (int)getpid());
 
@@ -1020,6 +1132,7 @@ cmd_serve(int argc, char **argv)
     /* drain: no new connections, requests in flight finish, each worker
      * finishes the row in hand */
     log_info("serve stopping signal=%d", sig);
+    imap_stop(imap);
     smtp_server_stop(smtp, 10);
     http_server_stop(http, 10);
     pthread_mutex_lock(&serve.mu);
@@ -1120,6 +1233,8 @@ main(int argc, char **argv)
         config_reference(stdout);
         return 0;
     }
+    if (strcmp(verb, "imap-fetch") == 0)
+        return cmd_imap_fetch(argc - 1, argv + 1);
     fprintf(stderr, "ruad: unknown verb \"%s\" (see ruad --help)\n", verb);
     return 2;
 }

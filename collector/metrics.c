@@ -22,11 +22,20 @@ static atomic_ullong requests[MP_N][N_STATUS + 1];   /* +1: other codes */
 static atomic_ullong verdict_count[N_VERDICT];
 static atomic_ullong reports_dmarc, reports_tlsrpt;
 static time_t        started;
+static enum ruad_rc (*sections[4])(struct buf *);
+static size_t        n_sections;
 
 void
 metrics_init(void)
 {
     started = time(NULL);
+}
+
+void
+metrics_add_section(enum ruad_rc (*fn)(struct buf *b))
+{
+    if (n_sections < sizeof(sections) / sizeof(sections[0]))
+        sections[n_sections++] = fn;
 }
 
 void
@@ -117,5 +126,7 @@ metrics_render(struct buf *b, const struct store_stats *stats,
             "ruad_tls_cert_expiry_seconds %lld\n",
             cert_not_after - (long long)time(NULL));
 #undef OUT
+    for (s = 0; s < n_sections && rc == RUAD_OK; s++)
+        rc = sections[s](b);
     return rc;
 }

@@ -21,6 +21,12 @@ void metrics_verdict(const char *state, unsigned dmarc_stored,
     unsigned tlsrpt_stored);
 
 /*
+ * metrics_add_section - fn appends more metrics at each render (a module
+ * with its own counters, e.g. imap.c); call before serving.
+ */
+void metrics_add_section(enum ruad_rc (*fn)(struct buf *b));
+
+/*
  * metrics_render - every metric as Prometheus text into b: the counters,
  * the database figures in stats (NULL when the database did not answer),
  * and the seconds until the certificate expires (cert_expiry <= 0: no

@@ -668,6 +668,123 @@ store_requeue(struct store *st, int64_t id)
         NULL);
 }
 
+/* ---- IMAP sources (db/004_imap.sql) ---- */
+
+enum ruad_rc
+store_imap_mailbox(struct store *st, const char *source, const char *mailbox,
+    uint32_t uidvalidity, uint32_t *last_uid, bool *reset)
+{
+    /* the CTE reads the row as it was before the upsert */
+    static const char sql[] = "WITH old AS (SELECT uidvalidity FROM "
+        "imap_mailbox WHERE source = $1 AND mailbox = $2) "
+        "INSERT INTO imap_mailbox (source, mailbox, uidvalidity) "
+        "VALUES ($1, $2, $3) ON CONFLICT (source, mailbox) DO UPDATE SET "
+        "uidvalidity = EXCLUDED.uidvalidity, last_uid = CASE WHEN "
+        "imap_mailbox.uidvalidity = EXCLUDED.uidvalidity THEN "
+        "imap_mailbox.last_uid ELSE 0 END, updated_at = now() "
+        "RETURNING last_uid, (SELECT uidvalidity FROM old)";
+    static const char stale[] = "UPDATE imap_message SET acted_at = now(), "
+        "action = 'stale' WHERE source = $1 AND mailbox = $2 AND "
+        "uidvalidity <> $3 AND acted_at IS NULL";
+    const char  *p[3] = { source, mailbox, NULL };
+    char         uv[24];
+    PGresult    *res;
+    enum ruad_rc rc;
+
+    p[2] = fmt_i64(uv, uidvalidity);
+    if ((rc = store_exec(st, "imap mailbox", sql, 3, p, &res)) != RUAD_OK) {
+        PQclear(res);
+        return rc;
+    }
+    *last_uid = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+    *reset = !PQgetisnull(res, 0, 1) &&
+        strcmp(PQgetvalue(res, 0, 1), uv) != 0;
+    PQclear(res);
+    /* UIDs of the old UIDVALIDITY name nothing any more */
+    return *reset ? store_exec(st, "imap stale", stale, 3, p, NULL) : RUAD_OK;
+}
+
+enum ruad_rc
+store_imap_due(struct store *st, const char *source, const char *mailbox,
+    uint32_t uidvalidity, uint32_t *uids, size_t max, size_t *n)
+{
+    const char  *p[4] = { source, mailbox, NULL, NULL };
+    char         uv[24], lim[24];
+    PGresult    *res;
+    enum ruad_rc rc;
+    int          i;
+
+    *n = 0;
+    p[2] = fmt_i64(uv, uidvalidity);
+    p[3] = fmt_i64(lim, (int64_t)max);
+    if ((rc = store_exec(st, "imap due", "SELECT uid FROM imap_message "
+        "WHERE source = $1 AND mailbox = $2 AND uidvalidity = $3 AND "
+        "acted_at IS NULL ORDER BY uid LIMIT $4", 4, p, &res)) != RUAD_OK) {
+        PQclear(res);
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res) && (size_t)i < max; i++)
+        uids[(*n)++] = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+    PQclear(res);
+    return RUAD_OK;
+}
+
+enum ruad_rc
+store_imap_insert(struct store *st, const struct inbound_meta *m,
+    const void *raw, size_t len, uint64_t size,
+    const struct store_imap_uid *u, int64_t *id)
+{
+    static const char msg[] = "INSERT INTO imap_message (source, mailbox, "
+        "uidvalidity, uid, inbound_id, action, acted_at) VALUES ($1, $2, $3, "
+        "$4, $5, $6, CASE WHEN $7 THEN now() END) ON CONFLICT DO NOTHING";
+    static const char last[] = "UPDATE imap_mailbox SET last_uid = "
+        "greatest(last_uid, $4), updated_at = now() WHERE source = $1 AND "
+        "mailbox = $2 AND uidvalidity = $3";
+    const char  *p[7];
+    char         uv[24], uid[24], ib[24];
+    PGresult    *res;
+    enum ruad_rc rc;
+
+    if ((rc = store_cmd(st, "BEGIN")) != RUAD_OK)
+        return rc;
+    rc = store_inbound_insert(st, m, raw, len, size, id);
+    p[0] = u->source;
+    p[1] = u->mailbox;
+    p[2] = fmt_i64(uv, u->uidvalidity);
+    p[3] = fmt_i64(uid, u->uid);
+    p[4] = fmt_i64(ib, *id);
+    p[5] = u->action;
+    p[6] = u->acted ? "true" : "false";
+    if (rc == RUAD_OK &&
+        (rc = store_exec(st, "imap message", msg, 7, p, &res)) == RUAD_OK) {
+        /* another instance stored this UID first: keep theirs */
+        if (strcmp(PQcmdTuples(res), "0") == 0)
+            rc = RUAD_EOF;
+        PQclear(res);
+    }
+    if (rc == RUAD_OK)
+        rc = store_exec(st, "imap last uid", last, 4, p, NULL);
+    if (rc == RUAD_OK)
+        rc = store_cmd(st, "COMMIT");
+    if (rc != RUAD_OK)
+        PQclear(PQexec(st->conn, "ROLLBACK"));
+    return rc;
+}
+
+enum ruad_rc
+store_imap_acted(struct store *st, const char *source, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid)
+{
+    const char *p[4] = { source, mailbox, NULL, NULL };
+    char        uv[24], ub[24];
+
+    p[2] = fmt_i64(uv, uidvalidity);
+    p[3] = fmt_i64(ub, uid);
+    return store_exec(st, "imap acted", "UPDATE imap_message SET acted_at = "
+        "now() WHERE source = $1 AND mailbox = $2 AND uidvalidity = $3 AND "
+        "uid = $4", 4, p, NULL);
+}
+
 /* ---- the storing sink: DMARC ---- */
 
 static const char copy_records[] = "COPY dmarc_record (report_id, rec_no, "

@@ -149,6 +149,40 @@ enum ruad_rc store_rows_in_state(struct store *st, const char *state,
 /* store_requeue - put a decided row back to pending (ruad reprocess) */
 enum ruad_rc store_requeue(struct store *st, int64_t id);
 
+/*
+ * IMAP sources (db/004_imap.sql).  store_imap_mailbox - the mailbox's
+ * row for this UIDVALIDITY: *last_uid is the highest UID stored (0 when
+ * new, or when UIDVALIDITY changed: *reset, and the actions still due
+ * under the old one are dropped).
+ */
+enum ruad_rc store_imap_mailbox(struct store *st, const char *source,
+    const char *mailbox, uint32_t uidvalidity, uint32_t *last_uid,
+    bool *reset);
+/* store_imap_due - UIDs stored whose action is not done, lowest first */
+enum ruad_rc store_imap_due(struct store *st, const char *source,
+    const char *mailbox, uint32_t uidvalidity, uint32_t *uids, size_t max,
+    size_t *n);
+
+/* Where an IMAP message came from, and what is to be done with it. */
+struct store_imap_uid {
+    const char *source, *mailbox;
+    uint32_t    uidvalidity, uid;
+    const char *action;          /* keep | flag | move */
+    bool        acted;           /* nothing left to do (keep) */
+};
+
+/*
+ * store_imap_insert - the inbound row (as store_inbound_insert) and the
+ * message's UID in one transaction, so a UID is stored exactly once.
+ * RUAD_EOF: that UID was stored already (by another instance).
+ */
+enum ruad_rc store_imap_insert(struct store *st,
+    const struct inbound_meta *m, const void *raw, size_t len, uint64_t size,
+    const struct store_imap_uid *u, int64_t *id);
+/* store_imap_acted - the message's action is done */
+enum ruad_rc store_imap_acted(struct store *st, const char *source,
+    const char *mailbox, uint32_t uidvalidity, uint32_t uid);
+
 /* store_healthy - is the connection usable (connected, no open txn)? */
 bool store_healthy(const struct store *st);
 
