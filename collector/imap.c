@@ -317,6 +317,10 @@ conn_run(struct imap_conn *c, const char *url, const char *cmd,
         c->errbuf[0] != '\0' ? ": " : "", c->errbuf);
     if (res == CURLE_ABORTED_BY_CALLBACK)
         snprintf(err, errlen, "stopping");
+    else if (res == CURLE_LOGIN_DENIED)
+        snprintf(err, errlen, "login denied for user \"%.100s\" (wrong "
+            "password, or an expired token?)%s%.200s", c->src->user,
+            c->errbuf[0] != '\0' ? ": " : "", c->errbuf);
     return res == CURLE_REMOTE_FILE_NOT_FOUND && cmd == NULL ? RUAD_EOF :
         RUAD_TEMPFAIL;
 }
