@@ -290,7 +290,8 @@ imap_list_feed(struct imap_list *l, const char *buf, size_t len)
         nl = memchr(p, '\n', (size_t)(end - p));
         n = (size_t)((nl != NULL ? nl : end) - p);
         if (!l->overlong) {
-            if (l->line_len + n > sizeof(l->line)) {
+            /* the limit counts the line's CRLF */
+            if (l->line_len + n + (nl != NULL) > sizeof(l->line)) {
                 l->overlong = true;
                 l->bad++;
             } else {

@@ -13,8 +13,8 @@
 
 #include "result.h"
 
-#define IMAP_RESP_LINE_MAX 8192  /* one untagged line; longer ones are
-                                    skipped and counted as bad */
+#define IMAP_RESP_LINE_MAX 8192  /* one untagged line with its CRLF;
+                                    longer ones are skipped, counted bad */
 
 /* The items of one `* STATUS mailbox (...)` response. */
 struct imap_status {

@@ -226,7 +226,8 @@ def run(*args, env=None, timeout=300):
 def src(name, dv, user, pwfile, *extra, tls=True):
     url = ("imaps://localhost:%d/INBOX" % dv.port_tls if tls else
            "imap://localhost:%d/INBOX" % dv.port)
-    return ["--imap-%s-url=%s" % (name, url), "--imap-%s-user=%s" % (name, user),
+    return ["--imap-%s-url=%s" % (name, url),
+            "--imap-%s-user=%s" % (name, user),
             "--imap-%s-password-file=%s" % (name, pwfile),
             "--imap-%s-ca-file=%s" % (name, dv.cert), *extra]
 
