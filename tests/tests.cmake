@@ -3,6 +3,7 @@
 #   ctest -L unit         table-driven C unit tests (cmocka), no network
 #   ctest -L samples      every file under ../shared/samples (RUAD_SAMPLES)
 #   ctest -L hostile      bombs, entity attacks and junk made by the tests
+#   ctest -L imap         IMAP sources against a private Dovecot (loopback)
 #
 # Unit tests: tests/unit/test_<module>.c links ruad_<module> when such a
 # library exists (so one module's tests build on their own), else all of

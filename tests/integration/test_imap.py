@@ -39,8 +39,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ruadtest import (RUAD, DB, Postgres, Tally, free_port,  # noqa: E402
-                      samples_dir, wait_for, SLOW)
+from ruadtest import (RUAD, DB, Dnsmasq, Postgres, Tally,  # noqa: E402
+                      free_port, sample_keys, samples_dir, wait_for, SLOW)
 
 t = Tally("imap")
 
@@ -258,10 +258,12 @@ def main():
         t.finish()
     tmp = tempfile.mkdtemp(prefix="ruad-imap.", dir="/tmp")
     pg = Postgres("imap")
-    dv = None
+    dv = dns = None
     serves = []
     try:
         pg.start()
+        # the sample mails' archived DKIM keys, on a private DNS server
+        dns = Dnsmasq(sample_keys(root))
         env = dict(os.environ, RUAD_DATABASE_URL=pg.url)
         db = DB(pg.url)
         t.check(run("migrate", env=env).returncode == 0, "migrate")
@@ -293,7 +295,8 @@ def main():
                 dv.deliver(u, NOT_A_REPORT % i)
         n_msgs = len(blobs) + 3
         t.check(dv.start(), "dovecot starts: %s" % tmp)
-        opts = ["--tlsrpt-require-dkim=no", "--log-level=info"]
+        opts = ["--tlsrpt-require-dkim=no", "--log-level=info",
+                "--dns-server=" + dns.server]
 
         # --- config checks -----------------------------------------------
         p = run("serve", "--check-config", "--imap-a-url=imaps://h/INBOX",
@@ -346,6 +349,17 @@ def main():
         t.check(db.one("SELECT count(*) FROM inbound WHERE source_name LIKE "
                        "'k:%%' AND state = 'not_a_report'") >= 3,
                 "the mail without a report is kept as not_a_report")
+        # DKIM works on what came over IMAP (Dovecot sends CRLF lines):
+        # the same verdicts as `ruad dkim-verify` on the files
+        p = run("dkim-verify", "--dns-server=" + dns.server, *mails)
+        import json
+        want_pass = sum(1 for l in p.stdout.splitlines()
+                        if json.loads(l).get("result") == "pass")
+        got_pass = db.one("SELECT count(*) FROM inbound WHERE source_name "
+                          "LIKE 'k:%%' AND dkim_result = 'pass'")
+        t.check(want_pass > 0 and got_pass == want_pass,
+                "DKIM: %d mails pass over IMAP, %d pass as files" % (
+                    got_pass, want_pass))
         t.check(dv.flags("keep") == before,
                 "keep: the flags are as before (fetching set no \\Seen)")
         p = run("imap-fetch", *a, *opts, env=env)
@@ -577,9 +591,12 @@ def main():
         print("imap: 200 messages, %.1f MiB mailbox, peak RSS of "
               "imap-fetch %.1f MiB" % (total / 1048576.0, peak / 1024.0),
               flush=True)
-        t.check(0 < peak * 1024 < total / 3,
-                "peak RSS %.1f MiB is under a third of the mailbox (%.1f MiB)"
-                % (peak / 1024.0, total / 1048576.0))
+        if SLOW > 1:
+            t.skip(1, "peak RSS under ASan is not the program's own")
+        else:
+            t.check(0 < peak * 1024 < total / 3,
+                    "peak RSS %.1f MiB is under a third of the mailbox "
+                    "(%.1f MiB)" % (peak / 1024.0, total / 1048576.0))
         t.check(db.one("SELECT count(*) FROM inbound WHERE source_name LIKE "
                        "'n:%%'") == 200, "200 inbound rows")
     finally:
@@ -589,6 +606,8 @@ def main():
                 s.wait()
         if dv is not None:
             dv.stop()
+        if dns is not None:
+            dns.stop()
         pg.remove()
         if t.failed == 0:
             shutil.rmtree(tmp, ignore_errors=True)
