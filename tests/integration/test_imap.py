@@ -542,6 +542,25 @@ def main():
         # wait for the last acted_at, then stop
         wait_for(lambda: db.one("SELECT count(*) FROM imap_message WHERE "
                                 "source = 'x' AND acted_at IS NULL") == 0, 10)
+        # serve's workers process what the poller stored
+        t.check(wait_for(lambda: db.one(
+            "SELECT count(*) FROM inbound WHERE source_name LIKE 'x:%%' "
+            "AND state IN ('pending', 'processing')") == 0, 30),
+            "serve's workers decide every row the poller stored")
+        # the poll that did all this ends with its metrics
+        wait_for(lambda: re.search(r'ruad_imap_last_success_timestamp_'
+                                   r'seconds\{source="x"\} [1-9]',
+                                   metrics(hport)), 10, 0.2)
+        met = metrics(hport)
+        fetched = re.search(r'ruad_imap_messages_fetched_total\{source="x"\} '
+                            r'(\d+)', met)
+        last = re.search(r'ruad_imap_last_success_timestamp_seconds\{source='
+                         r'"x"\} (\d+)', met)
+        t.check(fetched and int(fetched.group(1)) == n_msgs - due and
+                last and abs(int(last.group(1)) - time.time()) < 120,
+                "/metrics: messages fetched by this process (%d) and the "
+                "time of the last good poll: %s" % (
+                    n_msgs - due, fetched and fetched.group(0)))
         s.send_signal(signal.SIGTERM)
         s.wait(15)
         lf.close()
