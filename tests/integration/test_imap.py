@@ -20,6 +20,9 @@ SQL, Python's imaplib (a real client) and ruad's own output:
 - ruad killed after the store and before the action (the move target is
   missing): nothing lost, nothing stored twice, the action done after the
   restart;
+- a hostile server (a message bigger than its RFC822.SIZE, no
+  UIDVALIDITY, no answer, FETCH lines that do not parse): a clear error
+  or a too_large row, never a hang;
 - 200 messages of 512 KiB (100 MiB) imported in batches of 50 with a
   peak RSS well under the mailbox's size (printed).
 """
@@ -167,6 +170,95 @@ class Dovecot:
         m.logout()
         return {int(a): int(b) for a, b in (re.search(
             rb"UID (\d+) RFC822.SIZE (\d+)", x).groups() for x in data if x)}
+
+
+class FakeImap:
+    """A hostile IMAP server over TLS (one connection at a time): it logs
+    anyone in and then misbehaves as mode says ("liesize": a message far
+    bigger than its RFC822.SIZE; "badstatus": no UIDVALIDITY; "stall": no
+    answer to STATUS; "junk": FETCH lines that do not parse around a good
+    one)."""
+
+    def __init__(self, cert, key, mode, body):
+        import threading
+        self.mode, self.body = mode, body
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.th = threading.Thread(target=self.serve, daemon=True)
+        self.th.start()
+
+    def serve(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                c = self.ctx.wrap_socket(c, server_side=True)
+                c.settimeout(30)
+                self.session(c.makefile("rwb"))
+            except (OSError, ValueError):
+                pass
+            finally:
+                c.close()
+
+    def session(self, f):
+        def out(b):
+            f.write(b)
+            f.flush()
+        out(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] fake ready\r\n")
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
+            cmd = rest.upper()
+            if cmd.startswith(b"CAPABILITY"):
+                out(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag +
+                    b" OK done\r\n")
+            elif cmd.startswith(b"AUTHENTICATE"):
+                if cmd.strip() == b"AUTHENTICATE PLAIN":
+                    out(b"+ \r\n")
+                    f.readline()
+                out(tag + b" OK logged in\r\n")
+            elif cmd.startswith(b"STATUS"):
+                if self.mode == "stall":
+                    time.sleep(60)
+                    return
+                uv = b"x" if self.mode == "badstatus" else b"7"
+                out(b"* STATUS INBOX (MESSAGES 3 UIDNEXT 10 UIDVALIDITY " +
+                    uv + b")\r\n" + tag + b" OK done\r\n")
+            elif cmd.startswith(b"SELECT") or cmd.startswith(b"EXAMINE"):
+                out(b"* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + tag +
+                    b" OK [READ-WRITE] done\r\n")
+            elif cmd.startswith(b"UID FETCH") and b"RFC822.SIZE" in cmd:
+                if self.mode == "junk":
+                    out(b"* 1 FETCH (UID 2 RFC822.SIZE \x01\xff)\r\n"
+                        b"* 2 FETCH (UID 3 RFC822.SIZE 10 BODY[] {5}\r\n"
+                        b"* 3 FETCH (UID 4 RFC822.SIZE %d FLAGS ())\r\n"
+                        b"* 4 FETCH (UID" % len(self.body) + b"\r\n")
+                else:
+                    out(b"* 1 FETCH (UID 4 RFC822.SIZE 100 FLAGS ())\r\n")
+                out(tag + b" OK done\r\n")
+            elif cmd.startswith(b"UID FETCH"):
+                out(b"* 1 FETCH (UID 4 BODY[] {%d}\r\n" % len(self.body) +
+                    self.body + b")\r\n" + tag + b" OK done\r\n")
+            elif cmd.startswith(b"UID STORE"):
+                out(tag + b" OK done\r\n")
+            elif cmd.startswith(b"LOGOUT"):
+                out(b"* BYE\r\n" + tag + b" OK bye\r\n")
+                return
+            else:
+                out(tag + b" BAD what\r\n")
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
 
 
 CONF = """
@@ -573,6 +665,45 @@ def main():
                 "nothing lost, nothing stored twice (%d rows)" % n_msgs)
         t.check(db.one("SELECT count(*) FROM imap_message WHERE source = 'x' "
                        "AND acted_at IS NULL") == 0, "no action left due")
+
+        # --- a hostile server ----------------------------------------------
+        key = os.path.join(tmp, "imap.key")
+        for mode, body, extra, want in (
+                ("liesize", (NOT_A_REPORT % 7) + b"z" * 4096,
+                 ["--imap-h-max-message-size=2048"], "too_large"),
+                ("badstatus", b"", [], "no UIDVALIDITY"),
+                ("stall", b"", ["--imap-h-timeout=5"], "timeout"),
+                ("junk", NOT_A_REPORT % 8, [], "not understood=3")):
+            fk = FakeImap(dv.cert, key, mode, body)
+            t0 = time.monotonic()
+            p = run("imap-fetch", "--imap-h-url=imaps://localhost:%d/INBOX"
+                    % fk.port, "--imap-h-user=x", "--imap-h-password-file=" +
+                    pw["keep"], "--imap-h-ca-file=" + dv.cert, *extra,
+                    *opts, env=env, timeout=60)
+            took = time.monotonic() - t0
+            fk.close()
+            if mode == "liesize":
+                row = db.q("SELECT state, size, length(raw) FROM inbound "
+                           "WHERE source_name = 'h:INBOX;UIDVALIDITY=7;"
+                           "UID=4'")
+                t.check(p.returncode == 0 and row == [("too_large", 2049,
+                                                       0)],
+                        "a server sending more than RFC822.SIZE said: cut "
+                        "at max_message_size, kept as too_large: %s %s" %
+                        (row, p.stderr[-300:]))
+                db.q("DELETE FROM imap_message WHERE source = 'h'")
+                db.q("DELETE FROM imap_mailbox WHERE source = 'h'")
+            elif mode == "junk":
+                t.check(p.returncode == 0 and want in p.stderr and
+                        "h: listed 1, stored 1" in p.stdout,
+                        "FETCH lines that do not parse are counted and "
+                        "skipped, the good one stored: %s %s" % (
+                            p.stdout[-200:], p.stderr[-300:]))
+            else:
+                t.check(p.returncode == 1 and took < 30 * SLOW and
+                        want.lower() in p.stderr.lower(),
+                        "%s: a clear error (%s) in %.1f s: %s" % (
+                            mode, want, took, p.stderr[-300:]))
 
         # --- 200 messages in bounded memory --------------------------------
         dv.stop()
