@@ -26,12 +26,17 @@
 #include "imap.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -41,6 +46,8 @@
 #include "log.h"
 
 #define IMAP_RESP_MAX   (64u << 10)   /* a STATUS answer, a command's */
+
+extern char **environ;
 
 /* One logged-in session (one libcurl handle, its connection reused). */
 struct imap_conn {
@@ -87,57 +94,139 @@ trim(char *s, size_t *len)
 }
 
 /*
+ * run_command - sh -c cmd; what it prints (up to outlen - 1 bytes) into
+ * out.  It must exit 0 within timeout_s seconds, or it is killed.
+ */
+static bool
+run_command(const char *cmd, unsigned timeout_s, char *out, size_t outlen,
+    size_t *n, char *err, size_t errlen)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t          sa;
+    struct timespec            start, now;
+    struct pollfd              pfd;
+    char *const                argv[] = { "sh", "-c", (char *)cmd, NULL };
+    int                        p[2], status = 0, ms;
+    pid_t                      pid;
+    ssize_t                    r;
+    bool                       timed_out = false, full = false;
+
+    *n = 0;
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return false;
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+    /* its own process group: a timeout kills what it started too */
+    posix_spawnattr_init(&sa);
+    posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&sa, 0);
+    errno = posix_spawn(&pid, "/bin/sh", &fa, &sa, argv, environ);
+    posix_spawnattr_destroy(&sa);
+    if (errno != 0) {
+        snprintf(err, errlen, "cannot run /bin/sh: %s", strerror(errno));
+        posix_spawn_file_actions_destroy(&fa);
+        close(p[0]);
+        close(p[1]);
+        return false;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    pfd.fd = p[0];
+    pfd.events = POLLIN;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ms = (int)timeout_s * 1000 - (int)((now.tv_sec - start.tv_sec) *
+            1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+        if (ms <= 0) {
+            timed_out = true;
+            break;
+        }
+        if ((r = poll(&pfd, 1, ms)) < 0 && errno != EINTR)
+            break;
+        if (r <= 0)
+            continue;                       /* the clock decides */
+        if (*n + 1 >= outlen) {
+            full = true;
+            break;
+        }
+        if ((r = read(p[0], out + *n, outlen - 1 - *n)) < 0 &&
+            errno != EINTR && errno != EAGAIN)
+            break;
+        if (r == 0)
+            break;                          /* EOF */
+        if (r > 0)
+            *n += (size_t)r;
+    }
+    out[*n] = '\0';
+    close(p[0]);
+    if (timed_out || full)
+        kill(-pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (timed_out)
+        snprintf(err, errlen, "no answer within %u s (killed)", timeout_s);
+    else if (full)
+        snprintf(err, errlen, "longer than %zu bytes", outlen - 2);
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        snprintf(err, errlen, "exit status %d", WIFEXITED(status) ?
+            WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    else
+        return true;
+    return false;
+}
+
+/*
  * read_secret - the password or token: the file's contents, or what the
- * command printed (it must exit 0).  false with the reason in err.
+ * command printed.  false with the reason in err.
  */
 static bool
 read_secret(const struct imap_source_cfg *s, char *out, size_t outlen,
     char *err, size_t errlen)
 {
     const char *what;
+    char        why[256];
     FILE       *f;
-    size_t      n;
-    int         status;
+    size_t      n = 0;
+    bool        ok = true;
 
     err[0] = '\0';
+    why[0] = '\0';
     if (s->token_command[0] != '\0') {
         what = "token_command";
-        f = popen(s->token_command, "r");
+        ok = run_command(s->token_command, s->timeout, out, outlen, &n, why,
+            sizeof(why));
     } else {
         what = s->token_file[0] != '\0' ? "token_file" : "password_file";
-        f = fopen(s->token_file[0] != '\0' ? s->token_file :
-            s->password_file, "re");
-    }
-    if (f == NULL) {
-        snprintf(err, errlen, "imap.%s.%s: %s", s->name, what,
-            strerror(errno));
-        return false;
-    }
-    n = fread(out, 1, outlen - 1, f);
-    out[n] = '\0';
-    if (n == outlen - 1 && fgetc(f) != EOF) {
-        snprintf(err, errlen, "imap.%s.%s: longer than %zu bytes", s->name,
-            what, outlen - 1);
-        n = 0;
-    }
-    if (s->token_command[0] != '\0') {
-        status = pclose(f);
-        if (status != 0) {
-            snprintf(err, errlen, "imap.%s.token_command: exit status %d",
-                s->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-            return false;
+        if ((f = fopen(s->token_file[0] != '\0' ? s->token_file :
+            s->password_file, "re")) == NULL) {
+            snprintf(why, sizeof(why), "%s", strerror(errno));
+            ok = false;
+        } else {
+            n = fread(out, 1, outlen - 1, f);
+            if (n == outlen - 1 && fgetc(f) != EOF) {
+                snprintf(why, sizeof(why), "longer than %zu bytes",
+                    outlen - 2);
+                ok = false;
+            }
+            fclose(f);
         }
-    } else {
-        fclose(f);
     }
-    trim(out, &n);
-    if (n == 0 || memchr(out, '\n', n) != NULL || strlen(out) != n) {
-        if (err[0] == '\0')
-            snprintf(err, errlen, "imap.%s.%s: empty, or more than one "
-                "line", s->name, what);
-        return false;
+    if (ok) {
+        out[n] = '\0';
+        trim(out, &n);
+        if (n == 0 || memchr(out, '\n', n) != NULL || strlen(out) != n) {
+            snprintf(why, sizeof(why), "empty, or more than one line");
+            ok = false;
+        }
     }
-    return true;
+    if (!ok) {
+        explicit_bzero(out, outlen);
+        snprintf(err, errlen, "imap.%s.%s: %s", s->name, what, why);
+    }
+    return ok;
 }
 
 /* ---- libcurl ---- */

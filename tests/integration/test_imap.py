@@ -504,6 +504,15 @@ def main():
         t.check(p.returncode == 1 and "token_command: exit status 3" in
                 p.stderr, "a failing token_command is a clear error: %s" %
                 p.stderr)
+        t0 = time.monotonic()
+        p = run("imap-fetch", "--imap-o-url=imap://localhost:%d/INBOX" %
+                dv.port, "--imap-o-user=tok", "--imap-o-token-command=sleep "
+                "100", "--imap-o-timeout=5", "--imap-o-ca-file=" + dv.cert,
+                *opts, env=env)
+        took = time.monotonic() - t0
+        t.check(p.returncode == 1 and "no answer within 5 s" in p.stderr and
+                took < 15 * SLOW, "a token_command that hangs is killed "
+                "after timeout (%.1f s): %s" % (took, p.stderr))
         # no ca_file: the self-signed certificate is refused
         p = run("imap-fetch", "--imap-o-url=imaps://localhost:%d/INBOX" %
                 dv.port_tls, "--imap-o-user=tok", "--imap-o-token-file=" +
