@@ -429,6 +429,35 @@ conn_cmd(struct imap_conn *c, uint32_t uidvalidity, const char *cmd,
 
 /* ---- one poll ---- */
 
+/*
+ * move_by_copy - for a server without MOVE (RFC 6851): COPY, \Deleted,
+ * then UID EXPUNGE of that message alone (RFC 4315).  Once copied and
+ * flagged the move counts as done (a failed UID EXPUNGE is logged, never
+ * retried, so the folder never gets a second copy); a plain EXPUNGE is
+ * never sent, it would take the owner's other \Deleted messages too.
+ */
+static enum ruad_rc
+move_by_copy(struct imap_conn *c, uint32_t uidvalidity, uint32_t uid,
+    const char *qfolder, char *err, size_t errlen)
+{
+    char         cmd[2 * 256 + 64];
+    enum ruad_rc rc;
+
+    snprintf(cmd, sizeof(cmd), "UID COPY %u %s", uid, qfolder);
+    if ((rc = conn_cmd(c, uidvalidity, cmd, err, errlen)) != RUAD_OK)
+        return rc;
+    snprintf(cmd, sizeof(cmd), "UID STORE %u +FLAGS.SILENT (\\Deleted)",
+        uid);
+    if ((rc = conn_cmd(c, uidvalidity, cmd, err, errlen)) != RUAD_OK)
+        return rc;
+    snprintf(cmd, sizeof(cmd), "UID EXPUNGE %u", uid);
+    if (conn_cmd(c, uidvalidity, cmd, err, errlen) != RUAD_OK)
+        log_warn("imap source=%s uid=%u copied and flagged \\Deleted, "
+            "UID EXPUNGE failed error=\"%s\"", c->src->name, uid, err);
+    err[0] = '\0';
+    return RUAD_OK;
+}
+
 /* act - the source's action on a stored message */
 static enum ruad_rc
 act(struct imap_conn *c, uint32_t uidvalidity, uint32_t uid, char *err,
@@ -448,7 +477,9 @@ act(struct imap_conn *c, uint32_t uidvalidity, uint32_t uid, char *err,
             return RUAD_MALFORMED;
         }
         snprintf(cmd, sizeof(cmd), "UID MOVE %u %s", uid, q);
-        break;
+        if (conn_cmd(c, uidvalidity, cmd, err, errlen) == RUAD_OK)
+            return RUAD_OK;
+        return move_by_copy(c, uidvalidity, uid, q, err, errlen);
     default:
         return RUAD_OK;
     }

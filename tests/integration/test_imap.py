@@ -177,11 +177,11 @@ class FakeImap:
     anyone in and then misbehaves as mode says ("liesize": a message far
     bigger than its RFC822.SIZE; "badstatus": no UIDVALIDITY; "stall": no
     answer to STATUS; "junk": FETCH lines that do not parse around a good
-    one)."""
+    one; "nomove": no MOVE command, RFC 3501 and UIDPLUS only)."""
 
     def __init__(self, cert, key, mode, body):
         import threading
-        self.mode, self.body = mode, body
+        self.mode, self.body, self.log = mode, body, []
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
         self.sock = socket.socket()
@@ -243,12 +243,19 @@ class FakeImap:
                         b"* 3 FETCH (UID 4 RFC822.SIZE %d FLAGS ())\r\n"
                         b"* 4 FETCH (UID" % len(self.body) + b"\r\n")
                 else:
-                    out(b"* 1 FETCH (UID 4 RFC822.SIZE 100 FLAGS ())\r\n")
+                    out(b"* 1 FETCH (UID 4 RFC822.SIZE %d FLAGS ())\r\n" %
+                        (100 if self.mode == "liesize" else len(self.body)))
                 out(tag + b" OK done\r\n")
             elif cmd.startswith(b"UID FETCH"):
                 out(b"* 1 FETCH (UID 4 BODY[] {%d}\r\n" % len(self.body) +
                     self.body + b")\r\n" + tag + b" OK done\r\n")
-            elif cmd.startswith(b"UID STORE"):
+            elif cmd.startswith(b"UID MOVE"):
+                self.log.append(bytes(cmd))
+                out(tag + b" BAD no MOVE here\r\n")
+            elif (cmd.startswith(b"UID STORE") or
+                  cmd.startswith(b"UID COPY") or
+                  cmd.startswith(b"UID EXPUNGE")):
+                self.log.append(bytes(cmd))
                 out(tag + b" OK done\r\n")
             elif cmd.startswith(b"LOGOUT"):
                 out(b"* BYE\r\n" + tag + b" OK bye\r\n")
@@ -682,7 +689,10 @@ def main():
                  ["--imap-h-max-message-size=2048"], "too_large"),
                 ("badstatus", b"", [], "no UIDVALIDITY"),
                 ("stall", b"", ["--imap-h-timeout=5"], "timeout"),
-                ("junk", NOT_A_REPORT % 8, [], "not understood=3")):
+                ("junk", NOT_A_REPORT % 8, [], "not understood=3"),
+                ("nomove", NOT_A_REPORT % 9, ["--imap-h-action=move",
+                                              "--imap-h-move-to=Old Mail"],
+                 "")):
             fk = FakeImap(dv.cert, key, mode, body)
             t0 = time.monotonic()
             p = run("imap-fetch", "--imap-h-url=imaps://localhost:%d/INBOX"
@@ -702,6 +712,13 @@ def main():
                         (row, p.stderr[-300:]))
                 db.q("DELETE FROM imap_message WHERE source = 'h'")
                 db.q("DELETE FROM imap_mailbox WHERE source = 'h'")
+            elif mode == "nomove":
+                t.check(p.returncode == 0 and fk.log == [
+                    b'UID MOVE 4 "OLD MAIL"', b'UID COPY 4 "OLD MAIL"',
+                    b"UID STORE 4 +FLAGS.SILENT (\\DELETED)",
+                    b"UID EXPUNGE 4"],
+                    "no MOVE: COPY, \\Deleted and UID EXPUNGE of that "
+                    "message alone: %s %s" % (fk.log, p.stderr[-300:]))
             elif mode == "junk":
                 t.check(p.returncode == 0 and want in p.stderr and
                         "h: listed 1, stored 1" in p.stdout,
