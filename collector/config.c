@@ -495,4 +495,5 @@ config_reference(FILE *f)
     }
     fputs("\n`database_url` may instead come from the environment "
         "(`RUAD_DATABASE_URL`).\n", f);
+    imap_config_reference(f);
 }

@@ -265,3 +265,45 @@ imap_config_usage(FILE *f)
         "max_message_size %u, timeout %u)\n", IMAP_POLL_S, IMAP_BATCH,
         (unsigned)IMAP_MSG_MAX, IMAP_TIMEOUT_S);
 }
+
+void
+imap_config_reference(FILE *f)
+{
+    static const char *const kinds[] = { "text", "number", "size",
+        "keep/flag/move" };
+    struct imap_source_cfg d;
+    size_t                 i;
+
+    source_defaults(&d, "", 0);
+    fputs("\n## IMAP sources\n\n"
+        "Each source is a group of `imap.NAME.KEY = value` lines (NAME:\n"
+        "letters and digits, up to " , f);
+    fprintf(f, "%d sources), or `--imap-NAME-KEY=value` flags.\n"
+        "`url` and `user` are required, and exactly one of `password_file`,"
+        "\n`token_file` and `token_command`.\n\n"
+        "| key | kind | default | range | meaning |\n"
+        "|---|---|---|---|---|\n", IMAP_SOURCES_MAX);
+    for (i = 0; i < N_KEYS; i++) {
+        const struct imap_key *k = &imap_keys[i];
+        uint64_t               v = 0;
+        uint32_t               v32;
+
+        fprintf(f, "| `imap.NAME.%s` | %s | ", k->name, kinds[k->kind]);
+        if (k->kind == IK_ACTION)
+            fputs("`keep` |  | ", f);
+        else if (k->kind == IK_STRING)
+            fputs(" |  | ", f);
+        else {
+            if (k->width == sizeof(uint64_t))
+                memcpy(&v, (char *)&d + k->off, sizeof(v));
+            else {
+                memcpy(&v32, (char *)&d + k->off, sizeof(v32));
+                v = v32;
+            }
+            fprintf(f, "`%llu` | %llu..%llu", (unsigned long long)v,
+                (unsigned long long)k->min, (unsigned long long)k->max);
+            fputs(" | ", f);
+        }
+        fprintf(f, "%s |\n", k->help);
+    }
+}

@@ -57,5 +57,8 @@ enum ruad_rc imap_config_check(const struct imap_config *c, char *err,
 
 /* imap_config_usage - the keys of a source, for --help */
 void imap_config_usage(FILE *f);
+/* imap_config_reference - the same as a Markdown section, for
+ * docs/configuration.md (`ruad config-reference`) */
+void imap_config_reference(FILE *f);
 
 #endif /* RUAD_IMAP_CONFIG_H */

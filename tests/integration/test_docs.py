@@ -56,7 +56,8 @@ t.check(p.returncode == 2, "an unknown key is refused")
 help_text = run("--help").stdout
 readme = open(os.path.join(SRC, "README.md")).read()
 for verb in ["serve", "migrate", "import", "reprocess", "parse",
-             "dkim-verify", "dns-records", "config-reference"]:
+             "dkim-verify", "dns-records", "config-reference",
+             "imap-fetch"]:
     t.check(re.search(r"^  %s\b" % verb, help_text, re.M),
             "--help names %s" % verb)
     t.check("ruad %s" % verb in readme, "README names ruad %s" % verb)
