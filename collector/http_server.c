@@ -467,7 +467,7 @@ http_readyz(struct http_server *h, struct MHD_Connection *c)
     const struct store_migration *m;
     struct store                 *st;
     char                          err[256];
-    int                           want = 0, have = 0;
+    int                           want = 0, have = 0, missing = 0;
     bool                          ok;
 
     for (m = store_migrations; m->sql != NULL; m++)
@@ -476,12 +476,13 @@ http_readyz(struct http_server *h, struct MHD_Connection *c)
         == NULL)
         return http_problem(c, MP_READYZ, 503, "Service Unavailable",
             "database unreachable", "Retry-After", HTTP_RETRY_AFTER);
-    ok = store_schema_version(st, &have) == RUAD_OK;
+    ok = store_schema_version(st, &have) == RUAD_OK &&
+        store_schema_missing(st, &missing) == RUAD_OK;
     store_pool_put(h->pool, st);
     if (!ok)
         return http_problem(c, MP_READYZ, 503, "Service Unavailable",
             "database not answering", "Retry-After", HTTP_RETRY_AFTER);
-    if (have != want)
+    if (have != want || missing > 0)
         return http_problem(c, MP_READYZ, 503, "Service Unavailable",
             "database schema is not current (run ruad migrate)",
             "Retry-After", HTTP_RETRY_AFTER);

@@ -341,6 +341,44 @@ store_schema_version(struct store *st, int *version)
     return RUAD_OK;
 }
 
+/* migration_applied - is version recorded in schema_version? */
+static enum ruad_rc
+migration_applied(struct store *st, int version, bool *yes)
+{
+    PGresult    *res;
+    enum ruad_rc rc;
+    char         v[24];
+    const char  *p[1] = { fmt_i64(v, version) };
+
+    *yes = false;
+    rc = store_exec(st, "schema version", "SELECT 1 FROM schema_version "
+        "WHERE version = $1", 1, p, &res);
+    if (rc == RUAD_OK)
+        *yes = PQntuples(res) > 0;
+    else if (is_sqlstate(res, "42P01"))      /* no table: nothing applied */
+        rc = RUAD_OK;
+    PQclear(res);
+    return rc;
+}
+
+enum ruad_rc
+store_schema_missing(struct store *st, int *missing)
+{
+    const struct store_migration *m;
+    enum ruad_rc                  rc = RUAD_OK;
+    bool                          yes;
+
+    *missing = 0;
+    for (m = store_migrations; rc == RUAD_OK && m->sql != NULL; m++)
+        if ((rc = migration_applied(st, m->version, &yes)) == RUAD_OK &&
+            !yes)
+            (*missing)++;
+    return rc;
+}
+
+/* Each built-in migration not yet recorded is applied, in order: by the
+ * set of recorded versions, not the highest, so that one numbered below
+ * an applied one (branches merged in another order) still runs. */
 enum ruad_rc
 store_migrate(struct store *st, int *applied)
 {
@@ -349,7 +387,7 @@ store_migrate(struct store *st, int *applied)
     enum ruad_rc                  rc;
     char                          v[24], lock[24];
     const char                   *p[2];
-    int                           have;
+    bool                          have;
 
     *applied = 0;
     p[0] = fmt_i64(lock, STORE_MIGRATE_LOCK);
@@ -359,10 +397,10 @@ store_migrate(struct store *st, int *applied)
     rc = store_cmd(st, "CREATE TABLE IF NOT EXISTS schema_version ("
         "version integer PRIMARY KEY, name text NOT NULL, "
         "applied_at timestamptz NOT NULL DEFAULT now())");
-    if (rc == RUAD_OK)
-        rc = store_schema_version(st, &have);
     for (m = store_migrations; rc == RUAD_OK && m->sql != NULL; m++) {
-        if (m->version <= have)
+        if ((rc = migration_applied(st, m->version, &have)) != RUAD_OK)
+            break;
+        if (have)
             continue;
         if ((rc = store_cmd(st, "BEGIN")) != RUAD_OK)
             break;

@@ -41,6 +41,8 @@ const char *store_error(const struct store *st);
 enum ruad_rc store_migrate(struct store *st, int *applied);
 /* store_schema_version - highest applied migration (0: none) */
 enum ruad_rc store_schema_version(struct store *st, int *version);
+/* store_schema_missing - how many built-in migrations are not applied */
+enum ruad_rc store_schema_missing(struct store *st, int *missing);
 
 /* What is known of a received thing besides its bytes. */
 struct inbound_meta {
