@@ -122,6 +122,10 @@ static const struct config_row {
       "MTA-STS policies served, DOMAIN:FILE, comma separated" },
     { "tls_sni_certs", CFG_STRING, OFF(tls_sni_certs), 0, 0,
       "more certificates, CERT:KEY comma list, picked by TLS SNI" },
+    { "api_tokens_file", CFG_STRING, OFF(api_tokens_file), 0, 0,
+      "tokens of /api/v1 (ruad token new); empty: the API refuses all" },
+    { "metrics_require_token", CFG_BOOL, OFF(metrics_require_token), 0, 1,
+      "GET /metrics needs an API token, any scope (yes/no)" },
 #undef OFF
     { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
       sizeof(int), 0, 3, "error, warn, info or debug" },

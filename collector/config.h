@@ -58,6 +58,9 @@ struct config {
     char                 mta_sts_policy[CONFIG_STRING_MAX]; /* D:FILE,.. */
     char                 tls_sni_certs[CONFIG_STRING_MAX];  /* C:K,... */
     struct imap_config   imap;                  /* imap.NAME.KEY sources */
+    /* query API */
+    char                 api_tokens_file[CONFIG_STRING_MAX]; /* "" = none */
+    uint32_t             metrics_require_token;  /* bool */
 };
 
 /*

@@ -47,6 +47,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "http_api.h"
 #include "inbound.h"
 #include "log.h"
 #include "mta_sts.h"
@@ -79,6 +80,7 @@ struct http_server {
     struct http_creds    *sni[HTTP_SNI_MAX];   /* tls_sni_certs */
     size_t                n_sni;
     struct mta_sts_set   *sts;          /* owned; mta_sts_policy */
+    struct http_api      *api;          /* /api/v1 (http_api.c) */
 };
 
 /* Per-request state, kept in *con_cls between the access calls. */
@@ -654,6 +656,12 @@ http_read(struct http_server *h, struct MHD_Connection *c, const char *path)
             NULL);
     if (path != NULL && strcmp(path, "/readyz") == 0)
         return http_readyz(h, c);
+    if (h->cfg->metrics_require_token) {   /* any API token may scrape */
+        bool given;
+
+        if (http_api_scope(h->api, c, &given) == API_SCOPE_NONE)
+            return (enum MHD_Result)http_api_deny(c, given);
+    }
     return http_metrics(h, c);
 }
 
@@ -690,6 +698,9 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
     const char         *path;
 
     (void)version;
+    if (http_api_owns(*con_cls))           /* /api/ (http_api.c) */
+        return (enum MHD_Result)http_api_access(h->api, c, route(h->cfg,
+            url), method, upload_size, con_cls);
     if (*con_cls == &http_read_marker) {
         /* second call of a read-only request: its (empty) body is read,
          * so answering now keeps the connection alive */
@@ -722,6 +733,9 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
             NULL, NULL);
     if (strcmp(path, "/tlsrpt") == 0)
         return http_tlsrpt_begin(h, c, method, con_cls);
+    if (strncmp(path, "/api/", 5) == 0)
+        return (enum MHD_Result)http_api_access(h->api, c, path, method,
+            upload_size, con_cls);
     if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
         strcmp(path, "/metrics") == 0) {
         enum metrics_path mp = path[1] == 'h' ? MP_HEALTHZ :
@@ -747,7 +761,7 @@ http_done(void *cls, struct MHD_Connection *c, void **con_cls,
     struct http_req *rq = *con_cls;
 
     (void)cls, (void)c;
-    if (*con_cls == &http_read_marker) {
+    if (*con_cls == &http_read_marker || http_api_owns(*con_cls)) {
         *con_cls = NULL;
         return;
     }
@@ -824,12 +838,18 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
     h->cfg = cfg;
     h->pool = pool;
     h->on_receive = on_receive;
+    if ((h->api = http_api_new(cfg, pool, on_receive)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(h);
+        return NULL;
+    }
     pthread_mutex_init(&h->mu, NULL);
     h->tls = cfg->tls_cert[0] != '\0';
     if (h->tls) {
         if ((h->creds = creds_load(cfg->tls_cert, cfg->tls_key, err,
             errlen)) == NULL) {
             pthread_mutex_destroy(&h->mu);
+            http_api_free(h->api);
             free(h);
             return NULL;
         }
@@ -837,6 +857,7 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
             errlen)) {
             creds_free(h->creds);
             pthread_mutex_destroy(&h->mu);
+            http_api_free(h->api);
             free(h);
             return NULL;
         }
@@ -850,6 +871,7 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
             creds_free(h->sni[--h->n_sni]);
         creds_free(h->creds);
         pthread_mutex_destroy(&h->mu);
+        http_api_free(h->api);
         free(h);
         return NULL;
     }
@@ -876,6 +898,7 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         mta_sts_free(h->sts);
         pthread_mutex_destroy(&h->mu);
         http_tls_server = NULL;
+        http_api_free(h->api);
         free(h);
         return NULL;
     }
@@ -894,6 +917,7 @@ http_server_stop(struct http_server *h, unsigned drain_s)
     if (h == NULL)
         return;
     atomic_store(&http_draining, true);
+    http_api_draining();
     ls = MHD_quiesce_daemon(h->d);         /* no new connections */
     /* let requests in flight finish: each is a report being stored */
     while (waited < drain_s * 10) {
@@ -912,5 +936,6 @@ http_server_stop(struct http_server *h, unsigned drain_s)
         creds_free(h->sni[--h->n_sni]);
     mta_sts_free(h->sts);
     pthread_mutex_destroy(&h->mu);
+    http_api_free(h->api);
     free(h);
 }

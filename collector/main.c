@@ -7,6 +7,7 @@
  *   ruad reprocess         run rows again (after a fix)
  *   ruad serve             the service: HTTP(S) receiver and workers
  *   ruad imap-fetch        poll the IMAP sources once (cron)
+ *   ruad token new         a bearer token for the query API
  *   ruad --help | --version
  *
  * `ruad parse` needs no database: it is the debugging tool and the test
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_token.h"
 #include "buf.h"
 #include "config.h"
 #include "dkim.h"
@@ -104,6 +106,12 @@ static const char usage_text[] =
     "                           DNS did not answer\n"
     "  config-reference         print every setting as Markdown\n"
     "                           (docs/configuration.md)\n"
+    "  token new --scope=read|write [OPTIONS]\n"
+    "                           make a bearer token for /api/v1, print it\n"
+    "                           once and append its SHA-256 and scope to\n"
+    "                           api_tokens_file (a running serve picks it up);\n"
+    "                           serve answers /api/v1 (docs/openapi.json)\n"
+    "                           only to such tokens\n"
     "\n"
     "settings (in a --config FILE as `key = value`, or as --key=value\n"
     "flags, which override the file; dashes and underscores are alike):\n"
@@ -1196,6 +1204,58 @@ cmd_dns_records(int argc, char **argv)
     return rc == RUAD_TEMPFAIL ? 3 : bad > 0 ? 1 : 0;
 }
 
+/* cmd_token - `ruad token new --scope=read|write`: print a new token */
+static int
+cmd_token(int argc, char **argv)
+{
+    struct config  cfg;
+    enum api_scope scope = API_SCOPE_NONE;
+    char           tok[API_TOKEN_LEN + 1], err[1200];
+    int            first, i;
+
+    if (argc < 2 || strcmp(argv[1], "new") != 0) {
+        fprintf(stderr, "ruad: usage: ruad token new --scope=read|write "
+            "[--config FILE] [--api-tokens-file=FILE]\n");
+        return 2;
+    }
+    argc--, argv++;
+    for (i = 1; i < argc; i++)            /* --scope is ours */
+        if (strncmp(argv[i], "--scope", 7) == 0) {
+            const char *v = argv[i][7] == '=' ? argv[i] + 8 :
+                argv[i][7] == '\0' && i + 1 < argc ? argv[i + 1] : "";
+            int         n = argv[i][7] == '=' ? 1 : 2;
+
+            scope = api_scope_parse(v);
+            if (argv[i][7] != '=' && argv[i][7] != '\0')
+                scope = API_SCOPE_NONE;
+            if (i + n > argc)
+                n = argc - i;
+            memmove(argv + i, argv + i + n, (size_t)(argc - i - n + 1) *
+                sizeof(*argv));
+            argc -= n;
+            break;
+        }
+    if (scope == API_SCOPE_NONE) {
+        fprintf(stderr, "ruad: token new: --scope=read or --scope=write\n");
+        return 2;
+    }
+    config_init(&cfg);
+    if ((first = parse_args(argc, argv, &cfg)) <= 0)
+        return first == 0 ? 0 : 2;
+    if (first < argc) {
+        fprintf(stderr, "ruad: token: unexpected argument \"%s\"\n",
+            argv[first]);
+        return 2;
+    }
+    if (api_token_new(cfg.api_tokens_file, scope, tok, err, sizeof(err)) !=
+        RUAD_OK) {
+        fprintf(stderr, "ruad: token new: %s\n", err);
+        return 1;
+    }
+    printf("%s\n", tok);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1229,6 +1289,8 @@ main(int argc, char **argv)
         return cmd_dkim_verify(argc - 1, argv + 1);
     if (strcmp(verb, "dns-records") == 0)
         return cmd_dns_records(argc - 1, argv + 1);
+    if (strcmp(verb, "token") == 0)
+        return cmd_token(argc - 1, argv + 1);
     if (strcmp(verb, "config-reference") == 0) {
         config_reference(stdout);
         return 0;

@@ -1516,3 +1516,49 @@ store_stats(struct store *st, struct store_stats *out)
     PQclear(res);
     return RUAD_OK;
 }
+
+enum ruad_rc
+store_query_row(struct store *st, const char *what, const char *sql, int n,
+    const char *const *params, bool binary, int ncols, char **vals,
+    size_t *lens, bool *found)
+{
+    PGresult    *res;
+    enum ruad_rc rc;
+    int          i;
+
+    *found = false;
+    for (i = 0; i < ncols; i++) {
+        vals[i] = NULL;
+        lens[i] = 0;
+    }
+    res = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL,
+        binary ? 1 : 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = store_rc(st);
+        store_set_err(st, what, res);
+        PQclear(res);
+        return rc;
+    }
+    if (PQntuples(res) > 0 && PQnfields(res) >= ncols) {
+        *found = true;
+        for (i = 0; i < ncols; i++) {
+            size_t len = (size_t)PQgetlength(res, 0, i);
+
+            if (PQgetisnull(res, 0, i))
+                continue;
+            if ((vals[i] = malloc(len + 1)) == NULL) {
+                while (i-- > 0)
+                    free(vals[i]);
+                PQclear(res);
+                snprintf(st->err, sizeof(st->err), "%s: out of memory",
+                    what);
+                return RUAD_NOMEM;
+            }
+            memcpy(vals[i], PQgetvalue(res, 0, i), len);
+            vals[i][len] = '\0';
+            lens[i] = len;
+        }
+    }
+    PQclear(res);
+    return RUAD_OK;
+}

@@ -217,4 +217,14 @@ struct store_stats {
 
 enum ruad_rc store_stats(struct store *st, struct store_stats *out);
 
+/*
+ * store_query_row - run a parameterised query and copy the first ncols
+ * values of its first row into vals[] (malloc'd, NUL-terminated, caller
+ * frees; NULL for SQL NULL).  *found false: no row.  binary asks for
+ * binary results (bytea as its bytes).  For the query API (store_api.c).
+ */
+enum ruad_rc store_query_row(struct store *st, const char *what,
+    const char *sql, int n, const char *const *params, bool binary,
+    int ncols, char **vals, size_t *lens, bool *found);
+
 #endif /* RUAD_STORE_PG_H */

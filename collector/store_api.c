@@ -1,0 +1,636 @@
+/*
+ * store_api.c - the query API's SQL: one query per endpoint, answering
+ * the JSON document (the item shapes are SQL functions in
+ * db/003_api.sql, the schemas in docs/openapi.json).
+ *
+ * Summaries read the daily rollups; lists walk indexes in keyset order
+ * (begin time and id, descending) and fetch one row more than the page
+ * to know whether there is a next one.
+ *
+ * SECURITY: only constant SQL text is put together here; every value
+ * from the request (already checked by api_params.c) is a parameter.
+ */
+#include "store_api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "report.h"
+
+#define SQL_MAX     (16u << 10)
+#define PARAMS_MAX  12
+
+/* A query being put together: constant text and numbered parameters. */
+struct sqlq {
+    struct buf  sql;
+    const char *p[PARAMS_MAX];
+    char        own[PARAMS_MAX][64];  /* text of numeric parameters */
+    int         n;
+    bool        err;
+};
+
+static void
+q_init(struct sqlq *s)
+{
+    memset(s, 0, sizeof(*s));
+    buf_init(&s->sql, SQL_MAX);
+}
+
+static void
+q_sql(struct sqlq *s, const char *text)
+{
+    if (buf_append_str(&s->sql, text) != RUAD_OK)
+        s->err = true;
+}
+
+/* q_param - append "$N" for value v (borrowed; must outlive the query) */
+static void
+q_param(struct sqlq *s, const char *v)
+{
+    if (s->n == PARAMS_MAX) {
+        s->err = true;
+        return;
+    }
+    s->p[s->n++] = v;
+    if (buf_printf(&s->sql, "$%d", s->n) != RUAD_OK)
+        s->err = true;
+}
+
+static void
+q_int(struct sqlq *s, int64_t v)
+{
+    if (s->n == PARAMS_MAX) {
+        s->err = true;
+        return;
+    }
+    snprintf(s->own[s->n], sizeof(s->own[0]), "%lld", (long long)v);
+    q_param(s, s->own[s->n]);
+}
+
+/* q_day - "$N::date", the first UTC day starting at or after t */
+static void
+q_day(struct sqlq *s, int64_t t)
+{
+    char    ts[32];
+    int64_t day = t / 86400 + (t % 86400 != 0);
+
+    report_fmt_time(day * 86400, ts);
+    ts[10] = '\0';
+    if (s->n == PARAMS_MAX) {
+        s->err = true;
+        return;
+    }
+    snprintf(s->own[s->n], sizeof(s->own[0]), "%s", ts);
+    q_param(s, s->own[s->n]);
+    q_sql(s, "::date");
+}
+
+/* q_where - " WHERE " first, " AND " after */
+static void
+q_and(struct sqlq *s, bool *first)
+{
+    q_sql(s, *first ? " WHERE " : " AND ");
+    *first = false;
+}
+
+/* q_run - run it; vals get ncols values of the first row */
+static enum ruad_rc
+q_run(struct store *st, struct sqlq *s, const char *what, bool binary,
+    int ncols, char **vals, size_t *lens, bool *found)
+{
+    enum ruad_rc rc;
+
+    if (s->err) {
+        buf_free(&s->sql);
+        return RUAD_INTERNAL;
+    }
+    rc = store_query_row(st, what, buf_ptr(&s->sql), s->n, s->p, binary,
+        ncols, vals, lens, found);
+    buf_free(&s->sql);
+    return rc;
+}
+
+/* ---- lists ---- */
+
+/* time filters on column col (since inclusive, until exclusive) */
+static void
+q_range(struct sqlq *s, const struct api_query *q, const char *col,
+    bool *first)
+{
+    if (q->has_since) {
+        q_and(s, first);
+        q_sql(s, col);
+        q_sql(s, " >= to_timestamp(");
+        q_int(s, q->since);
+        q_sql(s, ")");
+    }
+    if (q->has_until) {
+        q_and(s, first);
+        q_sql(s, col);
+        q_sql(s, " < to_timestamp(");
+        q_int(s, q->until);
+        q_sql(s, ")");
+    }
+}
+
+/* the page (rows with rn) to the answer: items, next key a, next key b */
+static void
+q_page_end(struct sqlq *s, const struct api_query *q, const char *from,
+    const char *order, const char *item, const char *key_a,
+    const char *key_b)
+{
+    q_sql(s, ") SELECT coalesce(jsonb_agg(");
+    q_sql(s, item);
+    q_sql(s, " ORDER BY rn) FILTER (WHERE rn <= ");
+    q_int(s, q->limit);
+    q_sql(s, "), '[]')::text, max(");
+    q_sql(s, key_a);
+    q_sql(s, "::text) FILTER (WHERE rn = $");
+    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
+        s->err = true;
+    q_sql(s, " AND n > $");
+    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
+        s->err = true;
+    q_sql(s, "), max(");
+    q_sql(s, key_b);
+    q_sql(s, "::text) FILTER (WHERE rn = $");
+    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
+        s->err = true;
+    q_sql(s, " AND n > $");
+    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
+        s->err = true;
+    q_sql(s, ") FROM (SELECT *, row_number() OVER (ORDER BY ");
+    q_sql(s, order);
+    q_sql(s, ") AS rn, count(*) OVER () AS n FROM ");
+    q_sql(s, from);
+    q_sql(s, ") x");
+}
+
+static void
+q_limit(struct sqlq *s, const struct api_query *q)
+{
+    q_sql(s, " LIMIT ");
+    q_int(s, (int64_t)q->limit + 1);
+}
+
+static void
+q_dmarc_reports(struct sqlq *s, const struct api_query *q)
+{
+    bool first = true;
+
+    q_sql(s, "WITH page AS (SELECT r AS it, r.begin_at, r.id "
+        "FROM dmarc_report r");
+    if (q->domain[0]) {
+        q_and(s, &first);
+        q_sql(s, "lower(r.policy_domain) = ");
+        q_param(s, q->domain);
+    }
+    if (q->org[0]) {
+        q_and(s, &first);
+        q_sql(s, "(r.reporter = ");
+        q_param(s, q->org);
+        q_sql(s, " OR r.org_name = ");
+        q_param(s, q->org);
+        q_sql(s, ")");
+    }
+    q_range(s, q, "r.begin_at", &first);
+    if (q->has_cursor) {
+        q_and(s, &first);
+        q_sql(s, "(r.begin_at, r.id) < (to_timestamp(0) + ");
+        q_int(s, q->cursor.a);
+        q_sql(s, " * interval '1 microsecond', ");
+        q_int(s, q->cursor.id);
+        q_sql(s, ")");
+    }
+    q_sql(s, " ORDER BY r.begin_at DESC, r.id DESC");
+    q_limit(s, q);
+    q_page_end(s, q, "page", "begin_at DESC, id DESC",
+        "api_dmarc_item(x.it)",
+        "(extract(epoch FROM x.begin_at) * 1000000)::bigint", "x.id");
+}
+
+static void
+q_tls_reports(struct sqlq *s, const struct api_query *q)
+{
+    bool first = true;
+
+    q_sql(s, "WITH page AS (SELECT r AS it, r.begin_at, r.id "
+        "FROM tlsrpt_report r");
+    if (q->domain[0]) {
+        q_and(s, &first);
+        q_sql(s, "EXISTS (SELECT 1 FROM tlsrpt_policy p WHERE p.report_id "
+            "= r.id AND lower(p.policy_domain) = ");
+        q_param(s, q->domain);
+        q_sql(s, ")");
+    }
+    if (q->org[0]) {
+        q_and(s, &first);
+        q_sql(s, "r.organization_name = ");
+        q_param(s, q->org);
+    }
+    q_range(s, q, "r.begin_at", &first);
+    if (q->has_cursor) {
+        q_and(s, &first);
+        q_sql(s, "(r.begin_at, r.id) < (to_timestamp(0) + ");
+        q_int(s, q->cursor.a);
+        q_sql(s, " * interval '1 microsecond', ");
+        q_int(s, q->cursor.id);
+        q_sql(s, ")");
+    }
+    q_sql(s, " ORDER BY r.begin_at DESC, r.id DESC");
+    q_limit(s, q);
+    q_page_end(s, q, "page", "begin_at DESC, id DESC",
+        "api_tlsrpt_item(x.it)",
+        "(extract(epoch FROM x.begin_at) * 1000000)::bigint", "x.id");
+}
+
+static void
+q_inbound(struct sqlq *s, const struct api_query *q)
+{
+    bool first = true;
+
+    q_sql(s, "WITH page AS (SELECT i.id FROM inbound i");
+    if (q->state[0]) {
+        q_and(s, &first);
+        q_sql(s, "i.state = ");
+        q_param(s, q->state);
+    }
+    if (q->channel[0]) {
+        q_and(s, &first);
+        q_sql(s, "i.channel = ");
+        q_param(s, q->channel);
+    }
+    q_range(s, q, "i.received_at", &first);
+    if (q->has_cursor) {
+        q_and(s, &first);
+        q_sql(s, "i.id < ");
+        q_int(s, q->cursor.id);
+    }
+    q_sql(s, " ORDER BY i.id DESC");
+    q_limit(s, q);
+    q_page_end(s, q, "page", "id DESC", "api_inbound_item(x.id)",
+        "0", "x.id");
+}
+
+/* the rollup filters: domain and the days since..until */
+static void
+q_days(struct sqlq *s, const struct api_query *q, const char *alias,
+    bool *first)
+{
+    if (q->domain[0]) {
+        q_and(s, first);
+        q_sql(s, alias);
+        q_sql(s, "policy_domain = ");
+        q_param(s, q->domain);
+    }
+    if (q->has_since) {
+        q_and(s, first);
+        q_sql(s, alias);
+        q_sql(s, "day >= ");
+        q_day(s, q->since);
+    }
+    if (q->has_until) {
+        q_and(s, first);
+        q_sql(s, alias);
+        q_sql(s, "day < ");
+        q_day(s, q->until);
+    }
+}
+
+static void
+q_sources(struct sqlq *s, const struct api_query *q)
+{
+    bool first = true;
+
+    q_sql(s, "WITH g AS (SELECT source_ip, coalesce(host(source_ip), '') "
+        "AS ipkey, sum(messages) AS m, "
+        "sum(messages) FILTER (WHERE dkim = 'pass') AS dk, "
+        "sum(messages) FILTER (WHERE spf = 'pass') AS sp, "
+        "sum(messages) FILTER (WHERE dkim = 'pass' OR spf = 'pass') AS dp, "
+        "array_agg(DISTINCT header_from ORDER BY header_from) FILTER "
+        "(WHERE header_from <> '') AS hf, min(day) AS d0, max(day) AS d1 "
+        "FROM dmarc_daily");
+    q_days(s, q, "", &first);
+    q_sql(s, " GROUP BY source_ip), page AS (SELECT * FROM g");
+    if (q->has_cursor) {
+        q_sql(s, " WHERE m < ");
+        q_int(s, q->cursor.a);
+        q_sql(s, " OR (m = ");
+        q_int(s, q->cursor.a);
+        q_sql(s, " AND ipkey > ");
+        q_param(s, q->cursor.text);
+        q_sql(s, ")");
+    }
+    q_sql(s, " ORDER BY m DESC, ipkey");
+    q_limit(s, q);
+    q_sql(s, "), rep AS (SELECT source_ip, array_agg(DISTINCT reporter "
+        "ORDER BY reporter) AS rs FROM dmarc_daily_ip_reporter");
+    first = true;
+    q_days(s, q, "", &first);
+    q_and(s, &first);
+    q_sql(s, "(source_ip IN (SELECT source_ip FROM page) OR (source_ip IS "
+        "NULL AND EXISTS (SELECT 1 FROM page WHERE source_ip IS NULL)))");
+    q_sql(s, " GROUP BY source_ip), page2 AS (SELECT page.*, rep.rs FROM "
+        "page LEFT JOIN rep ON rep.source_ip IS NOT DISTINCT FROM "
+        "page.source_ip ORDER BY m DESC, ipkey");
+    q_page_end(s, q, "page2", "m DESC, ipkey",
+        "jsonb_build_object('source_ip', host(x.source_ip), "
+        "'messages', x.m, 'dkim_aligned_pass', coalesce(x.dk, 0), "
+        "'spf_aligned_pass', coalesce(x.sp, 0), 'dmarc_pass', "
+        "coalesce(x.dp, 0), 'dmarc_pass_rate', CASE WHEN x.m > 0 THEN "
+        "round(coalesce(x.dp, 0)::numeric / x.m, 6) ELSE 0 END, "
+        "'header_from', coalesce(to_jsonb(x.hf), '[]'), 'reporters', "
+        "coalesce(to_jsonb(x.rs), '[]'), 'first_seen', x.d0::text, "
+        "'last_seen', x.d1::text)", "x.m", "x.ipkey");
+}
+
+/* ---- summaries ---- */
+
+static void
+q_echo(struct sqlq *s, const struct api_query *q)
+{
+    char ts[32];
+
+    q_sql(s, "jsonb_build_object('group_by', ");
+    q_param(s, q->group_by);
+    q_sql(s, "::text, 'domain', ");
+    q_param(s, q->domain[0] ? q->domain : NULL);
+    q_sql(s, "::text, 'since', ");
+    if (q->has_since) {
+        report_fmt_time(q->since, ts);
+        snprintf(s->own[s->n], sizeof(s->own[0]), "%s", ts);
+        q_param(s, s->own[s->n]);
+    } else {
+        q_param(s, NULL);
+    }
+    q_sql(s, "::text, 'until', ");
+    if (q->has_until) {
+        report_fmt_time(q->until, ts);
+        snprintf(s->own[s->n], sizeof(s->own[0]), "%s", ts);
+        q_param(s, s->own[s->n]);
+    } else {
+        q_param(s, NULL);
+    }
+    q_sql(s, "::text)");
+}
+
+static void
+q_dmarc_summary(struct sqlq *s, const struct api_query *q)
+{
+    const char *g = q->group_by, *key, *table;
+    bool        first = true;
+
+    if (strcmp(g, "source_ip") == 0) {
+        key = "host(source_ip)";
+        table = "dmarc_daily";
+    } else if (strcmp(g, "header_from") == 0) {
+        key = "nullif(header_from, '')";
+        table = "dmarc_daily";
+    } else if (strcmp(g, "org") == 0) {
+        key = "reporter";
+        table = "dmarc_daily_org";
+    } else if (strcmp(g, "disposition") == 0) {
+        key = "nullif(disposition, '')";
+        table = "dmarc_daily_org";
+    } else {
+        key = "to_char(day, 'YYYY-MM-DD')";
+        table = "dmarc_daily_org";
+    }
+    q_sql(s, "WITH g AS (SELECT ");
+    q_sql(s, key);
+    q_sql(s, " AS key, sum(messages) AS m, "
+        "sum(messages) FILTER (WHERE dkim = 'pass' AND spf = 'pass') AS b, "
+        "sum(messages) FILTER (WHERE dkim = 'pass' AND spf <> 'pass') AS d, "
+        "sum(messages) FILTER (WHERE dkim <> 'pass' AND spf = 'pass') AS s, "
+        "sum(messages) FILTER (WHERE dkim <> 'pass' AND spf <> 'pass') AS n,"
+        " sum(messages) FILTER (WHERE disposition = 'none') AS dn, "
+        "sum(messages) FILTER (WHERE disposition = 'quarantine') AS dq, "
+        "sum(messages) FILTER (WHERE disposition = 'reject') AS dr, "
+        "sum(messages) FILTER (WHERE disposition NOT IN ('none', "
+        "'quarantine', 'reject')) AS dx FROM ");
+    q_sql(s, table);
+    q_days(s, q, "", &first);
+    q_sql(s, " GROUP BY 1) SELECT (");
+    q_echo(s, q);
+    q_sql(s, " || jsonb_build_object('totals', (SELECT api_dmarc_counts("
+        "sum(m), sum(b), sum(d), sum(s), sum(n), sum(dn), sum(dq), sum(dr), "
+        "sum(dx)) FROM g), 'groups', coalesce((SELECT jsonb_agg("
+        "api_dmarc_counts(m, b, d, s, n, dn, dq, dr, dx) || "
+        "jsonb_build_object('key', key) ORDER BY ");
+    q_sql(s, strcmp(g, "day") == 0 ? "key" : "m DESC, key NULLS LAST");
+    q_sql(s, ") FROM g), '[]')))::text");
+}
+
+static void
+q_tls_summary(struct sqlq *s, const struct api_query *q)
+{
+    const char *g = q->group_by, *key;
+    bool        first = true;
+
+    if (strcmp(g, "result_type") == 0)
+        key = "result_type";
+    else if (strcmp(g, "receiving_mx_hostname") == 0)
+        key = "nullif(receiving_mx_hostname, '')";
+    else if (strcmp(g, "sending_mta_ip") == 0)
+        key = "host(sending_mta_ip)";
+    else if (strcmp(g, "policy_type") == 0)
+        key = "policy_type";
+    else
+        key = "to_char(day, 'YYYY-MM-DD')";
+    q_sql(s, "WITH g AS (SELECT ");
+    q_sql(s, key);
+    q_sql(s, " AS key, sum(sessions) AS n, sum(sessions) FILTER (WHERE "
+        "result_type = 'success') AS ok FROM tlsrpt_daily_detail");
+    q_days(s, q, "", &first);
+    q_sql(s, " GROUP BY 1) SELECT (");
+    q_echo(s, q);
+    q_sql(s, " || jsonb_build_object('totals', (SELECT jsonb_build_object("
+        "'sessions', coalesce(sum(n), 0), 'successful', coalesce(sum(ok), "
+        "0), 'failed', coalesce(sum(n), 0) - coalesce(sum(ok), 0)) FROM g), "
+        "'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('key', key,"
+        " 'sessions', n, 'successful', coalesce(ok, 0), 'failed', n - "
+        "coalesce(ok, 0)) ORDER BY ");
+    q_sql(s, strcmp(g, "day") == 0 ? "key" : "n DESC, key NULLS LAST");
+    q_sql(s, ") FROM g), '[]')))::text");
+}
+
+/* ---- the rest ---- */
+
+static const char sql_domains[] =
+    "WITH d AS (SELECT policy_domain AS domain, sum(reports) AS r, "
+    "sum(messages) AS m, min(first_begin) AS fb, max(last_begin) AS lb "
+    "FROM dmarc_daily_reports GROUP BY 1), "
+    "t AS (SELECT policy_domain AS domain, sum(reports) AS r, "
+    "sum(sessions) AS s, min(first_begin) AS fb, max(last_begin) AS lb "
+    "FROM tlsrpt_daily_reports WHERE policy_domain <> '' GROUP BY 1) "
+    "SELECT jsonb_build_object('items', coalesce(jsonb_agg("
+    "jsonb_build_object('domain', domain, 'dmarc_reports', "
+    "coalesce(d.r, 0), 'messages', coalesce(d.m, 0), 'tlsrpt_reports', "
+    "coalesce(t.r, 0), 'sessions', coalesce(t.s, 0), 'first_report', "
+    "api_ts(least(d.fb, t.fb)), 'last_report', api_ts(greatest(d.lb, "
+    "t.lb))) ORDER BY domain), '[]'), 'next_cursor', NULL)::text "
+    "FROM d FULL JOIN t USING (domain)";
+
+static const char sql_reporters[] =
+    "WITH x AS (SELECT 'dmarc' AS kind, reporter, max(org_name) AS org, "
+    "sum(reports) AS n, count(DISTINCT policy_domain) AS doms, "
+    "min(first_begin) AS fb, max(last_begin) AS lb, max(last_stored) AS ls "
+    "FROM dmarc_daily_reports GROUP BY reporter "
+    "UNION ALL SELECT 'tlsrpt', r.organization_name, r.organization_name, "
+    "count(*), (SELECT count(DISTINCT policy_domain) FROM "
+    "tlsrpt_daily_reports t WHERE t.organization_name = "
+    "r.organization_name), min(r.begin_at), max(r.begin_at), "
+    "max(r.stored_at) FROM tlsrpt_report r GROUP BY r.organization_name) "
+    "SELECT jsonb_build_object('items', coalesce(jsonb_agg("
+    "jsonb_build_object('kind', kind, 'reporter', reporter, 'org_name', "
+    "org, 'reports', n, 'domains', doms, 'first_report', api_ts(fb), "
+    "'last_report', api_ts(lb), 'last_received', api_ts(ls)) ORDER BY "
+    "kind, reporter), '[]'), 'next_cursor', NULL)::text FROM x";
+
+/* page_json - {"items": ..., "next_cursor": ...} from a list query */
+static enum ruad_rc
+page_json(const struct api_query *q, char *const *v, char **json,
+    size_t *len)
+{
+    struct api_cursor c;
+    struct buf        b;
+    char              enc[API_CURSOR_MAX];
+
+    buf_init(&b, (size_t)1 << 30);
+    if (buf_append_str(&b, "{\"items\":") != RUAD_OK ||
+        buf_append_str(&b, v[0] != NULL ? v[0] : "[]") != RUAD_OK) {
+        buf_free(&b);
+        return RUAD_NOMEM;
+    }
+    if (v[1] != NULL && v[2] != NULL) {
+        memset(&c, 0, sizeof(c));
+        c.kind = q->ep == API_EP_DMARC_REPORTS ? 'd' :
+            q->ep == API_EP_TLS_REPORTS ? 't' :
+            q->ep == API_EP_INBOUND ? 'i' : 's';
+        c.a = strtoll(v[1], NULL, 10);
+        if (c.kind == 's')
+            snprintf(c.text, sizeof(c.text), "%s", v[2]);
+        else
+            c.id = strtoll(v[2], NULL, 10);
+        api_cursor_encode(&c, enc);
+        if (buf_printf(&b, ",\"next_cursor\":\"%s\"}", enc) != RUAD_OK) {
+            buf_free(&b);
+            return RUAD_NOMEM;
+        }
+    } else if (buf_append_str(&b, ",\"next_cursor\":null}") != RUAD_OK) {
+        buf_free(&b);
+        return RUAD_NOMEM;
+    }
+    *len = buf_len(&b);
+    *json = buf_take(&b);
+    return *json != NULL ? RUAD_OK : RUAD_NOMEM;
+}
+
+enum ruad_rc
+store_api_get(struct store *st, const struct api_query *q, char **json,
+    size_t *len, bool *found)
+{
+    struct sqlq  s;
+    char        *v[3];
+    size_t       l[3];
+    enum ruad_rc rc;
+    int          i, ncols = 1;
+    bool         list = false;
+
+    *json = NULL;
+    *len = 0;
+    q_init(&s);
+    switch (q->ep) {
+    case API_EP_DOMAINS:
+        q_sql(&s, sql_domains);
+        break;
+    case API_EP_REPORTERS:
+        q_sql(&s, sql_reporters);
+        break;
+    case API_EP_DMARC_REPORT:
+        q_sql(&s, "SELECT api_dmarc_report(");
+        q_int(&s, q->id);
+        q_sql(&s, ")::text");
+        break;
+    case API_EP_TLS_REPORT:
+        q_sql(&s, "SELECT api_tlsrpt_report(");
+        q_int(&s, q->id);
+        q_sql(&s, ")::text");
+        break;
+    case API_EP_DMARC_SUMMARY:
+        q_dmarc_summary(&s, q);
+        break;
+    case API_EP_TLS_SUMMARY:
+        q_tls_summary(&s, q);
+        break;
+    case API_EP_DMARC_REPORTS:
+        q_dmarc_reports(&s, q);
+        list = true;
+        break;
+    case API_EP_TLS_REPORTS:
+        q_tls_reports(&s, q);
+        list = true;
+        break;
+    case API_EP_INBOUND:
+        q_inbound(&s, q);
+        list = true;
+        break;
+    case API_EP_DMARC_SOURCES:
+        q_sources(&s, q);
+        list = true;
+        break;
+    default:
+        buf_free(&s.sql);
+        return RUAD_INTERNAL;
+    }
+    if (list)
+        ncols = 3;
+    rc = q_run(st, &s, api_ep_name(q->ep), false, ncols, v, l, found);
+    if (rc != RUAD_OK)
+        return rc;
+    if (list) {
+        rc = page_json(q, v, json, len);
+    } else if (v[0] == NULL) {
+        *found = false;               /* detail of a missing id */
+    } else {
+        *json = v[0];
+        *len = l[0];
+        v[0] = NULL;
+    }
+    for (i = 0; i < ncols; i++)
+        free(v[i]);
+    return rc;
+}
+
+enum ruad_rc
+store_api_raw(struct store *st, int64_t id, char **raw, size_t *len,
+    bool *found)
+{
+    struct sqlq s;
+
+    q_init(&s);
+    q_sql(&s, "SELECT raw FROM inbound WHERE id = ");
+    q_int(&s, id);
+    return q_run(st, &s, "inbound raw", true, 1, raw, len, found);
+}
+
+enum ruad_rc
+store_api_inbound_state(struct store *st, int64_t id, char *state,
+    size_t cap, bool *found)
+{
+    struct sqlq  s;
+    char        *v[1];
+    size_t       l[1];
+    enum ruad_rc rc;
+
+    q_init(&s);
+    q_sql(&s, "SELECT state FROM inbound WHERE id = ");
+    q_int(&s, id);
+    rc = q_run(st, &s, "inbound state", false, 1, v, l, found);
+    if (rc == RUAD_OK && *found)
+        snprintf(state, cap, "%s", v[0] ? v[0] : "");
+    free(v[0]);
+    return rc;
+}
