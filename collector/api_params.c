@@ -287,7 +287,7 @@ api_cursor_decode(const char *s, size_t len, struct api_cursor *c)
     if ((acc & ((1ul << bits) - 1)) != 0)  /* non-canonical tail */
         return false;
     memset(c, 0, sizeof(*c));
-    if (n < 5 || raw[1] != '.')
+    if (n < 4 || raw[1] != '.')    /* "s.0." is the shortest */
         return false;
     c->kind = (char)raw[0];
     if (c->kind != 'd' && c->kind != 't' && c->kind != 'i' &&
@@ -588,6 +588,15 @@ api_query_parse(struct api_query *q, const char *qs, size_t len,
     enum ruad_rc rc;
 
     badkey[0] = '\0';
+    for (i = 0; i < len; i++)              /* count first: the limit */
+        if (qs[i] != '&' && (i == 0 || qs[i - 1] == '&'))
+            count++;
+    if (count > API_PARAMS_MAX) {
+        snprintf(err, errlen, "more than %d query parameters",
+            API_PARAMS_MAX);
+        return RUAD_MALFORMED;
+    }
+    i = 0;
     while (i < len) {
         const char *amp = memchr(qs + i, '&', len - i);
         size_t      end = amp ? (size_t)(amp - qs) : len;
@@ -597,11 +606,6 @@ api_query_parse(struct api_query *q, const char *qs, size_t len,
         if (end == i) {                    /* "a=1&&b=2": skip */
             i++;
             continue;
-        }
-        if (++count > API_PARAMS_MAX) {
-            snprintf(err, errlen, "more than %d query parameters",
-                API_PARAMS_MAX);
-            return RUAD_MALFORMED;
         }
         if (!pct_decode(qs + i, kend - i, key, sizeof(key), &klen) ||
             memchr(key, '\0', klen) != NULL) {

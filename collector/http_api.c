@@ -192,7 +192,6 @@ struct api_args {
     struct api_query *q;
     char              err[300];
     char              key[64];
-    unsigned          n;
     bool              bad;
 };
 
@@ -205,13 +204,6 @@ api_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen,
     (void)kind;
     if (g->bad)
         return MHD_NO;
-    if (++g->n > API_PARAMS_MAX) {
-        snprintf(g->err, sizeof(g->err), "more than %d query parameters",
-            API_PARAMS_MAX);
-        g->key[0] = '\0';
-        g->bad = true;
-        return MHD_NO;
-    }
     /* a key with a NUL or too long cannot be one of ours */
     if (klen >= sizeof(g->key) || memchr(key, '\0', klen) != NULL) {
         snprintf(g->err, sizeof(g->err), "unknown parameter");
@@ -353,6 +345,10 @@ api_answer(struct http_api *a, struct MHD_Connection *c, const char *path,
     if (ep == API_EP_INBOUND_REPROCESS && scope < API_SCOPE_WRITE)
         return api_problem(c, 403, "Forbidden", "this needs a token with "
             "write scope", NULL, NULL, NULL);
+    if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) >
+        API_PARAMS_MAX)
+        return api_problem(c, 400, "Bad Request", "more than 16 query "
+            "parameters", NULL, NULL, NULL);
     api_query_init(&q, ep, id);
     memset(&g, 0, sizeof(g));
     g.q = &q;
