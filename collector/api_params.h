@@ -18,6 +18,7 @@
 #define API_PARAMS_MAX      16        /* parameters in one query string */
 #define API_CURSOR_MAX      128       /* bytes of an encoded cursor */
 #define API_DOMAIN_MAX      253       /* RFC 1035 2.3.4, as text */
+#define API_GROUPS_MAX      1000      /* summary groups; the rest: "other" */
 
 enum api_ep {
     API_EP_NONE = 0,

@@ -390,13 +390,13 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
         table = "dmarc_daily";
     } else if (strcmp(g, "org") == 0) {
         key = "reporter";
-        table = "dmarc_daily_org";
+        table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
     } else if (strcmp(g, "disposition") == 0) {
         key = "nullif(disposition, '')";
-        table = "dmarc_daily_org";
+        table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
     } else {
         key = "to_char(day, 'YYYY-MM-DD')";
-        table = "dmarc_daily_org";
+        table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
     }
     q_sql(s, "WITH g AS (SELECT ");
     q_sql(s, key);
@@ -412,15 +412,22 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
         "'quarantine', 'reject')) AS dx FROM ");
     q_sql(s, table);
     q_days(s, q, "", &first);
-    q_sql(s, " GROUP BY 1) SELECT (");
+    q_sql(s, " GROUP BY 1), r AS (SELECT *, row_number() OVER (ORDER BY ");
+    q_sql(s, strcmp(g, "day") == 0 ? "key" : "m DESC, key NULLS LAST");
+    q_sql(s, ") AS rn FROM g) SELECT (");
     q_echo(s, q);
     q_sql(s, " || jsonb_build_object('totals', (SELECT api_dmarc_counts("
         "sum(m), sum(b), sum(d), sum(s), sum(n), sum(dn), sum(dq), sum(dr), "
         "sum(dx)) FROM g), 'groups', coalesce((SELECT jsonb_agg("
         "api_dmarc_counts(m, b, d, s, n, dn, dq, dr, dx) || "
-        "jsonb_build_object('key', key) ORDER BY ");
-    q_sql(s, strcmp(g, "day") == 0 ? "key" : "m DESC, key NULLS LAST");
-    q_sql(s, ") FROM g), '[]')))::text");
+        "jsonb_build_object('key', key) ORDER BY rn) FROM r WHERE rn <= ");
+    q_int(s, strcmp(g, "day") == 0 ? INT64_MAX : API_GROUPS_MAX);
+    q_sql(s, "), '[]'), 'other', (SELECT CASE WHEN count(*) > 0 THEN "
+        "api_dmarc_counts(sum(m), sum(b), sum(d), sum(s), sum(n), sum(dn), "
+        "sum(dq), sum(dr), sum(dx)) END FROM r WHERE rn > $");
+    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
+        s->err = true;
+    q_sql(s, ")))::text");
 }
 
 static void
@@ -444,16 +451,24 @@ q_tls_summary(struct sqlq *s, const struct api_query *q)
     q_sql(s, " AS key, sum(sessions) AS n, sum(sessions) FILTER (WHERE "
         "result_type = 'success') AS ok FROM tlsrpt_daily_detail");
     q_days(s, q, "", &first);
-    q_sql(s, " GROUP BY 1) SELECT (");
+    q_sql(s, " GROUP BY 1), r AS (SELECT *, row_number() OVER (ORDER BY ");
+    q_sql(s, strcmp(g, "day") == 0 ? "key" : "n DESC, key NULLS LAST");
+    q_sql(s, ") AS rn FROM g) SELECT (");
     q_echo(s, q);
     q_sql(s, " || jsonb_build_object('totals', (SELECT jsonb_build_object("
         "'sessions', coalesce(sum(n), 0), 'successful', coalesce(sum(ok), "
         "0), 'failed', coalesce(sum(n), 0) - coalesce(sum(ok), 0)) FROM g), "
         "'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('key', key,"
         " 'sessions', n, 'successful', coalesce(ok, 0), 'failed', n - "
-        "coalesce(ok, 0)) ORDER BY ");
-    q_sql(s, strcmp(g, "day") == 0 ? "key" : "n DESC, key NULLS LAST");
-    q_sql(s, ") FROM g), '[]')))::text");
+        "coalesce(ok, 0)) ORDER BY rn) FROM r WHERE rn <= ");
+    q_int(s, strcmp(g, "day") == 0 ? INT64_MAX : API_GROUPS_MAX);
+    q_sql(s, "), '[]'), 'other', (SELECT CASE WHEN count(*) > 0 THEN "
+        "jsonb_build_object('sessions', sum(n), 'successful', "
+        "coalesce(sum(ok), 0), 'failed', sum(n) - coalesce(sum(ok), 0)) END "
+        "FROM r WHERE rn > $");
+    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
+        s->err = true;
+    q_sql(s, ")))::text");
 }
 
 /* ---- the rest ---- */

@@ -32,6 +32,17 @@ CREATE TABLE dmarc_daily_org (
 );
 CREATE INDEX dmarc_daily_org_day ON dmarc_daily_org (day);
 
+-- The same over all domains: summaries without a domain read this
+CREATE TABLE dmarc_daily_all (
+    day             date NOT NULL,
+    reporter        text NOT NULL,
+    disposition     text NOT NULL,
+    dkim            text NOT NULL,
+    spf             text NOT NULL,
+    messages        bigint NOT NULL,
+    PRIMARY KEY (day, reporter, disposition, dkim, spf)
+);
+
 -- Reports per domain, day and reporter (domains, reporters)
 CREATE TABLE dmarc_daily_reports (
     policy_domain   text NOT NULL,
@@ -97,6 +108,16 @@ LANGUAGE sql AS $$
     WHERE r.id = ANY (ids)
     GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (policy_domain, day, reporter, disposition, dkim, spf)
+    DO UPDATE SET messages = d.messages + excluded.messages;
+
+    INSERT INTO dmarc_daily_all AS d
+    SELECT (r.begin_at + (r.end_at - r.begin_at) / 2)::date,
+           r.reporter, coalesce(x.disposition, ''), coalesce(x.dkim, ''),
+           coalesce(x.spf, ''), sum(coalesce(x.count, 0))
+    FROM dmarc_record x JOIN dmarc_report r ON r.id = x.report_id
+    WHERE r.id = ANY (ids)
+    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (day, reporter, disposition, dkim, spf)
     DO UPDATE SET messages = d.messages + excluded.messages;
 
     INSERT INTO dmarc_daily_reports AS d
