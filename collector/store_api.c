@@ -379,28 +379,34 @@ q_echo(struct sqlq *s, const struct api_query *q)
 static void
 q_dmarc_summary(struct sqlq *s, const struct api_query *q)
 {
-    const char *g = q->group_by, *key, *table;
+    const char *g = q->group_by, *col, *key, *table;
     bool        first = true;
 
+    /* grouped by the column, the key made per group: cheaper */
     if (strcmp(g, "source_ip") == 0) {
-        key = "host(source_ip)";
+        col = "source_ip";
+        key = "host(col)";
         table = "dmarc_daily";
     } else if (strcmp(g, "header_from") == 0) {
-        key = "nullif(header_from, '')";
+        col = "header_from";
+        key = "nullif(col, '')";
         table = "dmarc_daily";
     } else if (strcmp(g, "org") == 0) {
-        key = "reporter";
+        col = "reporter";
+        key = "col";
         table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
     } else if (strcmp(g, "disposition") == 0) {
-        key = "nullif(disposition, '')";
+        col = "disposition";
+        key = "nullif(col, '')";
         table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
     } else {
-        key = "to_char(day, 'YYYY-MM-DD')";
+        col = "day";
+        key = "to_char(col, 'YYYY-MM-DD')";
         table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
     }
-    q_sql(s, "WITH g AS (SELECT ");
-    q_sql(s, key);
-    q_sql(s, " AS key, sum(messages) AS m, "
+    q_sql(s, "WITH g0 AS (SELECT ");
+    q_sql(s, col);
+    q_sql(s, " AS col, sum(messages) AS m, "
         "sum(messages) FILTER (WHERE dkim = 'pass' AND spf = 'pass') AS b, "
         "sum(messages) FILTER (WHERE dkim = 'pass' AND spf <> 'pass') AS d, "
         "sum(messages) FILTER (WHERE dkim <> 'pass' AND spf = 'pass') AS s, "
@@ -412,7 +418,10 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
         "'quarantine', 'reject')) AS dx FROM ");
     q_sql(s, table);
     q_days(s, q, "", &first);
-    q_sql(s, " GROUP BY 1), r AS (SELECT *, row_number() OVER (ORDER BY ");
+    q_sql(s, " GROUP BY 1), g AS (SELECT ");
+    q_sql(s, key);
+    q_sql(s, " AS key, g0.* FROM g0), r AS (SELECT *, row_number() OVER "
+        "(ORDER BY ");
     q_sql(s, strcmp(g, "day") == 0 ? "key" : "m DESC, key NULLS LAST");
     q_sql(s, ") AS rn FROM g) SELECT (");
     q_echo(s, q);
@@ -433,25 +442,32 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
 static void
 q_tls_summary(struct sqlq *s, const struct api_query *q)
 {
-    const char *g = q->group_by, *key;
+    const char *g = q->group_by, *col, *key = "col";
     bool        first = true;
 
-    if (strcmp(g, "result_type") == 0)
-        key = "result_type";
-    else if (strcmp(g, "receiving_mx_hostname") == 0)
-        key = "nullif(receiving_mx_hostname, '')";
-    else if (strcmp(g, "sending_mta_ip") == 0)
-        key = "host(sending_mta_ip)";
-    else if (strcmp(g, "policy_type") == 0)
-        key = "policy_type";
-    else
-        key = "to_char(day, 'YYYY-MM-DD')";
-    q_sql(s, "WITH g AS (SELECT ");
-    q_sql(s, key);
-    q_sql(s, " AS key, sum(sessions) AS n, sum(sessions) FILTER (WHERE "
+    if (strcmp(g, "result_type") == 0) {
+        col = "result_type";
+    } else if (strcmp(g, "receiving_mx_hostname") == 0) {
+        col = "receiving_mx_hostname";
+        key = "nullif(col, '')";
+    } else if (strcmp(g, "sending_mta_ip") == 0) {
+        col = "sending_mta_ip";
+        key = "host(col)";
+    } else if (strcmp(g, "policy_type") == 0) {
+        col = "policy_type";
+    } else {
+        col = "day";
+        key = "to_char(col, 'YYYY-MM-DD')";
+    }
+    q_sql(s, "WITH g0 AS (SELECT ");
+    q_sql(s, col);
+    q_sql(s, " AS col, sum(sessions) AS n, sum(sessions) FILTER (WHERE "
         "result_type = 'success') AS ok FROM tlsrpt_daily_detail");
     q_days(s, q, "", &first);
-    q_sql(s, " GROUP BY 1), r AS (SELECT *, row_number() OVER (ORDER BY ");
+    q_sql(s, " GROUP BY 1), g AS (SELECT ");
+    q_sql(s, key);
+    q_sql(s, " AS key, g0.* FROM g0), r AS (SELECT *, row_number() OVER "
+        "(ORDER BY ");
     q_sql(s, strcmp(g, "day") == 0 ? "key" : "n DESC, key NULLS LAST");
     q_sql(s, ") AS rn FROM g) SELECT (");
     q_echo(s, q);
