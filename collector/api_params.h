@@ -39,7 +39,7 @@ enum api_ep {
 
 /* A decoded cursor: the sort key of the last item of the previous page. */
 struct api_cursor {
-    char     kind;          /* 'd' dmarc, 't' tlsrpt, 'i' inbound, 's' sources */
+    char     kind;          /* d dmarc, t tlsrpt, i inbound, s sources */
     int64_t  a;             /* begin time (us) / messages / 0 */
     int64_t  id;            /* row id; sources: unused */
     char     text[48];      /* sources: source address text, may be "" */

@@ -226,7 +226,7 @@ test_cursor(void **state)
     char              enc[API_CURSOR_MAX], big[API_CURSOR_MAX + 1];
     static const char *const bad[] = {
         "", "!!!!", "ZA", "ZC4", "ZC4xLjA", "ZC4xLi01",    /* id 0, -5 */
-        "eC4xLjE", "ZC4xLjF4", "ZC4xLjE=", "ZC4xLjF", /* kind x, junk, =, tail */
+        "eC4xLjE", "ZC4xLjF4", "ZC4xLjE=", "ZC4xLjF", /* x, junk, =, tail */
         "cy4xLmc",                                      /* s.1.g */
         "cy4tMS4x",                                     /* s.-1.1 */
     };
