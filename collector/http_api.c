@@ -115,6 +115,20 @@ api_send(struct MHD_Connection *c, unsigned status, const char *ctype,
     return ret;
 }
 
+/* ascii - (peer) text as printable ASCII, '?' for anything else: JSON
+ * strings must be UTF-8 and a parameter name may be any bytes */
+static const char *
+ascii(char *dst, size_t n, const char *src)
+{
+    size_t i;
+
+    for (i = 0; src[i] != '\0' && i + 1 < n; i++)
+        dst[i] = (unsigned char)src[i] >= 0x20 &&
+            (unsigned char)src[i] < 0x7f ? src[i] : '?';
+    dst[i] = '\0';
+    return dst;
+}
+
 /* api_problem - RFC 9457 document; param names the refused parameter */
 static int
 api_problem(struct MHD_Connection *c, unsigned status, const char *title,
@@ -122,12 +136,13 @@ api_problem(struct MHD_Connection *c, unsigned status, const char *title,
     const char *hval)
 {
     json_t *o;
-    char   *s;
+    char   *s, d[400], p[80];
 
     o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
-        title, "status", (int)status, "detail", detail);
+        title, "status", (int)status, "detail", ascii(d, sizeof(d), detail));
     if (o != NULL && param != NULL)
-        json_object_set_new(o, "parameter", json_string(param));
+        json_object_set_new(o, "parameter", json_string(ascii(p, sizeof(p),
+            param)));
     s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (s == NULL)

@@ -904,6 +904,10 @@ def check_bad_params():
         t.check(isinstance(o, dict) and o.get("parameter") == name and
                 name in o.get("detail", ""), "%s: 400 names %s: %s" % (
                     path[:120], name, o))
+    o = api("/api/v1/dmarc/reports", "/api/v1/dmarc/reports?%FF%01=1",
+            want=400)
+    t.check(o.get("parameter") == "??", "a name that is not ASCII: 400 "
+            "naming it as ?? (%s)" % o)
     path = "/api/v1/dmarc/reports?domain=a.example&domain=b.example"
     o = api("/api/v1/dmarc/reports", path, want=400)
     t.check(o.get("parameter") == "domain", "domain twice: 400 names it")
