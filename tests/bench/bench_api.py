@@ -24,7 +24,9 @@ Run through tests/bench/bench_api, which builds ruad in Release and passes
    request (send to last byte).  Each summary (every group_by) over the
    whole range, for one domain (--n different domains) and for all
    domains (--n-all times); sources; the first pages and 20 pages deep of
-   each list; domains and reporters.  p50 and p99 per case, PASS/FAIL
+   each list; domains and reporters.  Each case runs twice: cold (each
+   domain's rows touched for the first time, read from disk) and warm;
+   p50 and p99 of the warm pass, the cold p99 beside them, PASS/FAIL
    against the targets for the summaries: p99 < 100 ms for one domain,
    < 500 ms for all domains.
 
@@ -79,13 +81,16 @@ def pg_bash(script, *a):
 
 
 def generator_hash():
+    """What the database depends on: the schema, the generator's source
+    (between the GENERATOR markers) and the sizes."""
     h = hashlib.sha256()
     for f in sorted(os.listdir(os.path.join(args.src, "db"))):
         if f.endswith(".sql"):
             with open(os.path.join(args.src, "db", f), "rb") as fh:
                 h.update(fh.read())
     with open(os.path.abspath(__file__), "rb") as fh:
-        h.update(fh.read())
+        me = fh.read()
+    h.update(me[me.find(b"# GENERATOR BEGIN"):me.find(b"# GENERATOR END")])
     h.update(repr((args.domains, args.days, args.records)).encode())
     return h.hexdigest()[:16]
 
@@ -134,6 +139,7 @@ def sql(conn, text, *a, what=None):
     return r
 
 
+# GENERATOR BEGIN
 def generate():
     log("generating: %d domains, %d days, about %d DMARC records" % (
         args.domains, args.days, args.records))
@@ -279,6 +285,7 @@ def generate():
     conn.close()
     with open(marker, "w") as f:
         f.write(want + "\n")
+# GENERATOR END
 
 
 if fresh:
@@ -359,10 +366,7 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-def case(name, scope, paths, target=None):
-    global failed_targets
-    for p in paths[:2]:                    # warm-up
-        cl.get(p)
+def timed(paths):
     lat, size = [], 0
     for p in paths:
         st, body, dt = cl.get(p)
@@ -371,6 +375,17 @@ def case(name, scope, paths, target=None):
             sys.exit(2)
         lat.append(dt * 1000)
         size = max(size, len(body))
+    return lat, size
+
+
+def case(name, scope, paths, target=None):
+    """Two passes over the paths: the first touches each domain's rows
+    for the first time (cold: pages read from disk), the second is the
+    steady state of a dashboard asking again (warm); the target is judged
+    on the warm pass, the cold p99 is printed beside it."""
+    global failed_targets
+    cold, size = timed(paths)
+    lat, size = timed(paths)
     p50, p99 = pct(lat, 50), pct(lat, 99)
     verdict = ""
     if target is not None:
@@ -378,9 +393,10 @@ def case(name, scope, paths, target=None):
         verdict = "PASS" if ok else "FAIL"
         failed_targets += not ok
     rows.append((name, scope, len(lat), p50, p99, size, target, verdict))
-    print("%-44s %-7s n=%-3d p50 %7.1f ms  p99 %7.1f ms  %8d B %s" % (
-        name, scope, len(lat), p50, p99, size,
-        ("< %d ms %s" % (target, verdict)) if target else ""), flush=True)
+    print("%-38s %-6s n=%-3d p50 %7.1f  p99 %7.1f ms (cold p99 %7.1f)"
+          "  %7d B %s" % (name, scope, len(lat), p50, p99, pct(cold, 99),
+                          size, ("< %d ms %s" % (target, verdict))
+                          if target else ""), flush=True)
 
 
 def q(path, **params):
@@ -437,8 +453,8 @@ for path, scope, params in (
                                                           limit=100))] *
          args.n_all)
     case(path[8:] + " pages 1-20", scope, walk(path, params, 20))
-case("domains", "all", ["/api/v1/domains"] * 5)
-case("reporters", "all", ["/api/v1/reporters"] * 5)
+case("domains", "all", ["/api/v1/domains"] * 3)
+case("reporters", "all", ["/api/v1/reporters"] * 3)
 srv.terminate()
 srv.wait()
 pg_bash('pg_stop "$1"', pgdir)
