@@ -12,8 +12,8 @@
 
 include(GNUInstallDirs)
 
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION share/ruad/web
-    PATTERN node_modules EXCLUDE)
+# web/ (the dashboard with its npm packages) is installed from the build
+# tree by CMakeLists.txt
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/db/ DESTINATION share/ruad/migrations
     FILES_MATCHING PATTERN "*.sql")
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/systemd/ruad.service

@@ -79,6 +79,9 @@ static const struct config_row {
       sizeof(uint32_t), 1, 100000, "HTTP connections from one address" },
     { "http_threads", CFG_UINT, offsetof(struct config, http_threads),
       sizeof(uint32_t), 1, 256, "HTTP request threads" },
+    { "web_root", CFG_STRING, offsetof(struct config, web_root),
+      CONFIG_STRING_MAX, 0, 0, "the dashboard's files, served at / (default: "
+      "web/ beside the binary if there, else the installed share/ruad/web)" },
     { "workers", CFG_UINT, offsetof(struct config, workers),
       sizeof(uint32_t), 1, 256, "report-processing threads" },
 #define OFF(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)

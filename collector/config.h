@@ -34,6 +34,7 @@ struct config {
     uint32_t             http_max_per_ip;
     uint32_t             http_threads;
     uint32_t             workers;
+    char                 web_root[CONFIG_STRING_MAX];     /* "" = default */
     /* SMTP */
     char                 smtp_listen[CONFIG_STRING_MAX];  /* "" = off */
     char                 smtp_hostname[256];

@@ -11,7 +11,8 @@
  * it is given), not gzip when the type says so 400, database unreachable
  * 503 with Retry-After, another method 405 with Allow.  GET /healthz (the
  * process is up), GET /readyz (the database answers and the schema is
- * current), GET /metrics (Prometheus text).
+ * current), GET /metrics (Prometheus text).  Any other path is a file of
+ * the dashboard (http_static.c).
  *
  * libmicrohttpd 0.9.75 runs a pool of http_threads threads on epoll; the
  * request threads wait for the database's commit, so there are several.
@@ -48,6 +49,7 @@
 
 #include "buf.h"
 #include "http_api.h"
+#include "http_static.h"
 #include "inbound.h"
 #include "log.h"
 #include "mta_sts.h"
@@ -81,6 +83,7 @@ struct http_server {
     size_t                n_sni;
     struct mta_sts_set   *sts;          /* owned; mta_sts_policy */
     struct http_api      *api;          /* /api/v1 (http_api.c) */
+    char                  web_root[CONFIG_STRING_MAX];  /* resolved */
 };
 
 /* Per-request state, kept in *con_cls between the access calls. */
@@ -647,7 +650,7 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
 /* Marks a read-only request between its two access calls. */
 static char http_read_marker;
 
-/* http_read - answer GET /healthz, /readyz or /metrics */
+/* http_read - answer GET /healthz, /readyz, /metrics or a file */
 static enum MHD_Result
 http_read(struct http_server *h, struct MHD_Connection *c, const char *path)
 {
@@ -656,13 +659,17 @@ http_read(struct http_server *h, struct MHD_Connection *c, const char *path)
             NULL);
     if (path != NULL && strcmp(path, "/readyz") == 0)
         return http_readyz(h, c);
-    if (h->cfg->metrics_require_token) {   /* any API token may scrape */
-        bool given;
+    if (path != NULL && strcmp(path, "/metrics") == 0) {
+        if (h->cfg->metrics_require_token) {   /* any API token may scrape */
+            bool given;
 
-        if (http_api_scope(h->api, c, &given) == API_SCOPE_NONE)
-            return (enum MHD_Result)http_api_deny(c, given);
+            if (http_api_scope(h->api, c, &given) == API_SCOPE_NONE)
+                return (enum MHD_Result)http_api_deny(c, given);
+        }
+        return http_metrics(h, c);
     }
-    return http_metrics(h, c);
+    return (enum MHD_Result)http_static_serve(h->web_root, c,
+        path != NULL ? path : "");
 }
 
 /*
@@ -749,8 +756,11 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
         *con_cls = &http_read_marker;
         return MHD_YES;
     }
-    return http_problem(c, MP_OTHER, 404, "Not Found", "no such path", NULL,
-        NULL);
+    /* the rest is the dashboard's files (http_static.c) */
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return (enum MHD_Result)http_static_refuse(c);
+    *con_cls = &http_read_marker;
+    return MHD_YES;
 }
 
 /* http_done - a request ended (answered or cut off): free its state */
@@ -843,6 +853,7 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         free(h);
         return NULL;
     }
+    http_static_root(cfg, h->web_root, sizeof(h->web_root));
     pthread_mutex_init(&h->mu, NULL);
     h->tls = cfg->tls_cert[0] != '\0';
     if (h->tls) {
@@ -902,8 +913,9 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         free(h);
         return NULL;
     }
-    log_info("http listening addr=%s tls=%s threads=%u", cfg->http_listen,
-        h->tls ? "on" : "off", cfg->http_threads);
+    log_info("http listening addr=%s tls=%s threads=%u web_root=%s",
+        cfg->http_listen, h->tls ? "on" : "off", cfg->http_threads,
+        h->web_root);
     return h;
 }
 

@@ -53,6 +53,12 @@
 #define HTTP_CONN_PER_IP_MAX  64             /* connections from one IP */
 #define HTTP_THREADS          8              /* request threads (they wait
                                                 on the database's commit) */
+/* The dashboard's files (http_static.c): the longest path in web/ is
+ * about 40 bytes, 3 deep. */
+#define HTTP_STATIC_PATH_MAX  1024           /* bytes of the request path */
+#define HTTP_STATIC_DEPTH_MAX 16             /* segments in the path */
+#define HTTP_STATIC_NAME_MAX  255            /* bytes of one segment (NAME_MAX) */
+#define HTTP_STATIC_ETAGS_MAX 64             /* entity tags in If-None-Match */
 #define WORKERS_DEFAULT       2              /* report-processing threads */
 
 /* SMTP (smtp_session.c, smtp_server.c). */

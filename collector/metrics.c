@@ -8,10 +8,10 @@
 #include <time.h>
 
 static const char *const path_names[MP_N] = {
-    "/tlsrpt", "/healthz", "/readyz", "/metrics", "/api/v1", "other"
+    "/tlsrpt", "/healthz", "/readyz", "/metrics", "/api/v1", "web", "other"
 };
-static const unsigned statuses[] = { 200, 202, 400, 401, 403, 404, 405,
-    409, 413, 415, 500, 503 };
+static const unsigned statuses[] = { 200, 202, 304, 400, 401, 403, 404, 405,
+    409, 413, 414, 415, 500, 503 };
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
 static const char *const verdicts[] = { "parsed", "duplicate",
     "not_a_report", "malformed", "too_large", "unauthenticated", "failed",

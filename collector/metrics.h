@@ -10,7 +10,8 @@
 #include "store_pg.h"
 
 enum metrics_path {
-    MP_TLSRPT, MP_HEALTHZ, MP_READYZ, MP_METRICS, MP_API, MP_OTHER, MP_N
+    MP_TLSRPT, MP_HEALTHZ, MP_READYZ, MP_METRICS, MP_API, MP_WEB, MP_OTHER,
+    MP_N
 };
 
 void metrics_init(void);
