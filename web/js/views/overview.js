@@ -5,7 +5,9 @@
 import { api, all } from '../api.js';
 import { chart, stackedBars } from '../charts.js';
 import * as state from '../state.js';
-import { ago, badge, card, dateTime, dayLabel, fillDays, h, num, pct, rateBar, table } from '../util.js';
+import { addDays, ago, badge, card, date, dateTime, dayLabel, h, num, pct, rateBar, table } from '../util.js';
+
+const REPORTERS_SHOWN = 10;
 
 // passing - messages that pass DMARC (DKIM or SPF aligned)
 export const passing = (c) => c.outcome.both_aligned + c.outcome.dkim_aligned_only + c.outcome.spf_aligned_only;
@@ -17,18 +19,65 @@ function kpi(name, label, value, sub, tone) {
     h('div', { class: 'kpi-sub' }, sub || '\u00a0'));
 }
 
-// days - the x axis: the period's days, or the data's when unbounded
-function days(s, groups) {
+// axis - the x axis of a per-day summary: the period's days (or the
+// data's when unbounded), in buckets of a day, a week (past 120 days) or
+// a month (past 3 years); buckets maps a bucket to its summed counts
+function axis(s, groups, zero, add) {
   const r = state.range(s);
   const keys = groups.map((g) => g.key).filter(Boolean).sort();
   const first = r.first || keys[0];
   const last = r.last || keys[keys.length - 1];
-  return first && last ? fillDays(first, last) : [];
+  if (!first || !last) return { keys: [], labels: [], buckets: new Map(), unit: 'day' };
+  const span = (Date.parse(last) - Date.parse(first)) / 86400000;
+  const unit = span > 1100 ? 'month' : span > 120 ? 'week' : 'day';
+  const bucketOf = (day) => {
+    if (unit === 'month') return day.slice(0, 7) + '-01';
+    if (unit === 'week') {
+      const d = new Date(day + 'T00:00:00Z');
+      return addDays(day, -((d.getUTCDay() + 6) % 7));
+    }
+    return day;
+  };
+  const out = [];
+  for (let b = bucketOf(first); b <= last && out.length < 2000;) {
+    out.push(b);
+    b = unit === 'month' ? addMonth(b) : addDays(b, unit === 'week' ? 7 : 1);
+  }
+  const buckets = new Map(out.map((b) => [b, zero()]));
+  for (const g of groups) {
+    const b = buckets.get(bucketOf(g.key));
+    if (b) add(b, g);
+  }
+  const fmt = unit === 'month' ? monthLabel : dayLabel;
+  return { keys: out, labels: out.map(fmt), buckets, unit };
 }
 
-function byKey(groups) {
-  return new Map(groups.map((g) => [g.key, g]));
+function addMonth(day) {
+  const d = new Date(day + 'T00:00:00Z');
+  d.setUTCMonth(d.getUTCMonth() + 1);
+  return d.toISOString().slice(0, 10);
 }
+
+const mf = new Intl.DateTimeFormat(undefined, { month: 'short', year: 'numeric', timeZone: 'UTC' });
+const monthLabel = (day) => mf.format(new Date(day + 'T00:00:00Z'));
+
+const dmarcZero = () => ({
+  messages: 0,
+  outcome: { both_aligned: 0, dkim_aligned_only: 0, spf_aligned_only: 0, neither: 0 },
+  disposition: { none: 0, quarantine: 0, reject: 0, other: 0 },
+});
+function dmarcAdd(b, g) {
+  b.messages += g.messages;
+  for (const k of Object.keys(b.outcome)) b.outcome[k] += g.outcome[k];
+  for (const k of Object.keys(b.disposition)) b.disposition[k] += g.disposition[k];
+}
+const tlsZero = () => ({ sessions: 0, successful: 0, failed: 0 });
+function tlsAdd(b, g) {
+  b.sessions += g.sessions;
+  b.successful += g.successful;
+  b.failed += g.failed;
+}
+const per = (unit) => (unit === 'day' ? 'per day' : unit === 'week' ? 'per week' : 'per month');
 
 const SERIES = {
   result: [
@@ -45,10 +94,10 @@ const SERIES = {
   ],
 };
 
-function complianceChart(holder, labels, map, stack) {
-  chart(holder, stack === 'result' ? 'DMARC results per day' : 'Dispositions per day', (color) =>
-    stackedBars(labels.map(dayLabel), SERIES[stack].map(([label, get, c]) => ({
-      label, backgroundColor: color(c), data: labels.map((d) => (map.has(d) ? get(map.get(d)) : 0)),
+function complianceChart(holder, ax, stack) {
+  chart(holder, (stack === 'result' ? 'DMARC results ' : 'Dispositions ') + per(ax.unit), (color) =>
+    stackedBars(ax.labels, SERIES[stack].map(([label, get, c]) => ({
+      label, backgroundColor: color(c), data: ax.keys.map((k) => get(ax.buckets.get(k))),
     }))));
 }
 
@@ -81,30 +130,30 @@ export default async function overview(s, box) {
       tt.sessions === 0 ? '' : tt.failed === 0 ? 'good' : tt.failed / tt.sessions < 0.01 ? 'warn' : 'bad')));
 
   // DMARC per day, stacked by result or by disposition
-  const labels = days(s, dm.groups);
-  const dmap = byKey(dm.groups);
+  const ax = axis(s, dm.groups, dmarcZero, dmarcAdd);
   const stack = s.stack === 'disposition' ? 'disposition' : 'result';
-  const compHolder = h('div', { class: 'chart', id: 'chart-compliance' });
+  const compHolder = h('div', { class: 'chart tall', id: 'chart-compliance' });
   const segButton = (value, text) => h('button', {
     type: 'button', 'aria-pressed': String(stack === value),
     onclick: () => state.go({ ...s, stack: value === 'result' ? null : value }, true),
   }, text);
   const volHolder = h('div', { class: 'chart short', id: 'chart-volume' });
+  const tax = axis(s, tl.groups, tlsZero, tlsAdd);
   const tlsHolder = h('div', { class: 'chart short', id: 'chart-tls' });
-  const compCard = card('DMARC compliance', 'Messages per day by the DMARC result or by what receivers did with them', compHolder);
+  const compCard = card('DMARC compliance', `Messages ${per(ax.unit)} by the DMARC result, or by what receivers did with them`, compHolder);
   compCard.querySelector('.card-head').append(h('div', { class: 'seg', role: 'group', 'aria-label': 'Stack by' },
     segButton('result', 'By result'), segButton('disposition', 'By disposition')));
   box.append(h('div', { class: 'grid two' }, compCard,
     h('div', { class: 'grid', style: null },
-      card('Message volume', 'Messages reported per day', volHolder),
-      card('TLS sessions', 'Successful and failed SMTP TLS sessions per day (RFC 8460 reports)', tlsHolder))));
-  complianceChart(compHolder, labels, dmap, stack);
-  chart(volHolder, 'Messages per day', (color) => ({
+      card('Message volume', `Messages reported ${per(ax.unit)}`, volHolder),
+      card('TLS sessions', `Successful and failed SMTP TLS sessions ${per(tax.unit)} (RFC 8460 reports)`, tlsHolder))));
+  complianceChart(compHolder, ax, stack);
+  chart(volHolder, 'Messages ' + per(ax.unit), (color) => ({
     type: 'line',
     data: {
-      labels: labels.map(dayLabel),
+      labels: ax.labels,
       datasets: [{
-        label: 'Messages', data: labels.map((d) => (dmap.has(d) ? dmap.get(d).messages : 0)),
+        label: 'Messages', data: ax.keys.map((k) => ax.buckets.get(k).messages),
         borderColor: color('accent'), backgroundColor: color('accent') + '33', fill: true, tension: 0.25, pointRadius: 0, borderWidth: 2,
       }],
     },
@@ -114,11 +163,9 @@ export default async function overview(s, box) {
       scales: { x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } }, y: { beginAtZero: true, ticks: { precision: 0 } } },
     },
   }));
-  const tlabels = days(s, tl.groups);
-  const tmap = byKey(tl.groups);
-  chart(tlsHolder, 'TLS sessions per day', (color) => stackedBars(tlabels.map(dayLabel), [
-    { label: 'Successful', backgroundColor: color('pass'), data: tlabels.map((d) => (tmap.has(d) ? tmap.get(d).successful : 0)) },
-    { label: 'Failed', backgroundColor: color('fail'), data: tlabels.map((d) => (tmap.has(d) ? tmap.get(d).failed : 0)) },
+  chart(tlsHolder, 'TLS sessions ' + per(tax.unit), (color) => stackedBars(tax.labels, [
+    { label: 'Successful', backgroundColor: color('pass'), data: tax.keys.map((k) => tax.buckets.get(k).successful) },
+    { label: 'Failed', backgroundColor: color('fail'), data: tax.keys.map((k) => tax.buckets.get(k).failed) },
   ]));
 
   // sources failing most, and the reporters
@@ -139,22 +186,27 @@ export default async function overview(s, box) {
     h('td', null, x.header_from.slice(0, 3).join(', ') + (x.header_from.length > 3 ? ' …' : '')))),
   'No source failed DMARC in this period.');
 
-  const newest = rep.items.reduce((m, r) => (r.last_received > m ? r.last_received : m), '');
+  // a reporter is silent when its last report ends 3 days before the
+  // newest report of its kind
+  const newest = {};
+  for (const r of rep.items) if (!newest[r.kind] || r.last_report > newest[r.kind]) newest[r.kind] = r.last_report;
   const silentAfter = 3 * 86400 * 1000;
   const reporters = [...rep.items].sort((a, b) => b.last_report.localeCompare(a.last_report));
+  const shown = reporters.slice(0, REPORTERS_SHOWN);
   const repTable = table('Reporters', [
-    { label: 'Reporter' }, { label: 'Kind' }, { label: 'Reports', num: true }, { label: 'Last report' }, { label: '' },
-  ], reporters.map((r) => {
-    const silent = newest && Date.parse(newest) - Date.parse(r.last_received) > silentAfter;
+    { label: 'Reporter' }, { label: 'Kind' }, { label: 'Reports', num: true }, { label: 'Last report' },
+  ], shown.map((r) => {
+    const silent = Date.parse(newest[r.kind]) - Date.parse(r.last_report) > silentAfter;
     return h('tr', null,
       h('td', null, r.org_name, h('div', { class: 'note' }, r.reporter)),
       h('td', null, r.kind === 'dmarc' ? 'DMARC' : 'TLS'),
       h('td', { class: 'num' }, num(r.reports)),
-      h('td', { title: dateTime(r.last_report) }, dateTime(r.last_report), h('div', { class: 'note' }, 'received ' + ago(r.last_received))),
-      h('td', null, silent ? badge('silent', 'silent') : null));
+      h('td', { title: dateTime(r.last_report) }, date(r.last_report), ' ', silent ? badge('silent', 'silent') : null,
+        h('div', { class: 'note' }, ago(r.last_report))));
   }), 'No reports received yet.');
 
   box.append(h('div', { class: 'grid two' },
     card('Top failing sources', 'Sending IPs with the most messages failing DMARC', failTable),
-    card('Reporters', 'Who reports, and when each last did (all domains); silent: nothing for 3 days while others report', repTable)));
+    card('Reporters', 'Who reports and when each last did, all domains; silent: 3 days behind the newest report',
+      repTable, reporters.length > shown.length ? h('p', { class: 'note' }, `and ${num(reporters.length - shown.length)} more, the longest silent last`) : null)));
 }
