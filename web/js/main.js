@@ -99,6 +99,7 @@ async function render() {
   }
   if (seq !== renderSeq) return;
   main.removeAttribute('aria-busy');
+  document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
   document.body.dataset.state = 'ready';
 }
 
@@ -143,12 +144,13 @@ function wire() {
     }
     state.go(next);
   });
-  // in-page links (?view=...) without a reload
+  // links to another view or filter of this page: no reload
   document.addEventListener('click', (e) => {
-    const a = e.target.closest('a[href^="?"], a[data-nav]');
-    if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
-    const u = new URL(a.href);
-    if (u.origin !== location.origin) return;
+    const a = e.target.closest('a[href]');
+    if (!a || a.target || a.hasAttribute('download') || e.defaultPrevented || e.button !== 0 ||
+      e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    const u = new URL(a.href, location.href);
+    if (u.origin !== location.origin || u.pathname !== location.pathname) return;
     e.preventDefault();
     history.pushState(null, '', u.pathname + u.search);
     render();
