@@ -54,6 +54,13 @@ const dtf = new Intl.DateTimeFormat(undefined, {
 const df = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
 
 export const dateTime = (s) => (s ? dtf.format(new Date(s)) + ' UTC' : '–');
+// span - a report's period: one date when it starts and ends on one day
+export function span(begin, end) {
+  const b = date(begin);
+  const e = date(end);
+  return b === e ? b : `${b} – ${e}`;
+}
+
 export const date = (s) => (s ? df.format(new Date(s.length === 10 ? s + 'T00:00:00Z' : s)) : '–');
 
 const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });

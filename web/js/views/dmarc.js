@@ -4,7 +4,7 @@
 
 import { api } from '../api.js';
 import * as state from '../state.js';
-import { badge, card, date, dateTime, h, num, table } from '../util.js';
+import { badge, card, date, dateTime, h, num, span, table } from '../util.js';
 
 function verdict(v) {
   if (!v || v.result === null) return h('span', { class: 'note' }, 'not mailed');
@@ -33,7 +33,7 @@ async function detail(s, box) {
   box.append(h('a', { class: 'back', href: state.href(back) }, '← All DMARC reports'),
     h('div', { class: 'view-head' },
       h('h1', null, `${r.org_name}: ${r.policy_domain}`),
-      h('p', null, `${date(r.begin)} – ${date(r.end)} · ${num(r.record_count)} records · ${num(r.message_count)} messages`)));
+      h('p', null, `${span(r.begin, r.end)} · ${num(r.record_count)} records · ${num(r.message_count)} messages`)));
   const ib = r.inbound_dkim;
   box.append(card('Report', null, h('dl', { class: 'facts' },
     fact('Reporter', h('span', null, r.org_name, r.org_email ? h('div', { class: 'note' }, r.org_email) : null)),
@@ -84,7 +84,7 @@ async function list(s, box) {
     tbody.append(...p.items.map((r) => h('tr', { dataset: { id: r.id } },
       h('td', null, h('a', { href: state.href({ ...s, report: r.id }) }, r.org_name), h('div', { class: 'note' }, r.report_id)),
       h('td', null, r.policy_domain),
-      h('td', null, `${date(r.begin)} – ${date(r.end)}`),
+      h('td', null, span(r.begin, r.end)),
       h('td', { class: 'num' }, num(r.record_count)),
       h('td', { class: 'num' }, num(r.message_count)),
       h('td', null, verdict(r.dkim)),

@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { chart } from '../charts.js';
 import * as state from '../state.js';
-import { badge, card, date, dateTime, h, num, pct, table } from '../util.js';
+import { badge, card, date, dateTime, h, num, pct, span, table } from '../util.js';
 
 // failures - the groups of a summary that are failures, most first
 function failures(summary) {
@@ -19,7 +19,7 @@ function barChart(holder, label, groups, colorName) {
     type: 'bar',
     data: {
       labels: top.map((g) => g.key || '(not given)'),
-      datasets: [{ label: 'Failed sessions', data: top.map((g) => g.failed), backgroundColor: color(colorName), borderRadius: 3 }],
+      datasets: [{ label: 'Failed sessions', data: top.map((g) => g.failed), backgroundColor: color(colorName), borderRadius: 3, maxBarThickness: 28 }],
     },
     options: {
       indexAxis: 'y',
@@ -53,7 +53,7 @@ async function detail(s, box) {
   const r = await api(`tlsrpt/reports/${encodeURIComponent(s.report)}`);
   box.append(h('a', { class: 'back', href: state.href({ ...s, report: null }) }, '← TLS overview'),
     h('div', { class: 'view-head' }, h('h1', null, `${r.organization_name}: TLS report`),
-      h('p', null, `${date(r.begin)} – ${date(r.end)}`)));
+      h('p', null, span(r.begin, r.end))));
   const ib = r.inbound_dkim;
   box.append(card('Report', null, h('dl', { class: 'facts' },
     h('div', null, h('dt', null, 'Report ID'), h('dd', { class: 'mono' }, r.report_id)),
@@ -69,11 +69,12 @@ async function detail(s, box) {
 export default async function tls(s, box) {
   if (s.report) return detail(s, box);
   const q = state.query(s);
-  const [byType, byMx, byMta, reports] = await Promise.all([
+  const [byType, byMx, byMta, byPolicy, reports] = await Promise.all([
     api('tlsrpt/summary', { ...q, group_by: 'result_type' }),
     api('tlsrpt/summary', { ...q, group_by: 'receiving_mx_hostname' }),
     api('tlsrpt/summary', { ...q, group_by: 'sending_mta_ip' }),
-    api('tlsrpt/reports', { ...q, limit: 100 }),
+    api('tlsrpt/summary', { ...q, group_by: 'policy_type' }),
+    api('tlsrpt/reports', { ...q, limit: 25 }),
   ]);
   const t = byType.totals;
   box.append(h('div', { class: 'view-head' }, h('h1', null, 'TLS'),
@@ -96,21 +97,44 @@ export default async function tls(s, box) {
   if (mxs.length) barChart(hMx, 'Failed sessions by receiving MX', mxs, 'warn');
 
   box.append(h('div', { class: 'grid two' },
-    card('Failures by sending MTA', 'The reporter\'s sending hosts that failed', table('Failures by sending MTA', [
+    card('Failures by sending MTA', 'The reporters\' sending hosts whose sessions failed', table('Failures by sending MTA', [
       { label: 'Sending MTA' }, { label: 'Failed', num: true }, { label: 'Share', num: true },
     ], mtas.map((g) => h('tr', null, h('td', { class: 'mono' }, g.key || '(not given)'), h('td', { class: 'num' }, num(g.failed)),
       h('td', { class: 'num' }, pct(g.failed, t.failed)))), 'No failed sessions in this period.')),
-    card('TLS reports', 'Newest first; open one for its policies and failure details', table('TLS reports', [
-      { label: 'Reporter' }, { label: 'Period' }, { label: 'Policies' }, { label: 'Successful', num: true }, { label: 'Failed', num: true },
-    ], reports.items.map((r) => {
-      const ok = r.policies.reduce((n, p) => n + (p.total_successful || 0), 0);
-      const bad = r.policies.reduce((n, p) => n + (p.total_failure || 0), 0);
+    card('Failures by policy', 'Sessions under each policy type (RFC 8460 4.3)', table('Sessions by policy type', [
+      { label: 'Policy' }, { label: 'Sessions', num: true }, { label: 'Failed', num: true }, { label: 'Failure rate', num: true },
+    ], byPolicy.groups.map((g) => h('tr', null, h('td', null, badge(g.key || '–', '')), h('td', { class: 'num' }, num(g.sessions)),
+      h('td', { class: 'num' }, num(g.failed)), h('td', { class: 'num' }, pct(g.failed, g.sessions)))), 'No TLS reports in this period.'))));
+
+  const tbody = h('tbody');
+  const more = h('div', { class: 'more' });
+  box.append(card('TLS reports', 'Newest first; open one for its policies, as the reporter gave them, and its failure details',
+    h('div', { class: 'table-wrap' }, h('table', null,
+      h('thead', null, h('tr', null, ['Reporter', 'Period', 'Policies', 'Successful', 'Failed']
+        .map((l, i) => h('th', { scope: 'col', class: i >= 3 ? 'num' : null }, l)))),
+      tbody)), more));
+  let count = 0;
+  const page = async (cursor) => {
+    const p = cursor ? await api('tlsrpt/reports', { ...q, limit: 25, cursor }) : reports;
+    count += p.items.length;
+    tbody.append(...p.items.map((r) => {
+      const ok = r.policies.reduce((n, x) => n + (x.total_successful || 0), 0);
+      const bad = r.policies.reduce((n, x) => n + (x.total_failure || 0), 0);
       return h('tr', { dataset: { id: r.id } },
         h('td', null, h('a', { href: state.href({ ...s, report: r.id }) }, r.organization_name)),
-        h('td', null, date(r.begin)),
-        h('td', null, r.policies.map((p) => h('div', null, badge(p.policy_type), ' ', p.policy_domain || '–'))),
+        h('td', null, span(r.begin, r.end)),
+        h('td', null, r.policies.map((x) => h('span', null, badge(x.policy_type), ' ', x.policy_domain || '–', ' '))),
         h('td', { class: 'num' }, num(ok)),
         h('td', { class: 'num' }, bad ? h('strong', null, num(bad)) : '0'));
-    }), 'No TLS reports in this period.'),
-    reports.next_cursor ? h('p', { class: 'note' }, 'The 100 newest are shown; narrow the period for older ones.') : null)));
+    }));
+    more.replaceChildren(
+      h('span', { class: 'note' }, count ? `${num(count)} reports shown` : 'No TLS reports in this period.'),
+      p.next_cursor ? h('button', {
+        type: 'button', class: 'secondary', onclick: async (e) => {
+          e.target.disabled = true;
+          await page(p.next_cursor);
+        },
+      }, 'Show more') : null);
+  };
+  await page(null);
 }
