@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -348,8 +349,13 @@ def browser(port, read_tok, write_tok, env):
             (p.returncode, ok, fail))
 
 
+def stop_on_term(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
     serve_only = "--serve" in sys.argv
+    signal.signal(signal.SIGTERM, stop_on_term)   # clean up on kill too
     tmp = tempfile.mkdtemp(prefix="web.", dir=TMP if os.path.isdir(TMP)
                            else None)
     pg = Postgres("web")
