@@ -125,9 +125,14 @@ const chartLabels = (p, holder) => p.evaluate((sel) => {
   return c ? c.data.datasets.map((d) => d.label) : [];
 }, holder);
 
-function noErrors(p, what) {
+// clean - no console error so far, and no "null", "undefined" or "NaN"
+// where a value should be
+async function clean(p, what) {
   check(p.errors.length === 0, `${what}: no console error${p.errors.length ? ': ' + p.errors.slice(0, 3).join(' | ') : ''}`);
   p.errors.length = 0;
+  const text = await p.innerText('main');
+  const bad = /\b(null|undefined|NaN|\[object Object\])\b/.exec(text);
+  check(!bad, `${what}: every value rendered${bad ? ` ("${text.slice(Math.max(0, bad.index - 40), bad.index + 20)}")` : ''}`);
 }
 
 try {
@@ -180,7 +185,7 @@ try {
   const firstFail = await p.textContent('.view table tbody tr:first-child td:first-child');
   check(worst && firstFail.trim() === (worst.source_ip || '(not an address)'),
     `overview: the top failing source is the API's (${firstFail.trim()})`);
-  noErrors(p, 'overview');
+  await clean(p, 'overview');
   await shot(p, 'overview');
 
   // filters: domain, period, stacking
@@ -203,7 +208,7 @@ try {
     until: new Date(Date.now() + 86400000).toISOString().slice(0, 10),
   });
   check(await kpi(p, 'messages') === last7.totals.messages, `period filter: messages ${await kpi(p, 'messages')} = API ${last7.totals.messages}`);
-  noErrors(p, 'filters');
+  await clean(p, 'filters');
   // back to the demo month, all domains (the history works)
   await act(p, () => p.goBack());
   await act(p, () => p.goBack());
@@ -220,7 +225,7 @@ try {
   check(rows.length === sources.length, `sources: ${rows.length} rows = API ${sources.length}`);
   check(rows.length > 0 && rows[0][0] === (byVolume[0].source_ip || '') && digits(rows[0][1]) === byVolume[0].messages,
     `sources: the first row is the API's biggest sender (${rows[0] && rows[0][0]})`);
-  noErrors(p, 'sources');
+  await clean(p, 'sources');
   await shot(p, 'sources');
   await act(p, () => p.click('.view table tbody tr:first-child button.row-link'));
   check(new URL(p.url()).searchParams.get('ip') === byVolume[0].source_ip, 'a click on a source puts it in the URL');
@@ -228,7 +233,7 @@ try {
   const note = (await p.textContent('#source-detail .note')) || '';
   check(recRows.length > 0 && digits(note.split(' ')[0]) === recRows.length,
     `the source's records are shown (${recRows.length}: "${note.slice(0, 80)}")`);
-  noErrors(p, 'source records');
+  await clean(p, 'source records');
   await shot(p, 'sources-records');
 
   // DMARC reports
@@ -237,7 +242,7 @@ try {
   const ids = await p.$$eval('.view table tbody tr', (trs) => trs.map((tr) => tr.dataset.id));
   check(ids.length === reps.items.length && ids[0] === String(reps.items[0].id),
     `DMARC reports: ${ids.length} rows, the API's first page, newest first`);
-  noErrors(p, 'DMARC reports');
+  await clean(p, 'DMARC reports');
   await shot(p, 'dmarc');
   await act(p, () => p.click('.view table tbody tr:first-child td:first-child a'));
   const rid = new URL(p.url()).searchParams.get('report');
@@ -245,7 +250,7 @@ try {
   const recs = await p.$$('.detail table tbody tr');
   check(rid === String(reps.items[0].id) && recs.length === detail.records.length,
     `DMARC report ${rid}: ${recs.length} records = API ${detail.records.length}`);
-  noErrors(p, 'DMARC report');
+  await clean(p, 'DMARC report');
   await shot(p, 'dmarc-report');
   // a mailed report: the DKIM verdict of its mail
   const all = await apiAll('dmarc/reports', {});
@@ -258,7 +263,7 @@ try {
     check(fact.includes('DKIM of the carrying mail') && d.inbound_dkim &&
       fact.includes(d.inbound_dkim.result) && (!d.inbound_dkim.domain || fact.includes(d.inbound_dkim.domain)),
     `DMARC report ${mailed.id}: the DKIM verdict of its mail (${d.inbound_dkim && d.inbound_dkim.result})`);
-    noErrors(p, 'mailed DMARC report');
+    await clean(p, 'mailed DMARC report');
     await shot(p, 'dmarc-report-mailed');
   }
 
@@ -277,7 +282,7 @@ try {
     return c ? c.querySelectorAll('tbody tr').length : -1;
   });
   check(mtaRows === byMta.groups.filter((g) => g.failed > 0).length, `TLS: ${mtaRows} sending MTAs = API`);
-  noErrors(p, 'TLS');
+  await clean(p, 'TLS');
   await shot(p, 'tls');
   const tlsAll = await apiAll('tlsrpt/reports', {});
   let withPolicy = null;
@@ -291,7 +296,7 @@ try {
     const pres = await p.$$eval('pre.policy', (els) => els.map((e) => e.textContent));
     const want = withPolicy.policies.filter((x) => x.policy_string.length).map((x) => x.policy_string.join('\n'));
     check(JSON.stringify(pres) === JSON.stringify(want), `TLS report ${withPolicy.id}: policy strings as given`);
-    noErrors(p, 'TLS report');
+    await clean(p, 'TLS report');
     await shot(p, 'tls-report');
   }
 
@@ -302,7 +307,7 @@ try {
   const inIds = await p.$$eval('.view table tbody tr', (trs) => trs.map((tr) => tr.dataset.id));
   check(inIds.length === inbound.items.length && inIds[0] === String(inbound.items[0].id),
     `ingestion: ${inIds.length} rows = the API's first page`);
-  noErrors(p, 'ingestion');
+  await clean(p, 'ingestion');
   await shot(p, 'ingestion');
   await act(p, () => p.selectOption('.inline-filters select[name=state]', 'malformed'));
   check(new URL(p.url()).searchParams.get('state') === 'malformed', 'ingestion: the state filter is in the URL');
@@ -310,6 +315,7 @@ try {
   const badRows = await p.$$('.view table tbody tr');
   check(bad.items.length > 0 && badRows.length === bad.items.length, `ingestion: ${badRows.length} malformed rows = API`);
   await shot(p, 'ingestion-malformed');
+  await clean(p, 'malformed rows');
   // reprocess: refused to the read token (a 403 in the console is expected)
   await p.click('.view table tbody tr:first-child button.reprocess');
   await p.waitForSelector('.view table tbody tr:first-child .msg');
@@ -337,7 +343,7 @@ try {
     }
     check(after && (after.processed_at !== before.processed_at || ['pending', 'processing'].includes(after.state)),
       `inbound ${id} was run again (now ${after && after.state}, processed ${after && after.processed_at})`);
-    noErrors(w, 'reprocess');
+    await clean(w, 'reprocess');
     await shot(w, 'ingestion-reprocessed');
     await w.context().close();
   }
@@ -352,7 +358,7 @@ try {
       check(sw <= 390, `${v} at phone width: no sideways scrolling (${sw}px)`);
       if (v === 'overview' || v === 'sources') await shot(m, `${v}-phone`);
     }
-    noErrors(m, 'phone width');
+    await clean(m, 'phone width');
     await m.context().close();
     const d = await page({ colorScheme: 'dark' });
     await d.goto(`${BASE}?${PERIOD}#token=${encodeURIComponent(READ)}`);
@@ -360,7 +366,7 @@ try {
     const bg = await d.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const [r, g, b] = bg.match(/\d+/g).map(Number);
     check(r + g + b < 120, `dark scheme: a dark background (${bg})`);
-    noErrors(d, 'dark scheme');
+    await clean(d, 'dark scheme');
     await shot(d, 'overview-dark');
     await d.context().close();
   }

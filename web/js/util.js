@@ -54,6 +54,8 @@ const dtf = new Intl.DateTimeFormat(undefined, {
 const df = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
 
 export const dateTime = (s) => (s ? dtf.format(new Date(s)) + ' UTC' : '–');
+// stamp - "2026-11-28 22:14" (UTC), compact for tables
+export const stamp = (s) => (s ? s.slice(0, 10) + ' ' + s.slice(11, 16) : '–');
 // span - a report's period: one date when it starts and ends on one day
 export function span(begin, end) {
   const b = date(begin);

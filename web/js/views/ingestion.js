@@ -4,7 +4,7 @@
 
 import { api, raw } from '../api.js';
 import * as state from '../state.js';
-import { badge, bytes, card, dateTime, h, num } from '../util.js';
+import { badge, bytes, card, dateTime, h, num, stamp } from '../util.js';
 
 const STATES = ['pending', 'processing', 'parsed', 'duplicate', 'not_a_report', 'malformed', 'too_large', 'unauthenticated', 'failed'];
 const CHANNELS = ['smtp', 'https', 'import', 'imap'];
@@ -77,7 +77,7 @@ export default async function ingestion(s, box) {
       const action = h('td', null);
       const row = h('tr', { dataset: { id: x.id }, class: String(x.id) === s.id ? 'selected' : null },
         h('td', { class: 'mono' }, String(x.id)),
-        h('td', null, dateTime(x.received_at)),
+        h('td', { class: 'nowrap', title: dateTime(x.received_at) }, stamp(x.received_at)),
         h('td', null, x.channel, x.tls_version ? h('div', { class: 'note' }, x.tls_version) : null),
         h('td', null, who(x)),
         h('td', { class: 'num' }, bytes(x.size)),
@@ -96,14 +96,14 @@ export default async function ingestion(s, box) {
       }
       return row;
     }));
-    more.replaceChildren(
+    more.replaceChildren(...[
       h('span', { class: 'note' }, count ? `${num(count)} rows shown` : 'Nothing received with these filters.'),
       p.next_cursor ? h('button', {
         type: 'button', class: 'secondary', onclick: async (e) => {
           e.target.disabled = true;
           await page(p.next_cursor);
         },
-      }, 'Show more') : null);
+      }, 'Show more') : null].filter(Boolean));
   };
   await page(null);
 }

@@ -127,14 +127,14 @@ export default async function tls(s, box) {
         h('td', { class: 'num' }, num(ok)),
         h('td', { class: 'num' }, bad ? h('strong', null, num(bad)) : '0'));
     }));
-    more.replaceChildren(
+    more.replaceChildren(...[
       h('span', { class: 'note' }, count ? `${num(count)} reports shown` : 'No TLS reports in this period.'),
       p.next_cursor ? h('button', {
         type: 'button', class: 'secondary', onclick: async (e) => {
           e.target.disabled = true;
           await page(p.next_cursor);
         },
-      }, 'Show more') : null);
+      }, 'Show more') : null].filter(Boolean));
   };
   await page(null);
 }
