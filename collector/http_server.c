@@ -758,7 +758,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
     }
     /* the rest is the dashboard's files (http_static.c) */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return (enum MHD_Result)http_static_refuse(c);
+        return (enum MHD_Result)http_static_refuse(h->web_root, c, path);
     *con_cls = &http_read_marker;
     return MHD_YES;
 }

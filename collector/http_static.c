@@ -388,8 +388,21 @@ problem(struct MHD_Connection *c, unsigned status, const char *body,
     #status ",\"detail\":\"" detail "\"}\n"
 
 int
-http_static_refuse(struct MHD_Connection *c)
+http_static_refuse(const char *root, struct MHD_Connection *c,
+    const char *path)
 {
+    char            rel[HTTP_STATIC_PATH_MAX + 16];
+    struct timespec mtime;
+    uint64_t        size;
+    int             fd = -1;
+
+    /* 405 names a resource that is there; anything else is not found */
+    if (http_static_normalize(path, strlen(path), rel, sizeof(rel)) ==
+        RUAD_OK && (fd = http_static_open(root, rel, &size, &mtime)) >= 0)
+        close(fd);
+    if (fd < 0)
+        return problem(c, 404, PROBLEM(404, "Not Found", "no such file"),
+            NULL);
     return problem(c, 405, PROBLEM(405, "Method Not Allowed",
         "the dashboard's files are read with GET or HEAD"), "GET, HEAD");
 }

@@ -82,7 +82,9 @@ struct MHD_Connection;
 int http_static_serve(const char *root, struct MHD_Connection *c,
     const char *path);
 
-/* http_static_refuse - 405 for a method other than GET or HEAD */
-int http_static_refuse(struct MHD_Connection *c);
+/* http_static_refuse - a method other than GET or HEAD: 405 with Allow
+ * for a file that is there, else 404 */
+int http_static_refuse(const char *root, struct MHD_Connection *c,
+    const char *path);
 
 #endif /* RUAD_HTTP_STATIC_H */

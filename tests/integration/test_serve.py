@@ -546,7 +546,8 @@ try:
     st, h, body = curl(port, "GET", "/tlsrpt", cert)
     t.check(is_problem(st, h, body, 405) and h.get("allow") == "POST",
             "curl GET /tlsrpt: %s %s" % (st, h))
-    for path in ("/", "/tlsrpt/", "/tlsrptx", "/TLSRPT", "/rua/tlsrpt",
+    # (/ is the dashboard's index.html: test_web.py)
+    for path in ("/tlsrpt/", "/tlsrptx", "/TLSRPT", "/rua/tlsrpt",
                  "/healthz/x", "/metrics.txt"):
         st, h, body = req(port, "GET", path)
         t.check(is_problem(st, h, body, 404), "GET %s: want 404, got %d" % (
@@ -600,11 +601,15 @@ try:
         if t.check(st == 202, "POST /rua/tlsrpt: %d %s" % (st, body)):
             ack("prefix", b)
         t.check(settled(b) == ["parsed"], "prefix report parsed")
-        for path in ("/tlsrpt", "/ruax/tlsrpt", "/rua", "/rua/",
+        for path in ("/tlsrpt", "/ruax/tlsrpt", "/rua",
                      "/rua/rua/tlsrpt"):
             st, h, body = post(P.port, b, path=path)
             t.check(is_problem(st, h, body, 404), "prefix: POST %s: %d" % (
                 path, st))
+        # /rua/ is the dashboard (its index.html): read-only
+        st, h, body = post(P.port, b, path="/rua/")
+        t.check(is_problem(st, h, body, 405), "prefix: POST /rua/: %d" %
+                st)
         t.check(req(P.port, "GET", "/rua/readyz")[0] == 200, "/rua/readyz")
         t.check(req(P.port, "GET", "/healthz")[0] == 404,
                 "prefix: /healthz is 404")

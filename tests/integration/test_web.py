@@ -273,6 +273,10 @@ def check_static_rules(port, root):
         t.check(problem(st, hdrs, body, 405) and
                 hdrs.get("allow") == "GET, HEAD",
                 "%s /index.html: 405 with Allow (%d)" % (method, st))
+    for path in ("/missing.html", "/leak.txt", "/../x", "/sub"):
+        st, hdrs, body = req(port, "POST", path, body=b"x")
+        t.check(problem(st, hdrs, body, 404), "POST %s: 404, no such file "
+                "(%d)" % (path, st))
     st, _, body = req(port, "GET", "/sub/")
     t.check(st == 200 and body.endswith(b"sub"), "/sub/ -> its index.html")
     st, _, body = req(port, "GET", "/style.css?v=1")
