@@ -99,8 +99,12 @@ export default async function tls(s, box) {
   box.append(h('div', { class: 'grid two' },
     card('Failures by sending MTA', 'The reporters\' sending hosts whose sessions failed', table('Failures by sending MTA', [
       { label: 'Sending MTA' }, { label: 'Failed', num: true }, { label: 'Share', num: true },
-    ], mtas.map((g) => h('tr', null, h('td', { class: 'mono' }, g.key || '(not given)'), h('td', { class: 'num' }, num(g.failed)),
-      h('td', { class: 'num' }, pct(g.failed, t.failed)))), 'No failed sessions in this period.')),
+    ], [...mtas.map((g) => h('tr', null, h('td', { class: 'mono' }, g.key || '(not given)'), h('td', { class: 'num' }, num(g.failed)),
+      h('td', { class: 'num' }, pct(g.failed, t.failed)))),
+    // past the API's first 1000 groups the rest come summed
+    byMta.other && byMta.other.failed ? h('tr', null, h('td', { class: 'note' }, 'all others'),
+      h('td', { class: 'num' }, num(byMta.other.failed)), h('td', { class: 'num' }, pct(byMta.other.failed, t.failed))) : null,
+    ].filter(Boolean), 'No failed sessions in this period.')),
     card('Failures by policy', 'Sessions under each policy type (RFC 8460 4.3)', table('Sessions by policy type', [
       { label: 'Policy' }, { label: 'Sessions', num: true }, { label: 'Failed', num: true }, { label: 'Failure rate', num: true },
     ], byPolicy.groups.map((g) => h('tr', null, h('td', null, badge(g.key || '–', '')), h('td', { class: 'num' }, num(g.sessions)),
