@@ -103,8 +103,10 @@ static const struct config_row {
       "SMTP sessions from one address" },
     { "smtp_greet_delay_ms", CFG_UINT, OFF(smtp_greet_delay_ms), 0, 10000,
       "wait before the banner; input before it is refused" },
-    { "smtp_threads", CFG_UINT, OFF(smtp_threads), 1, 256,
-      "threads storing received messages" },
+    { "store_threads", CFG_UINT, OFF(store_threads), 1, 256,
+      "threads committing received reports (HTTP and SMTP), in batches" },
+    { "smtp_threads", CFG_UINT, OFF(store_threads), 1, 256,
+      "the older name of store_threads" },
     { "smtp_require_tls", CFG_BOOL, OFF(smtp_require_tls), 0, 1,
       "MAIL only after STARTTLS (yes/no)" },
     { "smtp_reject_bare_lf", CFG_BOOL, OFF(smtp_reject_bare_lf), 0, 1,
@@ -164,7 +166,7 @@ config_init(struct config *c)
     c->smtp_max_connections = SMTP_CONN_MAX;
     c->smtp_max_per_ip = SMTP_CONN_PER_IP_MAX;
     c->smtp_greet_delay_ms = SMTP_GREET_DELAY_MS;
-    c->smtp_threads = 4;
+    c->store_threads = STORE_THREADS;
     c->dns_timeout_ms = DNS_TIMEOUT_MS;
     c->tlsrpt_require_dkim = 1;
     if (url != NULL)

@@ -35,6 +35,7 @@ struct config {
     uint32_t             http_threads;
     uint32_t             workers;
     char                 web_root[CONFIG_STRING_MAX];     /* "" = default */
+    uint32_t             store_threads;   /* committing HTTP and SMTP */
     /* SMTP */
     char                 smtp_listen[CONFIG_STRING_MAX];  /* "" = off */
     char                 smtp_hostname[256];
@@ -45,7 +46,6 @@ struct config {
     uint32_t             smtp_max_connections;
     uint32_t             smtp_max_per_ip;
     uint32_t             smtp_greet_delay_ms;
-    uint32_t             smtp_threads;                    /* storing */
     uint32_t             smtp_require_tls;                /* bool */
     uint32_t             smtp_reject_bare_lf;             /* bool */
     /* DKIM */

@@ -14,8 +14,11 @@
  * current), GET /metrics (Prometheus text).  Any other path is a file of
  * the dashboard (http_static.c).
  *
- * libmicrohttpd 0.9.75 runs a pool of http_threads threads on epoll; the
- * request threads wait for the database's commit, so there are several.
+ * libmicrohttpd 0.9.75 runs a pool of http_threads threads on epoll.  A
+ * complete report is handed to ingest.c and its connection suspended
+ * (MHD_suspend_connection), so a request thread never waits for the
+ * database; the storing thread resumes it after the commit, and the 202
+ * (or 503) is queued then.  Reports arriving together share one commit.
  * TLS is GnuTLS (libmicrohttpd is linked with it): the certificate comes
  * from a callback, so SIGHUP swaps it for new handshakes without dropping
  * a connection.  TLS 1.2 and 1.3 only.
@@ -50,7 +53,7 @@
 #include "buf.h"
 #include "http_api.h"
 #include "http_static.h"
-#include "inbound.h"
+#include "ingest.h"
 #include "log.h"
 #include "mta_sts.h"
 #include "metrics.h"
@@ -75,8 +78,10 @@ struct http_server {
     struct MHD_Daemon    *d;
     const struct config  *cfg;
     struct store_pool    *pool;
-    void                (*on_receive)(void);
+    struct ingest        *ingest;
     bool                  tls;
+    atomic_uint           in_flight;    /* requests begun, not yet ended */
+    atomic_uint           storing;      /* reports handed to ingest */
     pthread_mutex_t       mu;           /* guards creds and sni */
     struct http_creds    *creds;
     struct http_creds    *sni[HTTP_SNI_MAX];   /* tls_sni_certs */
@@ -86,13 +91,26 @@ struct http_server {
     char                  web_root[CONFIG_STRING_MAX];  /* resolved */
 };
 
+/* Where a POST /tlsrpt is. */
+enum http_phase {
+    RQ_READING,                         /* the body is arriving */
+    RQ_STORING,                         /* with ingest, suspended */
+    RQ_STORED                           /* resumed: answer ij.rc */
+};
+
 /* Per-request state, kept in *con_cls between the access calls. */
 struct http_req {
-    enum metrics_path path;
-    bool              gzip;
-    bool              too_big;
-    size_t            dropped;          /* body bytes read past the cap */
-    struct buf        body;
+    enum metrics_path      path;
+    bool                   gzip;
+    bool                   too_big;
+    size_t                 dropped;     /* body bytes read past the cap */
+    struct buf             body;
+    enum http_phase        phase;
+    struct http_server    *h;
+    struct MHD_Connection *c;
+    struct ingest_job      ij;          /* ij.meta points at these: */
+    char                   peer[INET6_ADDRSTRLEN];
+    char                   tlsver[32];
 };
 
 /* ---- TLS credentials ---- */
@@ -546,20 +564,29 @@ http_metrics(struct http_server *h, struct MHD_Connection *c)
     return ret;
 }
 
-/* http_tlsrpt_store - the body is complete: check, store, answer */
+/* http_stored - from a storing thread: the report is committed (or not);
+ * the connection goes on, and http_access answers */
+static void
+http_stored(struct ingest_job *ij)
+{
+    struct http_req    *rq = ij->ctx;
+    struct http_server *h = rq->h;
+
+    rq->phase = RQ_STORED;
+    MHD_resume_connection(rq->c);
+    /* ingest is done with the job: the request may end from now on */
+    atomic_fetch_sub(&h->storing, 1);
+}
+
+/* http_tlsrpt_store - the body is complete: check, and hand it to ingest
+ * (the answer comes when http_stored resumes the connection) */
 static enum MHD_Result
 http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
     struct http_req *rq)
 {
-    struct inbound_meta m = { .channel = "https" };
-    struct store       *st;
-    char                peer[INET6_ADDRSTRLEN], err[256], esc[160];
-    char                tlsver[32];
-    int64_t             id;
-    bool                too_large;
-    enum ruad_rc        rc;
-    const char         *body = buf_ptr(&rq->body);
-    size_t              len = buf_len(&rq->body);
+    struct inbound_meta *m = &rq->ij.meta;
+    const char          *body = buf_ptr(&rq->body);
+    size_t               len = buf_len(&rq->body);
 
     if (rq->too_big)
         return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
@@ -572,35 +599,45 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
         return http_problem(c, MP_TLSRPT, 400, "Bad Request",
             "Content-Type says gzip but the body is not gzip data", NULL,
             NULL);
-    peer_text(c, peer, sizeof(peer));
-    tls_text(c, tlsver, sizeof(tlsver), &m.tls_cipher);
-    m.tls_version = tlsver[0] ? tlsver : NULL;
-    m.peer_addr = peer;
-    m.content_type = rq->gzip ? "application/tlsrpt+gzip" :
+    peer_text(c, rq->peer, sizeof(rq->peer));
+    tls_text(c, rq->tlsver, sizeof(rq->tlsver), &m->tls_cipher);
+    m->channel = "https";
+    m->tls_version = rq->tlsver[0] ? rq->tlsver : NULL;
+    m->peer_addr = rq->peer;
+    m->content_type = rq->gzip ? "application/tlsrpt+gzip" :
         "application/tlsrpt+json";
-    if ((st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS, err, sizeof(err))) ==
-        NULL) {
-        log_warn("http tlsrpt refused peer=%s status=503 reason=\"%s\"",
-            peer, log_escape(esc, sizeof(esc), err, strlen(err)));
-        return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
-            "cannot store the report now; retry later", "Retry-After",
-            HTTP_RETRY_AFTER);
-    }
-    rc = inbound_receive(st, &m, body, len, len, &id, &too_large);
-    if (rc != RUAD_OK)
-        snprintf(err, sizeof(err), "%s", store_error(st));
-    store_pool_put(h->pool, st);
-    if (rc != RUAD_OK) {
-        log_warn("http tlsrpt refused peer=%s status=503 reason=\"%s\"",
-            peer, log_escape(esc, sizeof(esc), err, strlen(err)));
+    rq->ij.raw = body;
+    rq->ij.len = len;
+    rq->ij.done = http_stored;
+    rq->ij.ctx = rq;
+    rq->h = h;
+    rq->c = c;
+    rq->phase = RQ_STORING;
+    atomic_fetch_add(&h->storing, 1);
+    /* suspended first: http_stored may resume it at once */
+    MHD_suspend_connection(c);
+    ingest_submit(h->ingest, &rq->ij);
+    return MHD_YES;
+}
+
+/* http_tlsrpt_answer - the report's fate is known: 202 or 503 */
+static enum MHD_Result
+http_tlsrpt_answer(struct http_server *h, struct MHD_Connection *c,
+    struct http_req *rq)
+{
+    const struct inbound_meta *m = &rq->ij.meta;
+
+    (void)h;
+    if (rq->ij.rc != RUAD_OK) {
+        log_warn("http tlsrpt refused peer=%s status=503 reason=\"the "
+            "database did not store it\"", rq->peer);
         return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
             "cannot store the report now; retry later", "Retry-After",
             HTTP_RETRY_AFTER);
     }
     log_info("http tlsrpt accepted inbound=%lld peer=%s bytes=%zu tls=%s",
-        (long long)id, peer, len, m.tls_version ? m.tls_version : "none");
-    if (h->on_receive != NULL)
-        h->on_receive();
+        (long long)rq->ij.id, rq->peer, rq->ij.len,
+        m->tls_version ? m->tls_version : "none");
     return http_reply(c, MP_TLSRPT, 202, "application/json",
         "{\"status\":\"accepted\"}\n", 22, NULL, NULL);
 }
@@ -714,6 +751,10 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
         *con_cls = NULL;
         return http_read(h, c, route(h->cfg, url));
     }
+    if (*con_cls == NULL)                  /* a request begins */
+        atomic_fetch_add(&h->in_flight, 1);
+    if (rq != NULL && rq->phase == RQ_STORED)
+        return http_tlsrpt_answer(h, c, rq);
     if (rq != NULL) {                      /* a POST body arriving */
         if (*upload_size > 0) {
             if (!rq->too_big && buf_append(&rq->body, upload_data,
@@ -768,9 +809,11 @@ static void
 http_done(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
-    struct http_req *rq = *con_cls;
+    struct http_server *h = cls;
+    struct http_req    *rq = *con_cls;
 
-    (void)cls, (void)c;
+    (void)c;
+    atomic_fetch_sub(&h->in_flight, 1);
     if (*con_cls == &http_read_marker || http_api_owns(*con_cls)) {
         *con_cls = NULL;
         return;
@@ -807,7 +850,8 @@ http_log(void *cls, const char *fmt, va_list ap)
 
 struct http_server *
 http_server_start(const struct config *cfg, struct store_pool *pool,
-    void (*on_receive)(void), char *err, size_t errlen)
+    struct ingest *ingest, void (*on_receive)(void), char *err,
+    size_t errlen)
 {
     struct http_server *h;
     struct addrinfo     hints, *ai = NULL;
@@ -815,7 +859,8 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
     unsigned            port;
     unsigned            flags = MHD_USE_INTERNAL_POLLING_THREAD |
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-        MHD_USE_ITC;                    /* MHD_quiesce_daemon needs it */
+        MHD_USE_ITC |                   /* MHD_quiesce_daemon needs it */
+        MHD_ALLOW_SUSPEND_RESUME;       /* while a report is stored */
     struct sockaddr_storage sa;
     int                 r;
 
@@ -847,7 +892,7 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
     }
     h->cfg = cfg;
     h->pool = pool;
-    h->on_receive = on_receive;
+    h->ingest = ingest;
     if ((h->api = http_api_new(cfg, pool, on_receive)) == NULL) {
         snprintf(err, errlen, "out of memory");
         free(h);
@@ -931,12 +976,17 @@ http_server_stop(struct http_server *h, unsigned drain_s)
     atomic_store(&http_draining, true);
     http_api_draining();
     ls = MHD_quiesce_daemon(h->d);         /* no new connections */
-    /* let requests in flight finish: each is a report being stored */
-    while (waited < drain_s * 10) {
+    /* let requests in flight finish (each may be a report being stored);
+     * idle keep-alive connections are closed without waiting for them */
+    for (;;) {
         di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (di == NULL || di->num_connections == 0)
+        /* a report with ingest always comes back first: its job is part
+         * of the request's state */
+        if (atomic_load(&h->storing) == 0 && (di == NULL ||
+            di->num_connections == 0 || atomic_load(&h->in_flight) == 0 ||
+            waited >= drain_s * 100))
             break;
-        usleep(100000);
+        usleep(10000);
         waited++;
     }
     MHD_stop_daemon(h->d);

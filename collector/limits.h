@@ -51,8 +51,7 @@
 #define HTTP_TIMEOUT_S        30             /* idle connection, seconds */
 #define HTTP_CONN_MAX         1000           /* connections in all */
 #define HTTP_CONN_PER_IP_MAX  64             /* connections from one IP */
-#define HTTP_THREADS          8              /* request threads (they wait
-                                                on the database's commit) */
+#define HTTP_THREADS          8              /* request threads */
 /* The dashboard's files (http_static.c): the longest path in web/ is
  * about 40 bytes, 3 deep. */
 #define HTTP_STATIC_PATH_MAX  1024           /* bytes of the request path */
@@ -60,6 +59,8 @@
 #define HTTP_STATIC_NAME_MAX  255            /* bytes of one segment (NAME_MAX) */
 #define HTTP_STATIC_ETAGS_MAX 64             /* entity tags in If-None-Match */
 #define WORKERS_DEFAULT       2              /* report-processing threads */
+#define STORE_THREADS         2              /* committing what arrives
+                                                (ingest.c), in batches */
 
 /* SMTP (smtp_session.c, smtp_server.c). */
 #define SMTP_CMD_LINE_MAX     512            /* RFC 5321 4.5.3.1.4, with CRLF */

@@ -36,6 +36,7 @@
 #include "mta_sts.h"
 #include "http_server.h"
 #include "imap.h"
+#include "ingest.h"
 #include "inbound.h"
 #include "metrics.h"
 #include "smtp_server.h"
@@ -941,6 +942,7 @@ cmd_imap_fetch(int argc, char **argv)
 /* What the worker threads share with the main thread. */
 static struct {
     const struct config *cfg;
+    struct ingest       *ingest;
     pthread_mutex_t      mu;
     pthread_cond_t       cv;        /* new rows, or stop */
     bool                 stop;
@@ -981,6 +983,31 @@ serve_wait(unsigned ms)
     return go;
 }
 
+/*
+ * serve_give_way - while reports are arriving (ingest_busy) a worker
+ * waits, up to SERVE_YIELD_MAX_MS before each row: the senders wait for
+ * their commits, nobody waits for the processing, and on a small machine
+ * both compete for the same cores and WAL fsyncs.  Under endless load the
+ * workers still take a row per SERVE_YIELD_MAX_MS each.
+ */
+#define SERVE_YIELD_MS     10
+#define SERVE_YIELD_MAX_MS 1000
+
+static bool serve_stopping(void);
+
+static void
+serve_give_way(void)
+{
+    struct timespec ts = { 0, SERVE_YIELD_MS * 1000000L };
+    unsigned        waited = 0;
+
+    while (waited < SERVE_YIELD_MAX_MS && ingest_busy(serve.ingest) &&
+        !serve_stopping()) {
+        nanosleep(&ts, NULL);
+        waited += SERVE_YIELD_MS;
+    }
+}
+
 static bool
 serve_stopping(void)
 {
@@ -1005,15 +1032,24 @@ serve_worker(void *arg)
 
     (void)arg;
     while (!serve_stopping()) {
-        if (st == NULL &&
-            (st = store_open(serve.cfg->database_url, err, sizeof(err))) ==
-            NULL) {
-            log_warn("worker database=down reason=\"%.300s\"", err);
-            serve_wait(backoff);
-            backoff = backoff < 30000 ? backoff * 2 : 30000;
-            continue;
+        if (st == NULL) {
+            /* the inbound row is the durable point: a worker's commits
+             * need not wait for the WAL fsync */
+            if ((st = store_open(serve.cfg->database_url, err,
+                sizeof(err))) != NULL && store_async_commit(st) != RUAD_OK) {
+                snprintf(err, sizeof(err), "%s", store_error(st));
+                store_close(st);
+                st = NULL;
+            }
+            if (st == NULL) {
+                log_warn("worker database=down reason=\"%.300s\"", err);
+                serve_wait(backoff);
+                backoff = backoff < 30000 ? backoff * 2 : 30000;
+                continue;
+            }
         }
         backoff = 1000;
+        serve_give_way();
         rc = worker_process(st, serve.cfg, 0, &r);
         if (rc == RUAD_OK) {
             metrics_verdict(r.state, r.stored_dmarc, r.stored_tlsrpt);
@@ -1101,17 +1137,25 @@ cmd_serve(int argc, char **argv)
         fprintf(stderr, "ruad: out of memory\n");
         return 1;
     }
-    if ((http = http_server_start(&cfg, pool, serve_kick, err,
-        sizeof(err))) == NULL) {
+    if ((serve.ingest = ingest_start(cfg.database_url, cfg.store_threads,
+        serve_kick)) == NULL) {
+        fprintf(stderr, "ruad: out of memory\n");
+        store_pool_free(pool);
+        return 1;
+    }
+    if ((http = http_server_start(&cfg, pool, serve.ingest, serve_kick,
+        err, sizeof(err))) == NULL) {
         fprintf(stderr, "ruad: %s\n", err);
+        ingest_stop(serve.ingest);
         store_pool_free(pool);
         return 1;
     }
     if (cfg.smtp_listen[0] != '\0' &&
-        (smtp = smtp_server_start(&cfg, serve_kick, err, sizeof(err))) ==
+        (smtp = smtp_server_start(&cfg, serve.ingest, err, sizeof(err))) ==
         NULL) {
         fprintf(stderr, "ruad: %s\n", err);
         http_server_stop(http, 0);
+        ingest_stop(serve.ingest);
         store_pool_free(pool);
         return 1;
     }
@@ -1145,6 +1189,7 @@ cmd_serve(int argc, char **argv)
     imap_stop(imap);
     smtp_server_stop(smtp, 10);
     http_server_stop(http, 10);
+    ingest_stop(serve.ingest);            /* everything is answered */
     pthread_mutex_lock(&serve.mu);
     serve.stop = true;
     pthread_cond_broadcast(&serve.cv);

@@ -3,10 +3,11 @@
  *
  * One thread runs an epoll loop over every session (thousands of idle
  * sessions cost a few KB each); smtp_session.c speaks the protocol.  A
- * finished message goes to a small pool of storing threads, each with its
- * own database connection, which commit it as an inbound row (channel
- * smtp, envelope, TLS facts); the answer (250 queued as ID, or 451 4.3.0)
- * comes back through an eventfd, so the loop never waits for a commit.
+ * finished message goes to ingest.c's storing threads, which commit it as
+ * an inbound row (channel smtp, envelope, TLS facts), together with
+ * whatever else arrived meanwhile; the answer (250 queued as ID, or 451
+ * 4.3.0) comes back through an eventfd, so the loop never waits for a
+ * commit.
  *
  * STARTTLS (RFC 3207) uses OpenSSL, TLS 1.2 and up, on tls_cert/tls_key;
  * SIGHUP swaps the context for new handshakes.  Whatever plaintext the
@@ -38,7 +39,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "inbound.h"
+#include "ingest.h"
 #include "limits.h"
 #include "log.h"
 #include "smtp_session.h"
@@ -50,13 +51,11 @@ struct smtp_conn;
 
 /* A message on its way to the database, and back. */
 struct smtp_job {
+    struct ingest_job ij;              /* ij.raw: the session's buffer */
     struct smtp_conn *c;
     char             *peer, *helo, *mail_from, *tls_version, *tls_cipher;
     char            **rcpt;
     size_t            n_rcpt;
-    const char       *data;            /* the session's buffer */
-    size_t            len;
-    enum ruad_rc      rc;
     char              id[32];
     struct smtp_job  *next;
 };
@@ -83,18 +82,14 @@ struct smtp_conn {
 
 struct smtp_server {
     const struct config *cfg;
-    void               (*on_receive)(void);
+    struct ingest       *ingest;
     struct smtp_config   scfg;
     int                  lfd, epfd, evfd;
     pthread_mutex_t      ctx_mu;
     SSL_CTX             *ctx;
     pthread_t            loop;
-    pthread_t           *storers;
-    unsigned             n_storers;
     pthread_mutex_t      q_mu;
-    pthread_cond_t       q_cv;
-    struct smtp_job     *todo, *todo_tail, *done;
-    bool                 storers_stop;
+    struct smtp_job     *done;             /* stored, to be answered */
     atomic_bool          stopping;
     int64_t              drain_until;
     struct smtp_conn    *conns;
@@ -207,68 +202,22 @@ job_free(struct smtp_job *j)
     free(j);
 }
 
-static void *
-storer_main(void *arg)
+/* job_done - from a storing thread: the loop answers the session */
+static void
+job_done(struct ingest_job *ij)
 {
-    struct smtp_server *s = arg;
-    struct store       *st = NULL;
-    struct smtp_job    *j;
-    char                err[512];
+    struct smtp_job    *j = ij->ctx;
+    struct smtp_server *s = j->c->srv;
     uint64_t            one = 1;
-    enum ruad_rc        rc;
 
-    for (;;) {
-        pthread_mutex_lock(&s->q_mu);
-        while (s->todo == NULL && !s->storers_stop)
-            pthread_cond_wait(&s->q_cv, &s->q_mu);
-        if (s->todo == NULL) {
-            pthread_mutex_unlock(&s->q_mu);
-            break;
-        }
-        j = s->todo;
-        s->todo = j->next;
-        if (s->todo == NULL)
-            s->todo_tail = NULL;
-        pthread_mutex_unlock(&s->q_mu);
-
-        if (st != NULL && !store_healthy(st)) {
-            store_close(st);
-            st = NULL;
-        }
-        if (st == NULL)
-            st = store_open(s->cfg->database_url, err, sizeof(err));
-        if (st == NULL) {
-            j->rc = RUAD_TEMPFAIL;
-            log_warn("smtp store database=down reason=\"%.300s\"", err);
-        } else {
-            struct inbound_meta m = {
-                .channel = "smtp", .peer_addr = j->peer,
-                .smtp_helo = j->helo, .smtp_mail_from = j->mail_from,
-                .smtp_rcpt_to = (const char **)j->rcpt,
-                .n_rcpt_to = j->n_rcpt, .tls_version = j->tls_version,
-                .tls_cipher = j->tls_cipher,
-                .content_type = "message/rfc822",
-            };
-            int64_t id;
-            bool    too_large;
-
-            j->rc = inbound_receive(st, &m, j->data, j->len, j->len, &id,
-                &too_large);
-            if (j->rc == RUAD_OK)
-                snprintf(j->id, sizeof(j->id), "%lld", (long long)id);
-        }
-        rc = j->rc;             /* j is the loop's (and freed) once done */
-        pthread_mutex_lock(&s->q_mu);
-        j->next = s->done;
-        s->done = j;
-        pthread_mutex_unlock(&s->q_mu);
-        if (write(s->evfd, &one, sizeof(one)) < 0)
-            log_warn("smtp eventfd write failed");
-        if (rc == RUAD_OK && s->on_receive != NULL)
-            s->on_receive();
-    }
-    store_close(st);
-    return NULL;
+    if (ij->rc == RUAD_OK)
+        snprintf(j->id, sizeof(j->id), "%lld", (long long)ij->id);
+    pthread_mutex_lock(&s->q_mu);
+    j->next = s->done;
+    s->done = j;
+    pthread_mutex_unlock(&s->q_mu);
+    if (write(s->evfd, &one, sizeof(one)) < 0)
+        log_warn("smtp eventfd write failed");
 }
 
 /* ---- sessions ---- */
@@ -312,17 +261,21 @@ on_message(void *ctx, const struct smtp_envelope *env, const char *data,
             if ((j->rcpt[i] = strdup(env->rcpt[i])) != NULL)
                 j->n_rcpt++;
     }
-    j->data = data;
-    j->len = len;
+    j->ij.meta.channel = "smtp";
+    j->ij.meta.peer_addr = j->peer;
+    j->ij.meta.smtp_helo = j->helo;
+    j->ij.meta.smtp_mail_from = j->mail_from;
+    j->ij.meta.smtp_rcpt_to = (const char **)j->rcpt;
+    j->ij.meta.n_rcpt_to = j->n_rcpt;
+    j->ij.meta.tls_version = j->tls_version;
+    j->ij.meta.tls_cipher = j->tls_cipher;
+    j->ij.meta.content_type = "message/rfc822";
+    j->ij.raw = data;
+    j->ij.len = len;
+    j->ij.done = job_done;
+    j->ij.ctx = j;
     c->storing = true;
-    pthread_mutex_lock(&s->q_mu);
-    if (s->todo_tail != NULL)
-        s->todo_tail->next = j;
-    else
-        s->todo = j;
-    s->todo_tail = j;
-    pthread_cond_signal(&s->q_cv);
-    pthread_mutex_unlock(&s->q_mu);
+    ingest_submit(s->ingest, &j->ij);
     return RUAD_AGAIN;
 }
 
@@ -640,10 +593,10 @@ smtp_done_jobs(struct smtp_server *s)
 
         next = j->next;
         c->storing = false;
-        smtp_session_stored(c->sess, j->rc, j->id);
+        smtp_session_stored(c->sess, j->ij.rc, j->id);
         log_info("sess=%016llx smtp message %s id=%s peer=%s bytes=%zu",
-            (unsigned long long)c->id, j->rc == RUAD_OK ? "queued" :
-            "tempfail", j->id[0] ? j->id : "-", c->peer, j->len);
+            (unsigned long long)c->id, j->ij.rc == RUAD_OK ? "queued" :
+            "tempfail", j->id[0] ? j->id : "-", c->peer, j->ij.len);
         job_free(j);
         if (c->gone) {
             conn_close(c);
@@ -754,14 +707,14 @@ smtp_loop(void *arg)
 }
 
 struct smtp_server *
-smtp_server_start(const struct config *cfg, void (*on_receive)(void),
+smtp_server_start(const struct config *cfg, struct ingest *ingest,
     char *err, size_t errlen)
 {
     struct smtp_server *s;
     struct addrinfo     hints, *ai = NULL;
     struct epoll_event  ev;
     char                host[256], port_s[8];
-    unsigned            port, i;
+    unsigned            port;
     int                 one = 1, r;
 
     if (!config_split_listen(cfg->smtp_listen, host, sizeof(host), &port)) {
@@ -774,11 +727,10 @@ smtp_server_start(const struct config *cfg, void (*on_receive)(void),
         return NULL;
     }
     s->cfg = cfg;
-    s->on_receive = on_receive;
+    s->ingest = ingest;
     s->lfd = s->epfd = s->evfd = -1;
     pthread_mutex_init(&s->ctx_mu, NULL);
     pthread_mutex_init(&s->q_mu, NULL);
-    pthread_cond_init(&s->q_cv, NULL);
     s->scfg.hostname = cfg->smtp_hostname;
     s->scfg.max_message = cfg->smtp_max_message;
     s->scfg.max_line = SMTP_TEXT_LINE_MAX;
@@ -823,11 +775,6 @@ smtp_server_start(const struct config *cfg, void (*on_receive)(void),
     ev.data.ptr = &tag_event;
     epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->evfd, &ev);
 
-    s->n_storers = cfg->smtp_threads;
-    if ((s->storers = calloc(s->n_storers, sizeof(*s->storers))) == NULL)
-        goto fail;
-    for (i = 0; i < s->n_storers; i++)
-        pthread_create(&s->storers[i], NULL, storer_main, s);
     pthread_create(&s->loop, NULL, smtp_loop, s);
     log_info("smtp listening addr=%s hostname=%s starttls=%s",
         cfg->smtp_listen, cfg->smtp_hostname, s->ctx ? "on" : "off");
@@ -847,8 +794,6 @@ fail:
 void
 smtp_server_stop(struct smtp_server *s, unsigned drain_s)
 {
-    unsigned i;
-
     if (s == NULL)
         return;
     s->drain_until = now_ms() + (int64_t)drain_s * 1000;
@@ -856,18 +801,10 @@ smtp_server_stop(struct smtp_server *s, unsigned drain_s)
     close(s->lfd);                     /* no new sessions */
     atomic_store(&s->stopping, true);
     pthread_join(s->loop, NULL);
-    pthread_mutex_lock(&s->q_mu);
-    s->storers_stop = true;
-    pthread_cond_broadcast(&s->q_cv);
-    pthread_mutex_unlock(&s->q_mu);
-    for (i = 0; i < s->n_storers; i++)
-        pthread_join(s->storers[i], NULL);
-    free(s->storers);
     close(s->epfd);
     close(s->evfd);
     SSL_CTX_free(s->ctx);
     pthread_mutex_destroy(&s->ctx_mu);
     pthread_mutex_destroy(&s->q_mu);
-    pthread_cond_destroy(&s->q_cv);
     free(s);
 }

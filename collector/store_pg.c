@@ -48,6 +48,7 @@
 
 struct store {
     PGconn *conn;
+    bool    ins_prepared;       /* the inbound INSERT is prepared */
     char    err[512];
 };
 
@@ -435,62 +436,209 @@ store_migrate(struct store *st, int *applied)
 
 /* ---- inbound ---- */
 
+/* ---- the inbound queue ---- */
+
+static const char inbound_insert_sql[] = "INSERT INTO inbound (channel, "
+    "peer_addr, source_name, smtp_helo, smtp_mail_from, smtp_rcpt_to, "
+    "tls_version, tls_cipher, content_type, size, raw, sha256, state, "
+    "reason, processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "$10, $11, $12, coalesce($13, 'pending'), $14, "
+    "CASE WHEN $13 IS NULL THEN NULL ELSE now() END) RETURNING id";
+
+/* The parameters of one inbound INSERT, and what they point into. */
+struct inbound_params {
+    const char   *p[14];
+    int           lens[14], fmts[14];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    char          sz[24];
+    struct buf    rcpt;
+};
+
+/* inbound_params - fill ip for one row; inbound_params_free after use */
+static enum ruad_rc
+inbound_params(struct store *st, struct inbound_params *ip,
+    const struct store_inbound_item *it)
+{
+    const struct inbound_meta *m = it->m;
+    unsigned int               mdlen = 0;
+    enum ruad_rc               rc;
+
+    memset(ip->lens, 0, sizeof(ip->lens));
+    memset(ip->fmts, 0, sizeof(ip->fmts));
+    buf_init(&ip->rcpt, 1u << 20);
+    if (!EVP_Digest(it->raw, it->len, ip->md, &mdlen, EVP_sha256(), NULL)) {
+        snprintf(st->err, sizeof(st->err), "sha256 failed");
+        return RUAD_INTERNAL;
+    }
+    if (m->n_rcpt_to > 0 && (rc = pg_array(&ip->rcpt, (char *const *)
+        m->smtp_rcpt_to, m->n_rcpt_to)) != RUAD_OK) {
+        snprintf(st->err, sizeof(st->err), "out of memory");
+        return rc;
+    }
+    ip->p[0] = m->channel;
+    ip->p[1] = m->peer_addr;
+    ip->p[2] = m->source_name;
+    ip->p[3] = m->smtp_helo;
+    ip->p[4] = m->smtp_mail_from;
+    ip->p[5] = m->n_rcpt_to ? buf_ptr(&ip->rcpt) : NULL;
+    ip->p[6] = m->tls_version;
+    ip->p[7] = m->tls_cipher;
+    ip->p[8] = m->content_type;
+    ip->p[9] = fmt_i64(ip->sz, (int64_t)it->size);
+    ip->p[10] = it->raw;
+    ip->lens[10] = (int)it->len;
+    ip->fmts[10] = 1;                     /* bytea, binary */
+    ip->p[11] = (const char *)ip->md;
+    ip->lens[11] = (int)mdlen;
+    ip->fmts[11] = 1;
+    ip->p[12] = m->state;
+    ip->p[13] = m->reason;
+    return RUAD_OK;
+}
+
+/*
+ * inbound_pipeline - rows first..first+n in one transaction, sent as one
+ * pipeline (BEGIN, a prepared INSERT per row, COMMIT, Sync: one round
+ * trip and one commit).  RUAD_OK: all committed, ids set; RUAD_TEMPFAIL:
+ * the connection broke (nothing is known to be committed); RUAD_MALFORMED:
+ * a row was refused, *bad is its index, and nothing was committed.
+ */
+static enum ruad_rc
+inbound_pipeline(struct store *st, struct store_inbound_item *it, size_t n,
+    size_t *bad)
+{
+    struct inbound_params ip;
+    PGresult             *res;
+    ExecStatusType        s;
+    enum ruad_rc          rc = RUAD_OK;
+    size_t                i, got;
+    bool                  sent = true;
+
+    *bad = n;
+    if (!st->ins_prepared) {
+        res = PQprepare(st->conn, "ruad_inbound", inbound_insert_sql, 14,
+            NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            store_set_err(st, "preparing the inbound insert", res);
+            PQclear(res);
+            return RUAD_TEMPFAIL;
+        }
+        PQclear(res);
+        st->ins_prepared = true;
+    }
+    if (PQenterPipelineMode(st->conn) != 1) {
+        store_set_err(st, "pipeline", NULL);
+        return RUAD_TEMPFAIL;
+    }
+    sent = PQsendQueryParams(st->conn, "BEGIN", 0, NULL, NULL, NULL, NULL,
+        0) == 1;
+    for (i = 0; sent && i < n; i++) {
+        if ((rc = inbound_params(st, &ip, &it[i])) != RUAD_OK) {
+            buf_free(&ip.rcpt);
+            break;
+        }
+        sent = PQsendQueryPrepared(st->conn, "ruad_inbound", 14, ip.p,
+            ip.lens, ip.fmts, 0) == 1;
+        buf_free(&ip.rcpt);
+    }
+    if (rc != RUAD_OK) {                  /* nothing sent is committed */
+        *bad = i;
+        rc = RUAD_MALFORMED;
+        sent = PQsendQueryParams(st->conn, "ROLLBACK", 0, NULL, NULL, NULL,
+            NULL, 0) == 1;
+        n = i;                             /* results to read */
+    } else if (sent) {
+        sent = PQsendQueryParams(st->conn, "COMMIT", 0, NULL, NULL, NULL,
+            NULL, 0) == 1;
+    }
+    if (!sent || PQpipelineSync(st->conn) != 1) {
+        store_set_err(st, "storing inbound", NULL);
+        return RUAD_TEMPFAIL;             /* the connection is unusable */
+    }
+    /* BEGIN, n INSERTs, COMMIT (or ROLLBACK), each result then NULL;
+     * then the Sync */
+    for (got = 0; got < n + 2; got++) {
+        if ((res = PQgetResult(st->conn)) == NULL) {
+            store_set_err(st, "storing inbound", NULL);
+            return RUAD_TEMPFAIL;
+        }
+        s = PQresultStatus(res);
+        if (got >= 1 && got <= n && s == PGRES_TUPLES_OK &&
+            PQntuples(res) == 1)
+            it[got - 1].id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        else if (s == PGRES_FATAL_ERROR && rc == RUAD_OK) {
+            store_set_err(st, "storing inbound", res);
+            rc = PQstatus(st->conn) == CONNECTION_OK ? RUAD_MALFORMED :
+                RUAD_TEMPFAIL;
+            if (got >= 1 && got <= n)
+                *bad = got - 1;
+        } else if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
+            rc == RUAD_OK) {
+            store_set_err(st, "storing inbound", res);
+            rc = PQstatus(st->conn) == CONNECTION_OK ? RUAD_MALFORMED :
+                RUAD_TEMPFAIL;
+        }
+        PQclear(res);
+        if (PQgetResult(st->conn) != NULL) {       /* always NULL here */
+            store_set_err(st, "storing inbound: unexpected result", NULL);
+            return RUAD_TEMPFAIL;
+        }
+    }
+    res = PQgetResult(st->conn);
+    s = PQresultStatus(res);
+    PQclear(res);
+    if (s != PGRES_PIPELINE_SYNC || PQexitPipelineMode(st->conn) != 1) {
+        if (rc == RUAD_OK)
+            store_set_err(st, "storing inbound: no sync", NULL);
+        return RUAD_TEMPFAIL;
+    }
+    if (rc != RUAD_OK && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(st->conn, "ROLLBACK"));
+    return rc;
+}
+
+enum ruad_rc
+store_inbound_insert_batch(struct store *st, struct store_inbound_item *it,
+    size_t n)
+{
+    enum ruad_rc rc;
+    size_t       i, bad;
+
+    if (n == 0)
+        return RUAD_OK;
+    rc = inbound_pipeline(st, it, n, &bad);
+    for (i = 0; i < n; i++)
+        it[i].rc = rc;
+    if (rc != RUAD_MALFORMED)
+        return rc;
+    /* one row spoilt the batch: every row alone, so only it fails */
+    if (n == 1) {
+        it[0].rc = RUAD_TEMPFAIL;
+        return RUAD_TEMPFAIL;
+    }
+    rc = RUAD_OK;
+    for (i = 0; i < n; i++) {
+        it[i].rc = inbound_pipeline(st, &it[i], 1, &bad);
+        if (it[i].rc == RUAD_MALFORMED)
+            it[i].rc = RUAD_TEMPFAIL;
+        if (it[i].rc != RUAD_OK)
+            rc = RUAD_TEMPFAIL;
+    }
+    return rc;
+}
+
 enum ruad_rc
 store_inbound_insert(struct store *st, const struct inbound_meta *m,
     const void *raw, size_t len, uint64_t size, int64_t *id)
 {
-    static const char sql[] = "INSERT INTO inbound (channel, peer_addr, "
-        "source_name, smtp_helo, smtp_mail_from, smtp_rcpt_to, tls_version, "
-        "tls_cipher, content_type, size, raw, sha256, state, reason, "
-        "processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-        "$11, $12, coalesce($13, 'pending'), $14, "
-        "CASE WHEN $13 IS NULL THEN NULL ELSE now() END) RETURNING id";
-    const char   *p[14];
-    int           lens[14] = { 0 }, fmts[14] = { 0 };
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int  mdlen = 0;
-    char          sz[24];
-    struct buf    rcpt;
-    PGresult     *res;
-    enum ruad_rc  rc;
+    struct store_inbound_item it = { .m = m, .raw = raw, .len = len,
+        .size = size };
+    enum ruad_rc              rc;
 
-    if (!EVP_Digest(raw, len, md, &mdlen, EVP_sha256(), NULL)) {
-        snprintf(st->err, sizeof(st->err), "sha256 failed");
-        return RUAD_INTERNAL;
-    }
-    buf_init(&rcpt, 1u << 20);
-    if (m->n_rcpt_to > 0 && (rc = pg_array(&rcpt, (char *const *)
-        m->smtp_rcpt_to, m->n_rcpt_to)) != RUAD_OK)
-        return rc;
-    p[0] = m->channel;
-    p[1] = m->peer_addr;
-    p[2] = m->source_name;
-    p[3] = m->smtp_helo;
-    p[4] = m->smtp_mail_from;
-    p[5] = m->n_rcpt_to ? buf_ptr(&rcpt) : NULL;
-    p[6] = m->tls_version;
-    p[7] = m->tls_cipher;
-    p[8] = m->content_type;
-    p[9] = fmt_i64(sz, (int64_t)size);
-    p[10] = raw;
-    lens[10] = (int)len;
-    fmts[10] = 1;                         /* bytea, binary */
-    p[11] = (const char *)md;
-    lens[11] = (int)mdlen;
-    fmts[11] = 1;
-    p[12] = m->state;
-    p[13] = m->reason;
-    res = PQexecParams(st->conn, sql, 14, NULL, p, lens, fmts, 0);
-    buf_free(&rcpt);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        store_set_err(st, "storing inbound", res);
-        PQclear(res);
-        /* anything but a bug in our SQL: the sender should retry */
-        return RUAD_TEMPFAIL;
-    }
-    *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return RUAD_OK;
+    rc = store_inbound_insert_batch(st, &it, 1);
+    if (rc == RUAD_OK)
+        *id = it.id;
+    return rc;
 }
 
 void
@@ -1373,6 +1521,12 @@ store_sink_free(struct store_sink *k)
 }
 
 /* ---- health, pool, figures ---- */
+
+enum ruad_rc
+store_async_commit(struct store *st)
+{
+    return store_cmd(st, "SET synchronous_commit = off");
+}
 
 bool
 store_healthy(const struct store *st)

@@ -70,6 +70,26 @@ enum ruad_rc store_inbound_insert(struct store *st,
     const struct inbound_meta *m, const void *raw, size_t len, uint64_t size,
     int64_t *id);
 
+/* One row of store_inbound_insert_batch. */
+struct store_inbound_item {
+    const struct inbound_meta *m;
+    const void                *raw;
+    size_t                     len;
+    uint64_t                   size;     /* real size, may exceed len */
+    int64_t                    id;       /* out: the row, when rc is OK */
+    enum ruad_rc               rc;       /* out: RUAD_OK when committed */
+};
+
+/*
+ * store_inbound_insert_batch - the same for n rows with one commit (one
+ * pipeline: a prepared INSERT per row between BEGIN and COMMIT).  When a
+ * row is refused the batch is rolled back and each row stored alone, so
+ * only that one fails.  Each item's rc says whether it is committed
+ * (durably); the result is RUAD_OK when all are.
+ */
+enum ruad_rc store_inbound_insert_batch(struct store *st,
+    struct store_inbound_item *it, size_t n);
+
 /* A claimed inbound row (store_row_clear frees it). */
 struct store_row {
     int64_t  id;
@@ -184,6 +204,14 @@ enum ruad_rc store_imap_insert(struct store *st,
 /* store_imap_acted - the message's action is done */
 enum ruad_rc store_imap_acted(struct store *st, const char *source,
     const char *mailbox, uint32_t uidvalidity, uint32_t uid);
+
+/*
+ * store_async_commit - this connection's commits no longer wait for the
+ * WAL fsync (synchronous_commit off): for the workers alone, whose work
+ * is redone from the durable inbound row if the database loses it in a
+ * crash.  Never for a connection that acknowledges anything.
+ */
+enum ruad_rc store_async_commit(struct store *st);
 
 /* store_healthy - is the connection usable (connected, no open txn)? */
 bool store_healthy(const struct store *st);

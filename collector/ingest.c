@@ -1,0 +1,242 @@
+/*
+ * ingest.c - group commit of received reports (see ingest.h).
+ *
+ * A storing thread takes every queued job (up to INGEST_BATCH_MAX rows
+ * and INGEST_BATCH_BYTES), stores them in one transaction and only then
+ * calls each job's done(): nothing is acknowledged before its commit.
+ * A row the database refuses fails alone (store_inbound_insert_batch
+ * stores the others one by one); a lost connection fails the batch, and
+ * the next batch opens a new one.  One retry on a fresh connection when
+ * an old one turns out to be dead (the server restarted meanwhile): a
+ * batch that did commit before the connection broke is then stored twice,
+ * which the workers mark duplicate, and its senders get one answer.
+ */
+#include "ingest.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct ingest {
+    char              *url;
+    void             (*on_stored)(void);
+    pthread_mutex_t    mu;
+    pthread_cond_t     cv;
+    struct ingest_job *todo, *todo_tail;
+    unsigned           n_busy;      /* jobs queued or being stored */
+    int64_t            last_ms;     /* the last commit, monotonic */
+    bool               stop;
+    pthread_t         *threads;
+    unsigned           n_threads;
+};
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ingest_take - up to a batch of queued jobs, oldest first; NULL: stop */
+static struct ingest_job *
+ingest_take(struct ingest *g, size_t *n)
+{
+    struct ingest_job *first, *last;
+    size_t             bytes;
+
+    pthread_mutex_lock(&g->mu);
+    while (g->todo == NULL && !g->stop)
+        pthread_cond_wait(&g->cv, &g->mu);
+    if ((first = g->todo) == NULL) {
+        pthread_mutex_unlock(&g->mu);
+        return NULL;
+    }
+    last = first;
+    bytes = first->len;
+    *n = 1;
+    while (last->next != NULL && *n < INGEST_BATCH_MAX &&
+        bytes + last->next->len <= INGEST_BATCH_BYTES) {
+        last = last->next;
+        bytes += last->len;
+        (*n)++;
+    }
+    g->todo = last->next;
+    if (g->todo == NULL)
+        g->todo_tail = NULL;
+    last->next = NULL;
+    /* the rest is another thread's (if one is free) */
+    if (g->todo != NULL)
+        pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return first;
+}
+
+/* ingest_store - one batch; every job's rc and id set */
+static void
+ingest_store(struct ingest *g, struct store **st, struct ingest_job *jobs,
+    size_t n, struct store_inbound_item *items)
+{
+    struct ingest_job *j;
+    char               err[512];
+    enum ruad_rc       rc = RUAD_TEMPFAIL;
+    size_t             i;
+    int                tries;
+
+    for (i = 0, j = jobs; j != NULL; j = j->next, i++) {
+        memset(&items[i], 0, sizeof(items[i]));
+        j->meta.state = j->meta.reason = NULL;
+        items[i].m = &j->meta;
+        items[i].raw = j->raw;
+        items[i].len = j->len;
+        items[i].size = j->len;
+        items[i].rc = RUAD_TEMPFAIL;
+    }
+    for (tries = 0; tries < 2; tries++) {
+        bool fresh = *st == NULL;
+
+        if (*st != NULL && !store_healthy(*st)) {
+            store_close(*st);
+            *st = NULL;
+            fresh = true;
+        }
+        if (*st == NULL &&
+            (*st = store_open(g->url, err, sizeof(err))) == NULL) {
+            log_warn("inbound not stored rows=%zu database=down "
+                "reason=\"%.300s\"", n, err);
+            break;
+        }
+        rc = store_inbound_insert_batch(*st, items, n);
+        if (rc == RUAD_OK || fresh || store_healthy(*st))
+            break;
+        /* a connection that died while idle: once more on a new one */
+        log_info("inbound database connection lost, reconnecting "
+            "error=\"%.300s\"", store_error(*st));
+    }
+    if (rc != RUAD_OK && *st != NULL)
+        log_warn("inbound not stored rows=%zu error=\"%.300s\"", n,
+            store_error(*st));
+    for (i = 0, j = jobs; j != NULL; j = j->next, i++) {
+        j->rc = items[i].rc;
+        j->id = items[i].id;
+        if (j->rc == RUAD_OK)
+            log_debug("inbound=%lld received channel=%s size=%zu batch=%zu",
+                (long long)j->id, j->meta.channel, j->len, n);
+    }
+}
+
+static void *
+ingest_main(void *arg)
+{
+    struct ingest             *g = arg;
+    struct store              *st = NULL;
+    struct store_inbound_item *items;
+    struct ingest_job         *jobs, *j, *next;
+    size_t                     n = 0;
+    bool                       any;
+
+    items = calloc(INGEST_BATCH_MAX, sizeof(*items));
+    while ((jobs = ingest_take(g, &n)) != NULL) {
+        if (items != NULL) {
+            ingest_store(g, &st, jobs, n, items);
+        } else {
+            for (j = jobs; j != NULL; j = j->next)
+                j->rc = RUAD_NOMEM;
+        }
+        pthread_mutex_lock(&g->mu);
+        g->n_busy -= (unsigned)n;
+        g->last_ms = now_ms();
+        pthread_mutex_unlock(&g->mu);
+        any = false;
+        for (j = jobs; j != NULL; j = next) {
+            next = j->next;             /* j is the submitter's after done */
+            any |= j->rc == RUAD_OK;
+            j->done(j);
+        }
+        if (any && g->on_stored != NULL)
+            g->on_stored();
+    }
+    store_close(st);
+    free(items);
+    return NULL;
+}
+
+struct ingest *
+ingest_start(const char *url, unsigned threads, void (*on_stored)(void))
+{
+    struct ingest *g = calloc(1, sizeof(*g));
+    unsigned       i;
+
+    if (g == NULL || (g->url = strdup(url ? url : "")) == NULL ||
+        (g->threads = calloc(threads, sizeof(*g->threads))) == NULL) {
+        if (g != NULL)
+            free(g->url);
+        free(g);
+        return NULL;
+    }
+    g->on_stored = on_stored;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    for (i = 0; i < threads; i++)
+        if (pthread_create(&g->threads[g->n_threads], NULL, ingest_main,
+            g) == 0)
+            g->n_threads++;
+    if (g->n_threads == 0) {
+        ingest_stop(g);
+        return NULL;
+    }
+    return g;
+}
+
+void
+ingest_submit(struct ingest *g, struct ingest_job *j)
+{
+    j->next = NULL;
+    pthread_mutex_lock(&g->mu);
+    if (g->todo_tail != NULL)
+        g->todo_tail->next = j;
+    else
+        g->todo = j;
+    g->todo_tail = j;
+    g->n_busy++;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+bool
+ingest_busy(struct ingest *g)
+{
+    bool busy;
+
+    if (g == NULL)
+        return false;
+    pthread_mutex_lock(&g->mu);
+    busy = g->n_busy > 0 || (g->last_ms != 0 &&
+        now_ms() - g->last_ms < INGEST_BUSY_MS);
+    pthread_mutex_unlock(&g->mu);
+    return busy;
+}
+
+void
+ingest_stop(struct ingest *g)
+{
+    unsigned i;
+
+    if (g == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->stop = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    for (i = 0; i < g->n_threads; i++)
+        pthread_join(g->threads[i], NULL);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    free(g->threads);
+    free(g->url);
+    free(g);
+}
