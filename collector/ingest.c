@@ -84,7 +84,7 @@ ingest_store(struct ingest *g, struct store **st, struct ingest_job *jobs,
     struct ingest_job *j;
     char               err[512];
     enum ruad_rc       rc = RUAD_TEMPFAIL;
-    size_t             i;
+    size_t             i, stored = 0;
     int                tries;
 
     for (i = 0, j = jobs; j != NULL; j = j->next, i++) {
@@ -117,16 +117,18 @@ ingest_store(struct ingest *g, struct store **st, struct ingest_job *jobs,
         log_info("inbound database connection lost, reconnecting "
             "error=\"%.300s\"", store_error(*st));
     }
-    if (rc != RUAD_OK && *st != NULL)
-        log_warn("inbound not stored rows=%zu error=\"%.300s\"", n,
-            store_error(*st));
     for (i = 0, j = jobs; j != NULL; j = j->next, i++) {
         j->rc = items[i].rc;
         j->id = items[i].id;
-        if (j->rc == RUAD_OK)
+        if (j->rc == RUAD_OK) {
+            stored++;
             log_debug("inbound=%lld received channel=%s size=%zu batch=%zu",
                 (long long)j->id, j->meta.channel, j->len, n);
+        }
     }
+    if (rc != RUAD_OK && *st != NULL)
+        log_warn("inbound batch rows=%zu stored=%zu refused=%zu "
+            "error=\"%.300s\"", n, stored, n - stored, store_error(*st));
 }
 
 static void *

@@ -15,11 +15,14 @@ http_max_body and a chunked body past it; 400 not gzip; 405 with Allow;
 /metrics and their counts; --http-path-prefix; 200 concurrent POSTs of
 different reports all stored once; a stalled client cut off after
 http_timeout while others are served; the database stopped mid-test
-gives 503 + Retry-After and /readyz 503, and comes back; SIGHUP swaps
+gives 503 + Retry-After and /readyz 503, also to 60 concurrent POSTs
+queued together for the storing threads (none acknowledged, none
+stored), and comes back; SIGHUP swaps
 the certificate for new connections while an open keep-alive connection
 keeps working; SIGTERM under load exits 0 and loses no acknowledged
-report (a restarted server drains the queue).  Every report that got a
-202 during the whole run is in inbound at the end, parsed or duplicate.
+report (a restarted server drains the queue); SIGTERM with an idle
+keep-alive client open stops at once.  Every report that got a 202
+during the whole run is in inbound at the end, parsed or duplicate.
 """
 import concurrent.futures
 import gzip
@@ -782,6 +785,12 @@ try:
         time.monotonic() - t1))
     st, h, body = post(port, gz(b), ctype=GZIP)
     t.check(st == 503, "database down: POST again -> %d" % st)
+    # reports queued together for the storing threads: each one 503
+    down = [tls_report("down-burst-%03d" % i) for i in range(60)]
+    with concurrent.futures.ThreadPoolExecutor(30) as ex:
+        codes = list(ex.map(lambda x: post(port, x)[0], down))
+    t.check(codes == [503] * len(down), "database down: %d concurrent "
+            "POSTs, all 503: %s" % (len(down), sorted(set(codes))))
     st, h, body = req(port, "GET", "/readyz")
     t.check(is_problem(st, h, body, 503) and "retry-after" in h,
             "database down: /readyz %d" % st)
@@ -803,6 +812,10 @@ try:
         "SELECT count(*) FROM inbound WHERE sha256 = %s", sha(x))]
     t.check(not lost, "nothing acknowledged before the stop is lost: %d" %
             len(lost))
+    kept = [x for x in down if db.one(
+        "SELECT count(*) FROM inbound WHERE sha256 = %s", sha(x))]
+    t.check(not kept, "nothing stored of the POSTs that got 503: %d" %
+            len(kept))
     print("database stopped with %d rows waiting for a worker" % pending,
           flush=True)
     since = lap("database down", since)
@@ -898,7 +911,15 @@ try:
     dup = db.q("SELECT report_id FROM tlsrpt_report GROUP BY 1 HAVING "
                "count(*) > 1")
     t.check(not dup, "no report stored twice: %s" % dup[:5])
-    server_down_clean(S2, "final SIGTERM", 10)
+    # an idle keep-alive client does not hold the drain open
+    idle = conn(port)
+    st, _, _ = req(port, "GET", "/healthz", c=idle)
+    t.check(st == 200, "keep-alive /healthz before the final SIGTERM: %s" %
+            st)
+    took = server_down_clean(S2, "final SIGTERM", 10)
+    t.check(took < 3 * SLOW, "SIGTERM with an idle keep-alive client open: "
+            "stopped in %.1f s" % took)
+    idle.close()
 except Exception:                      # a broken step: a failure, not a crash
     traceback.print_exc()
     t.check(False, "the test stopped early (traceback above)")

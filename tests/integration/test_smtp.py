@@ -32,7 +32,11 @@ client vanishing without close_notify does not break another TLS
 session; a TLS record split across ruad's 64 KiB input buffer does not
 stall the session; a real Postfix relays reports over STARTTLS (sendmail
 -t, and its smtpd fed by swaks); 1,000 idle sessions while a delivery
-goes through; the database stopped mid-test (451 4.3.0, and back);
+goes through; the database stopped mid-test (451 4.3.0, also for 20
+messages whose final dots arrive together, and back); 20 messages ending
+together, one with an envelope the database refuses (bytes that are not
+UTF-8 in MAIL FROM): that one 451, every other 250 and stored, also
+when they share a batch;
 SIGTERM during deliveries (250 only for what is stored, 4xx otherwise,
 exit 0).  At the end every message that got a 250 during the whole run
 is in inbound with its bytes.  Input pipelined right before the client's EOF (QUIT,
@@ -487,6 +491,34 @@ def server_down_clean(s, what, max_s):
     t.check(s.sanitizer_clean(), "%s: sanitizer report in the log: %s" % (
         what, s.text()[-3000:]))
     return took
+
+
+def at_dot(port, mail_from=b"reporter@example.org"):
+    """A raw client after DATA's 354, the message still to come."""
+    c = Client(port)
+    for line in (b"EHLO batch.test.example", b"MAIL FROM:<" + mail_from +
+                 b">", b"RCPT TO:<dmarc@rua.example>", b"DATA"):
+        code, text = c.cmd(line)
+        if code not in (250, 354):
+            raise AssertionError("%r -> %s" % (line, text))
+    return c
+
+
+def together(port, msgs, froms):
+    """Each message on its own session, their final dots sent at once
+    (they reach the storing threads together); the (code, text) of each."""
+    clients = [at_dot(port, f) for f in froms]
+    gate = threading.Barrier(len(clients))
+
+    def end(i):
+        gate.wait()
+        clients[i].send(msgs[i] + b".\r\n")
+        r = clients[i].reply()
+        clients[i].cmd(b"QUIT")
+        clients[i].close()
+        return r
+    with concurrent.futures.ThreadPoolExecutor(len(clients)) as ex:
+        return list(ex.map(end, range(len(clients))))
 
 
 def watcher(fn):
@@ -1327,6 +1359,12 @@ try:
     t.check(c.cmd(b"RSET")[0] == 250 and c.cmd(b"QUIT")[0] == 221,
             "the session goes on after 451")
     c.close()
+    mks = [mk + b"-t%02d" % i for i in range(20)]
+    res = together(port, [message(m) for m in mks],
+                   [b"reporter@example.org"] * len(mks))
+    t.check(all(code == 451 and "4.3.0" in text for code, text in res),
+            "database down, 20 messages ending together: all 451: %r" %
+            sorted({r[1][:40] for r in res}))
     t.check(pg.restart(), "PostgreSQL starts again")
     mk2 = b"db-back-" + RUN.encode()
     res = []
@@ -1340,6 +1378,36 @@ try:
             "back: %r" % res[-3:])
     t.check(not rows_with(mk), "nothing stored for the 451s")
     since = lap("database down", since)
+
+    # --- a batch with a row the database refuses: it alone fails
+    mixed = 0
+    for rnd in range(5):
+        mk = b"batch-%d-" % rnd + RUN.encode()
+        mks = [mk + b"-%02d" % i for i in range(20)]
+        froms = [b"reporter@example.org"] * len(mks)
+        froms[7] = b"\xff\xfe@bad-bytes.example"    # not UTF-8: refused
+        res = together(port, [message(m) for m in mks], froms)
+        good = [i for i in range(len(mks)) if i != 7]
+        t.check(res[7][0] == 451 and "4.3.0" in res[7][1],
+                "round %d: the refused envelope gets 451: %r" % (rnd, res[7]))
+        t.check(all(res[i][0] == 250 for i in good), "round %d: the other "
+                "19 get 250: %r" % (rnd, [res[i] for i in good
+                                          if res[i][0] != 250][:3]))
+        for i in good:
+            if res[i][0] == 250:
+                ack(res[i][1], b"body " + mks[i], "batch")
+        t.check(all(len(rows_with(b"body " + mks[i] + b"\r\n")) == 1
+                    for i in good) and not rows_with(b"body " + mks[7]),
+                "round %d: the 19 stored once each, the refused one not" %
+                rnd)
+        mixed = len(re.findall(r"inbound batch rows=\d+ stored=\d+ "
+                               r"refused=1", S.text()))
+        if mixed:
+            break
+    t.check(mixed > 0, "the refused row shared a batch with others at "
+            "least once in %d rounds (log: inbound batch ... refused=1)" %
+            (rnd + 1))
+    since = lap("batch with a refused row", since)
 
     # --- a second server: --smtp-reject-bare-lf=yes, default size
     S2 = Server(tmp, "smtp-strict", env, *common,
