@@ -438,162 +438,180 @@ store_migrate(struct store *st, int *applied)
 
 /* ---- the inbound queue ---- */
 
+/*
+ * Rows arrive as one array per column (binary array format, so raw bytes
+ * need no escaping) and go in with one statement: one round trip, one
+ * executor run and one commit for the whole batch.  The ids come back in
+ * the order of the arrays (nextval is taken row by row in ORDER BY n).
+ */
 static const char inbound_insert_sql[] = "INSERT INTO inbound (channel, "
     "peer_addr, source_name, smtp_helo, smtp_mail_from, smtp_rcpt_to, "
     "tls_version, tls_cipher, content_type, size, raw, sha256, state, "
-    "reason, processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-    "$10, $11, $12, coalesce($13, 'pending'), $14, "
-    "CASE WHEN $13 IS NULL THEN NULL ELSE now() END) RETURNING id";
+    "reason, processed_at) SELECT c, p::inet, sn, h, mf, rt::text[], tv, "
+    "tc, ct, sz, r, sh, coalesce(st, 'pending'), re, CASE WHEN st IS NULL "
+    "THEN NULL ELSE now() END FROM unnest($1::text[], $2::text[], "
+    "$3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
+    "$8::text[], $9::text[], $10::int8[], $11::bytea[], $12::bytea[], "
+    "$13::text[], $14::text[]) WITH ORDINALITY AS u(c, p, sn, h, mf, rt, "
+    "tv, tc, ct, sz, r, sh, st, re, n) ORDER BY n RETURNING id";
 
-/* The parameters of one inbound INSERT, and what they point into. */
-struct inbound_params {
-    const char   *p[14];
-    int           lens[14], fmts[14];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    char          sz[24];
-    struct buf    rcpt;
-};
+#define INBOUND_COLS 14
+#define OID_BYTEA    17
+#define OID_INT8     20
+#define OID_TEXT     25
 
-/* inbound_params - fill ip for one row; inbound_params_free after use */
+/* arr_be32 - append v as 4 bytes, network order */
 static enum ruad_rc
-inbound_params(struct store *st, struct inbound_params *ip,
+arr_be32(struct buf *b, uint32_t v)
+{
+    uint32_t be = htonl(v);
+
+    return buf_append(b, &be, 4);
+}
+
+/* arr_start - a one-dimensional array of n elements of type oid */
+static enum ruad_rc
+arr_start(struct buf *b, uint32_t oid, size_t n)
+{
+    enum ruad_rc rc;
+
+    buf_reset(b);
+    if ((rc = arr_be32(b, 1)) != RUAD_OK ||         /* dimensions */
+        (rc = arr_be32(b, 0)) != RUAD_OK ||         /* has NULLs: below */
+        (rc = arr_be32(b, oid)) != RUAD_OK ||
+        (rc = arr_be32(b, (uint32_t)n)) != RUAD_OK)
+        return rc;
+    return arr_be32(b, 1);                          /* lower bound */
+}
+
+/* arr_add - one element; NULL when p is NULL */
+static enum ruad_rc
+arr_add(struct buf *b, const void *p, size_t len)
+{
+    enum ruad_rc rc;
+
+    if (p == NULL) {
+        b->data[7] = 1;                             /* has NULLs */
+        return arr_be32(b, 0xffffffffu);
+    }
+    if (len > INT32_MAX)
+        return RUAD_LIMIT;
+    if ((rc = arr_be32(b, (uint32_t)len)) != RUAD_OK)
+        return rc;
+    return buf_append(b, p, len);
+}
+
+static enum ruad_rc
+arr_add_str(struct buf *b, const char *s)
+{
+    return arr_add(b, s, s != NULL ? strlen(s) : 0);
+}
+
+/* inbound_row - one row's elements, column by column */
+static enum ruad_rc
+inbound_row(struct store *st, struct buf *col, struct buf *tmp,
     const struct store_inbound_item *it)
 {
     const struct inbound_meta *m = it->m;
+    unsigned char              md[EVP_MAX_MD_SIZE];
     unsigned int               mdlen = 0;
+    uint64_t                   size = htobe64(it->size);
     enum ruad_rc               rc;
 
-    memset(ip->lens, 0, sizeof(ip->lens));
-    memset(ip->fmts, 0, sizeof(ip->fmts));
-    buf_init(&ip->rcpt, 1u << 20);
-    if (!EVP_Digest(it->raw, it->len, ip->md, &mdlen, EVP_sha256(), NULL)) {
+    if (!EVP_Digest(it->raw, it->len, md, &mdlen, EVP_sha256(), NULL)) {
         snprintf(st->err, sizeof(st->err), "sha256 failed");
         return RUAD_INTERNAL;
     }
-    if (m->n_rcpt_to > 0 && (rc = pg_array(&ip->rcpt, (char *const *)
-        m->smtp_rcpt_to, m->n_rcpt_to)) != RUAD_OK) {
-        snprintf(st->err, sizeof(st->err), "out of memory");
+    buf_reset(tmp);
+    if (m->n_rcpt_to > 0 && (rc = pg_array(tmp, (char *const *)
+        m->smtp_rcpt_to, m->n_rcpt_to)) != RUAD_OK)
         return rc;
-    }
-    ip->p[0] = m->channel;
-    ip->p[1] = m->peer_addr;
-    ip->p[2] = m->source_name;
-    ip->p[3] = m->smtp_helo;
-    ip->p[4] = m->smtp_mail_from;
-    ip->p[5] = m->n_rcpt_to ? buf_ptr(&ip->rcpt) : NULL;
-    ip->p[6] = m->tls_version;
-    ip->p[7] = m->tls_cipher;
-    ip->p[8] = m->content_type;
-    ip->p[9] = fmt_i64(ip->sz, (int64_t)it->size);
-    ip->p[10] = it->raw;
-    ip->lens[10] = (int)it->len;
-    ip->fmts[10] = 1;                     /* bytea, binary */
-    ip->p[11] = (const char *)ip->md;
-    ip->lens[11] = (int)mdlen;
-    ip->fmts[11] = 1;
-    ip->p[12] = m->state;
-    ip->p[13] = m->reason;
-    return RUAD_OK;
+    if ((rc = arr_add_str(&col[0], m->channel)) != RUAD_OK ||
+        (rc = arr_add_str(&col[1], m->peer_addr)) != RUAD_OK ||
+        (rc = arr_add_str(&col[2], m->source_name)) != RUAD_OK ||
+        (rc = arr_add_str(&col[3], m->smtp_helo)) != RUAD_OK ||
+        (rc = arr_add_str(&col[4], m->smtp_mail_from)) != RUAD_OK ||
+        (rc = arr_add_str(&col[5], m->n_rcpt_to ? buf_ptr(tmp) : NULL)) !=
+        RUAD_OK ||
+        (rc = arr_add_str(&col[6], m->tls_version)) != RUAD_OK ||
+        (rc = arr_add_str(&col[7], m->tls_cipher)) != RUAD_OK ||
+        (rc = arr_add_str(&col[8], m->content_type)) != RUAD_OK ||
+        (rc = arr_add(&col[9], &size, 8)) != RUAD_OK ||
+        (rc = arr_add(&col[10], it->raw, it->len)) != RUAD_OK ||
+        (rc = arr_add(&col[11], md, mdlen)) != RUAD_OK ||
+        (rc = arr_add_str(&col[12], m->state)) != RUAD_OK)
+        return rc;
+    return arr_add_str(&col[13], m->reason);
 }
 
 /*
- * inbound_pipeline - rows first..first+n in one transaction, sent as one
- * pipeline (BEGIN, a prepared INSERT per row, COMMIT, Sync: one round
- * trip and one commit).  RUAD_OK: all committed, ids set; RUAD_TEMPFAIL:
- * the connection broke (nothing is known to be committed); RUAD_MALFORMED:
- * a row was refused, *bad is its index, and nothing was committed.
+ * inbound_insert_rows - n rows in one statement (committed when it
+ * returns: no transaction is open).  RUAD_OK: all committed, ids set;
+ * RUAD_TEMPFAIL: the connection broke; RUAD_MALFORMED: the database
+ * refused a row (nothing committed); else building the arrays failed.
  */
 static enum ruad_rc
-inbound_pipeline(struct store *st, struct store_inbound_item *it, size_t n,
-    size_t *bad)
+inbound_insert_rows(struct store *st, struct store_inbound_item *it,
+    size_t n)
 {
-    struct inbound_params ip;
-    PGresult             *res;
-    ExecStatusType        s;
-    enum ruad_rc          rc = RUAD_OK;
-    size_t                i, got;
-    bool                  sent = true;
+    static const uint32_t oids[INBOUND_COLS] = { OID_TEXT, OID_TEXT,
+        OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
+        OID_TEXT, OID_INT8, OID_BYTEA, OID_BYTEA, OID_TEXT, OID_TEXT };
+    struct buf    col[INBOUND_COLS], tmp;
+    const char   *p[INBOUND_COLS];
+    int           lens[INBOUND_COLS], fmts[INBOUND_COLS];
+    PGresult     *res = NULL;
+    enum ruad_rc  rc = RUAD_OK;
+    size_t        i;
+    int           k;
 
-    *bad = n;
     if (!st->ins_prepared) {
-        res = PQprepare(st->conn, "ruad_inbound", inbound_insert_sql, 14,
-            NULL);
+        res = PQprepare(st->conn, "ruad_inbound", inbound_insert_sql,
+            INBOUND_COLS, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             store_set_err(st, "preparing the inbound insert", res);
             PQclear(res);
-            return RUAD_TEMPFAIL;
+            return store_rc(st) == RUAD_TEMPFAIL ? RUAD_TEMPFAIL :
+                RUAD_INTERNAL;
         }
         PQclear(res);
         st->ins_prepared = true;
     }
-    if (PQenterPipelineMode(st->conn) != 1) {
-        store_set_err(st, "pipeline", NULL);
-        return RUAD_TEMPFAIL;
+    buf_init(&tmp, 1u << 20);
+    for (k = 0; k < INBOUND_COLS; k++) {
+        buf_init(&col[k], (size_t)INT32_MAX);
+        if (rc == RUAD_OK)
+            rc = arr_start(&col[k], oids[k], n);
     }
-    sent = PQsendQueryParams(st->conn, "BEGIN", 0, NULL, NULL, NULL, NULL,
-        0) == 1;
-    for (i = 0; sent && i < n; i++) {
-        if ((rc = inbound_params(st, &ip, &it[i])) != RUAD_OK) {
-            buf_free(&ip.rcpt);
-            break;
+    for (i = 0; rc == RUAD_OK && i < n; i++)
+        rc = inbound_row(st, col, &tmp, &it[i]);
+    if (rc == RUAD_OK) {
+        for (k = 0; k < INBOUND_COLS; k++) {
+            p[k] = buf_ptr(&col[k]);
+            lens[k] = (int)buf_len(&col[k]);
+            fmts[k] = 1;
         }
-        sent = PQsendQueryPrepared(st->conn, "ruad_inbound", 14, ip.p,
-            ip.lens, ip.fmts, 0) == 1;
-        buf_free(&ip.rcpt);
-    }
-    if (rc != RUAD_OK) {                  /* nothing sent is committed */
-        *bad = i;
-        rc = RUAD_MALFORMED;
-        sent = PQsendQueryParams(st->conn, "ROLLBACK", 0, NULL, NULL, NULL,
-            NULL, 0) == 1;
-        n = i;                             /* results to read */
-    } else if (sent) {
-        sent = PQsendQueryParams(st->conn, "COMMIT", 0, NULL, NULL, NULL,
-            NULL, 0) == 1;
-    }
-    if (!sent || PQpipelineSync(st->conn) != 1) {
-        store_set_err(st, "storing inbound", NULL);
-        return RUAD_TEMPFAIL;             /* the connection is unusable */
-    }
-    /* BEGIN, n INSERTs, COMMIT (or ROLLBACK), each result then NULL;
-     * then the Sync */
-    for (got = 0; got < n + 2; got++) {
-        if ((res = PQgetResult(st->conn)) == NULL) {
-            store_set_err(st, "storing inbound", NULL);
-            return RUAD_TEMPFAIL;
-        }
-        s = PQresultStatus(res);
-        if (got >= 1 && got <= n && s == PGRES_TUPLES_OK &&
-            PQntuples(res) == 1)
-            it[got - 1].id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        else if (s == PGRES_FATAL_ERROR && rc == RUAD_OK) {
+        res = PQexecPrepared(st->conn, "ruad_inbound", INBOUND_COLS, p,
+            lens, fmts, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             store_set_err(st, "storing inbound", res);
-            rc = PQstatus(st->conn) == CONNECTION_OK ? RUAD_MALFORMED :
-                RUAD_TEMPFAIL;
-            if (got >= 1 && got <= n)
-                *bad = got - 1;
-        } else if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
-            rc == RUAD_OK) {
-            store_set_err(st, "storing inbound", res);
-            rc = PQstatus(st->conn) == CONNECTION_OK ? RUAD_MALFORMED :
-                RUAD_TEMPFAIL;
+            rc = store_rc(st) == RUAD_TEMPFAIL ? RUAD_TEMPFAIL :
+                RUAD_MALFORMED;
+        } else if ((size_t)PQntuples(res) != n) {
+            snprintf(st->err, sizeof(st->err), "storing inbound: %d ids "
+                "for %zu rows", PQntuples(res), n);
+            rc = RUAD_INTERNAL;             /* committed, but which is which */
+        } else {
+            for (i = 0; i < n; i++)
+                it[i].id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
         }
         PQclear(res);
-        if (PQgetResult(st->conn) != NULL) {       /* always NULL here */
-            store_set_err(st, "storing inbound: unexpected result", NULL);
-            return RUAD_TEMPFAIL;
-        }
+    } else if (rc != RUAD_INTERNAL) {
+        snprintf(st->err, sizeof(st->err), "storing inbound: out of memory");
     }
-    res = PQgetResult(st->conn);
-    s = PQresultStatus(res);
-    PQclear(res);
-    if (s != PGRES_PIPELINE_SYNC || PQexitPipelineMode(st->conn) != 1) {
-        if (rc == RUAD_OK)
-            store_set_err(st, "storing inbound: no sync", NULL);
-        return RUAD_TEMPFAIL;
-    }
-    if (rc != RUAD_OK && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
-        PQclear(PQexec(st->conn, "ROLLBACK"));
+    for (k = 0; k < INBOUND_COLS; k++)
+        buf_free(&col[k]);
+    buf_free(&tmp);
     return rc;
 }
 
@@ -602,26 +620,21 @@ store_inbound_insert_batch(struct store *st, struct store_inbound_item *it,
     size_t n)
 {
     enum ruad_rc rc;
-    size_t       i, bad;
+    size_t       i;
 
     if (n == 0)
         return RUAD_OK;
-    rc = inbound_pipeline(st, it, n, &bad);
+    rc = inbound_insert_rows(st, it, n);
     for (i = 0; i < n; i++)
-        it[i].rc = rc;
-    if (rc != RUAD_MALFORMED)
-        return rc;
+        it[i].rc = rc == RUAD_OK ? RUAD_OK : RUAD_TEMPFAIL;
+    if (rc != RUAD_MALFORMED || n == 1)
+        return rc == RUAD_OK ? RUAD_OK : RUAD_TEMPFAIL;
     /* one row spoilt the batch: every row alone, so only it fails */
-    if (n == 1) {
-        it[0].rc = RUAD_TEMPFAIL;
-        return RUAD_TEMPFAIL;
-    }
     rc = RUAD_OK;
     for (i = 0; i < n; i++) {
-        it[i].rc = inbound_pipeline(st, &it[i], 1, &bad);
-        if (it[i].rc == RUAD_MALFORMED)
-            it[i].rc = RUAD_TEMPFAIL;
-        if (it[i].rc != RUAD_OK)
+        if (inbound_insert_rows(st, &it[i], 1) == RUAD_OK)
+            it[i].rc = RUAD_OK;
+        else
             rc = RUAD_TEMPFAIL;
     }
     return rc;
