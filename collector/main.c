@@ -1189,7 +1189,6 @@ cmd_serve(int argc, char **argv)
     imap_stop(imap);
     smtp_server_stop(smtp, 10);
     http_server_stop(http, 10);
-    ingest_stop(serve.ingest);            /* everything is answered */
     pthread_mutex_lock(&serve.mu);
     serve.stop = true;
     pthread_cond_broadcast(&serve.cv);
@@ -1197,6 +1196,8 @@ cmd_serve(int argc, char **argv)
     for (i = 0; i < (int)cfg.workers; i++)
         pthread_join(workers[i], NULL);
     free(workers);
+    ingest_stop(serve.ingest);       /* all answered; the workers asked it */
+    serve.ingest = NULL;
     store_pool_free(pool);
     log_info("serve stopped");
     return 0;
