@@ -546,7 +546,7 @@ inbound_row(struct store *st, struct buf *col, struct buf *tmp,
 
 /*
  * inbound_insert_rows - n rows in one statement (committed when it
- * returns: no transaction is open).  RUAD_OK: all committed, ids set;
+ * returns, unless the caller has opened a transaction).  RUAD_OK: all committed, ids set;
  * RUAD_TEMPFAIL: the connection broke; RUAD_MALFORMED: the database
  * refused a row (nothing committed); else building the arrays failed.
  */
