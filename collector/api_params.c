@@ -13,6 +13,7 @@
  */
 #include "api_params.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ enum {
     P_DOMAIN = 1u << 0, P_ORG = 1u << 1, P_SINCE = 1u << 2,
     P_UNTIL = 1u << 3, P_LIMIT = 1u << 4, P_CURSOR = 1u << 5,
     P_GROUP = 1u << 6, P_STATE = 1u << 7, P_CHANNEL = 1u << 8,
+    P_SOURCE_IP = 1u << 9, P_HEADER_FROM = 1u << 10,
 };
 
 static const struct api_key {
@@ -29,7 +31,8 @@ static const struct api_key {
     { "domain", P_DOMAIN }, { "org", P_ORG }, { "since", P_SINCE },
     { "until", P_UNTIL }, { "limit", P_LIMIT }, { "cursor", P_CURSOR },
     { "group_by", P_GROUP }, { "state", P_STATE },
-    { "channel", P_CHANNEL },
+    { "channel", P_CHANNEL }, { "source_ip", P_SOURCE_IP },
+    { "header_from", P_HEADER_FROM },
 };
 
 /* Which parameters each endpoint takes. */
@@ -45,6 +48,9 @@ api_allowed(enum api_ep ep)
         return P_DOMAIN | P_SINCE | P_UNTIL | P_GROUP;
     case API_EP_DMARC_SOURCES:
         return P_DOMAIN | P_SINCE | P_UNTIL | P_LIMIT | P_CURSOR;
+    case API_EP_DMARC_RECORDS:
+        return P_DOMAIN | P_SOURCE_IP | P_HEADER_FROM | P_SINCE | P_UNTIL |
+            P_LIMIT | P_CURSOR;
     case API_EP_INBOUND:
         return P_STATE | P_CHANNEL | P_SINCE | P_UNTIL | P_LIMIT | P_CURSOR;
     default:
@@ -60,6 +66,7 @@ api_cursor_kind(enum api_ep ep)
     case API_EP_TLS_REPORTS:   return 't';
     case API_EP_INBOUND:       return 'i';
     case API_EP_DMARC_SOURCES: return 's';
+    case API_EP_DMARC_RECORDS: return 'r';
     default:                   return 0;
     }
 }
@@ -71,7 +78,7 @@ api_ep_name(enum api_ep ep)
         "none", "domains", "dmarc_reports", "dmarc_report",
         "dmarc_summary", "dmarc_sources", "tlsrpt_reports", "tlsrpt_report",
         "tlsrpt_summary", "reporters", "inbound", "inbound_raw",
-        "inbound_reprocess", "openapi",
+        "inbound_reprocess", "dmarc_records", "openapi",
     };
 
     return (unsigned)ep < sizeof(names) / sizeof(names[0]) ? names[ep] :
@@ -291,7 +298,7 @@ api_cursor_decode(const char *s, size_t len, struct api_cursor *c)
         return false;
     c->kind = (char)raw[0];
     if (c->kind != 'd' && c->kind != 't' && c->kind != 'i' &&
-        c->kind != 's')
+        c->kind != 's' && c->kind != 'r')
         return false;
     p = (const char *)raw + 2;
     end = (const char *)raw + n;
@@ -313,6 +320,9 @@ api_cursor_decode(const char *s, size_t len, struct api_cursor *c)
         c->text[i] = '\0';
         return true;
     }
+    if (c->kind == 'r')                 /* report id, record number */
+        return c->a > 0 && parse_i64(p, (size_t)(end - p), &c->id) &&
+            c->id >= 0 && c->id <= INT32_MAX;
     return parse_i64(p, (size_t)(end - p), &c->id) && c->id > 0;
 }
 
@@ -365,6 +375,8 @@ api_route(const char *path, size_t len, const char *method, int64_t *id,
         ep = API_EP_DMARC_SUMMARY;
     else if (len == 14 && memcmp(path, "/dmarc/sources", 14) == 0)
         ep = API_EP_DMARC_SOURCES;
+    else if (len == 14 && memcmp(path, "/dmarc/records", 14) == 0)
+        ep = API_EP_DMARC_RECORDS;
     else if (len == 15 && memcmp(path, "/tlsrpt/summary", 15) == 0)
         ep = API_EP_TLS_SUMMARY;
     else if (len == 8 && memcmp(path, "/inbound", 8) == 0)
@@ -435,6 +447,45 @@ set_word(char *dst, size_t cap, const char *v, size_t n)
     dst[n] = '\0';
 }
 
+/* set_domain - (v, n) as a lower-case domain name into dst
+ * (API_DOMAIN_MAX + 1 bytes) */
+static bool
+set_domain(char *dst, const char *v, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n > API_DOMAIN_MAX)
+        return false;
+    for (i = 0; i < n; i++) {
+        char c = v[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+            return false;
+        dst[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+    }
+    dst[n] = '\0';
+    return true;
+}
+
+/* set_ip - (v, n) as an IPv4 or IPv6 address, canonical text into dst */
+static bool
+set_ip(char *dst, size_t cap, const char *v, size_t n)
+{
+    unsigned char a[16];
+    char          t[INET6_ADDRSTRLEN];
+
+    if (n == 0 || n >= sizeof(t))
+        return false;
+    memcpy(t, v, n);
+    t[n] = '\0';
+    if (inet_pton(AF_INET, t, a) == 1)
+        return inet_ntop(AF_INET, a, dst, (socklen_t)cap) != NULL;
+    if (inet_pton(AF_INET6, t, a) == 1)
+        return inet_ntop(AF_INET6, a, dst, (socklen_t)cap) != NULL;
+    return false;
+}
+
 static enum ruad_rc
 bad(char *err, size_t errlen, const char *key, const char *why)
 {
@@ -473,17 +524,14 @@ api_query_set(struct api_query *q, const char *key, const char *v,
         return bad(err, errlen, key, "contains a NUL byte");
     switch (k->bit) {
     case P_DOMAIN:
-        if (n == 0 || n > API_DOMAIN_MAX)
+    case P_HEADER_FROM:
+        if (!set_domain(k->bit == P_DOMAIN ? q->domain : q->header_from,
+            v, n))
             return bad(err, errlen, key, "not a domain name");
-        for (i = 0; i < n; i++) {
-            char c = v[i];
-
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
-                return bad(err, errlen, key, "not a domain name");
-            q->domain[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-        }
-        q->domain[n] = '\0';
+        break;
+    case P_SOURCE_IP:
+        if (!set_ip(q->source_ip, sizeof(q->source_ip), v, n))
+            return bad(err, errlen, key, "not an IPv4 or IPv6 address");
         break;
     case P_ORG:
         if (n == 0)

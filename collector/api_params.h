@@ -34,14 +34,16 @@ enum api_ep {
     API_EP_INBOUND,
     API_EP_INBOUND_RAW,
     API_EP_INBOUND_REPROCESS,
+    API_EP_DMARC_RECORDS,
     API_EP_OPENAPI,
 };
 
 /* A decoded cursor: the sort key of the last item of the previous page. */
 struct api_cursor {
-    char     kind;          /* d dmarc, t tlsrpt, i inbound, s sources */
-    int64_t  a;             /* begin time (us) / messages / 0 */
-    int64_t  id;            /* row id; sources: unused */
+    char     kind;          /* d dmarc, t tlsrpt, i inbound, s sources,
+                               r records */
+    int64_t  a;             /* begin time (us) / messages / 0 / report id */
+    int64_t  id;            /* row id; records: rec_no; sources: unused */
     char     text[48];      /* sources: source address text, may be "" */
 };
 
@@ -54,6 +56,8 @@ struct api_query {
     char        state[32];
     char        channel[16];
     char        group_by[32];
+    char        source_ip[48];         /* canonical text, "" = all */
+    char        header_from[API_DOMAIN_MAX + 1];  /* lower case */
     bool        has_since, has_until;
     int64_t     since, until;          /* epoch seconds */
     unsigned    limit;

@@ -274,6 +274,48 @@ q_inbound(struct sqlq *s, const struct api_query *q)
         "0", "x.id");
 }
 
+/* the records behind a row: report id descending, then document order */
+static void
+q_records(struct sqlq *s, const struct api_query *q)
+{
+    bool first = true;
+
+    q_sql(s, "WITH page AS (SELECT api_dmarc_record_item(x, r) AS it, "
+        "x.report_id, x.rec_no FROM dmarc_record x JOIN dmarc_report r ON "
+        "r.id = x.report_id");
+    if (q->domain[0]) {
+        q_and(s, &first);
+        q_sql(s, "lower(r.policy_domain) = ");
+        q_param(s, q->domain);
+    }
+    if (q->source_ip[0]) {
+        q_and(s, &first);
+        q_sql(s, "x.source_ip = ");
+        q_param(s, q->source_ip);
+        q_sql(s, "::inet");
+    }
+    if (q->header_from[0]) {
+        q_and(s, &first);
+        q_sql(s, "lower(x.header_from) = ");
+        q_param(s, q->header_from);
+    }
+    q_range(s, q, "r.begin_at", &first);
+    if (q->has_cursor) {
+        q_and(s, &first);
+        q_sql(s, "(x.report_id < ");
+        q_int(s, q->cursor.a);
+        q_sql(s, " OR (x.report_id = ");
+        q_int(s, q->cursor.a);
+        q_sql(s, " AND x.rec_no > ");
+        q_int(s, q->cursor.id);
+        q_sql(s, "))");
+    }
+    q_sql(s, " ORDER BY x.report_id DESC, x.rec_no");
+    q_limit(s, q);
+    q_page_end(s, q, "page", "report_id DESC, rec_no", "x.it",
+        "x.report_id", "x.rec_no");
+}
+
 /* the rollup filters: domain and the days since..until */
 static void
 q_days(struct sqlq *s, const struct api_query *q, const char *alias,
@@ -376,6 +418,15 @@ q_echo(struct sqlq *s, const struct api_query *q)
     q_sql(s, "::text)");
 }
 
+/* messages of a disposition with DMARC pass (an aligned DKIM or SPF
+ * pass) and fail, as "sum(...) AS name, " */
+#define DISP_PASS(cond, name) "sum(messages) FILTER (WHERE disposition " \
+    cond " AND (dkim = 'pass' OR spf = 'pass')) AS " name ", "
+#define DISP_FAIL(cond, name) "sum(messages) FILTER (WHERE disposition " \
+    cond " AND dkim <> 'pass' AND spf <> 'pass') AS " name ", "
+#define BY_DISP_SUM "api_dmarc_by_disposition(sum(pn), sum(fn), " \
+    "sum(pq), sum(fq), sum(pr), sum(fr), sum(po), sum(fo))"
+
 static void
 q_dmarc_summary(struct sqlq *s, const struct api_query *q)
 {
@@ -415,7 +466,14 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
         "sum(messages) FILTER (WHERE disposition = 'quarantine') AS dq, "
         "sum(messages) FILTER (WHERE disposition = 'reject') AS dr, "
         "sum(messages) FILTER (WHERE disposition NOT IN ('none', "
-        "'quarantine', 'reject')) AS dx FROM ");
+        "'quarantine', 'reject')) AS dx, "
+        DISP_PASS("= 'none'", "pn") DISP_FAIL("= 'none'", "fn")
+        DISP_PASS("= 'quarantine'", "pq") DISP_FAIL("= 'quarantine'", "fq")
+        DISP_PASS("= 'reject'", "pr") DISP_FAIL("= 'reject'", "fr")
+        DISP_PASS("NOT IN ('none', 'quarantine', 'reject')", "po")
+        "sum(messages) FILTER (WHERE disposition NOT IN ('none', "
+        "'quarantine', 'reject') AND dkim <> 'pass' AND spf <> 'pass') "
+        "AS fo FROM ");
     q_sql(s, table);
     q_days(s, q, "", &first);
     q_sql(s, " GROUP BY 1), g AS (SELECT ");
@@ -427,13 +485,15 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
     q_echo(s, q);
     q_sql(s, " || jsonb_build_object('totals', (SELECT api_dmarc_counts("
         "sum(m), sum(b), sum(d), sum(s), sum(n), sum(dn), sum(dq), sum(dr), "
-        "sum(dx)) FROM g), 'groups', coalesce((SELECT jsonb_agg("
-        "api_dmarc_counts(m, b, d, s, n, dn, dq, dr, dx) || "
+        "sum(dx)) || " BY_DISP_SUM " FROM g), 'groups', coalesce((SELECT "
+        "jsonb_agg(api_dmarc_counts(m, b, d, s, n, dn, dq, dr, dx) || "
+        "api_dmarc_by_disposition(pn, fn, pq, fq, pr, fr, po, fo) || "
         "jsonb_build_object('key', key) ORDER BY rn) FROM r WHERE rn <= ");
     q_int(s, strcmp(g, "day") == 0 ? INT64_MAX : API_GROUPS_MAX);
     q_sql(s, "), '[]'), 'other', (SELECT CASE WHEN count(*) > 0 THEN "
         "api_dmarc_counts(sum(m), sum(b), sum(d), sum(s), sum(n), sum(dn), "
-        "sum(dq), sum(dr), sum(dx)) END FROM r WHERE rn > $");
+        "sum(dq), sum(dr), sum(dx)) || " BY_DISP_SUM " END FROM r WHERE "
+        "rn > $");
     if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
         s->err = true;
     q_sql(s, ")))::text");
@@ -539,7 +599,8 @@ page_json(const struct api_query *q, char *const *v, char **json,
         memset(&c, 0, sizeof(c));
         c.kind = q->ep == API_EP_DMARC_REPORTS ? 'd' :
             q->ep == API_EP_TLS_REPORTS ? 't' :
-            q->ep == API_EP_INBOUND ? 'i' : 's';
+            q->ep == API_EP_INBOUND ? 'i' :
+            q->ep == API_EP_DMARC_RECORDS ? 'r' : 's';
         c.a = strtoll(v[1], NULL, 10);
         if (c.kind == 's')
             snprintf(c.text, sizeof(c.text), "%s", v[2]);
@@ -610,6 +671,10 @@ store_api_get(struct store *st, const struct api_query *q, char **json,
         break;
     case API_EP_DMARC_SOURCES:
         q_sources(&s, q);
+        list = true;
+        break;
+    case API_EP_DMARC_RECORDS:
+        q_records(&s, q);
         list = true;
         break;
     default:

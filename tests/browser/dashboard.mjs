@@ -8,7 +8,9 @@
 // and lands in sessionStorage; each view loads with no console error (a
 // CSP violation is one) and shows the API's numbers (asked here with the
 // same filters); a filter change (domain, period, stacking) updates the
-// URL and the charts' data; a click on a source shows its records; a
+// URL and the charts' data (pass and fail by disposition equal the
+// summary's by_disposition); a click on a source shows its records (the
+// API's dmarc/records for that address and period); a
 // report's detail shows its records and the DKIM verdict of its mail; a
 // TLS report shows its policy strings as given; reprocess says 403 to a
 // read token and queues the row with a write token; keyboard navigation;
@@ -125,6 +127,12 @@ const chartLabels = (p, holder) => p.evaluate((sel) => {
   return c ? c.data.datasets.map((d) => d.label) : [];
 }, holder);
 
+// chartSeries - [label, stack, sum] of each dataset of the chart in holder
+const chartSeries = (p, holder) => p.evaluate((sel) => {
+  const c = window.Chart.getChart(document.querySelector(sel + ' canvas'));
+  return c ? c.data.datasets.map((d) => [d.label, d.stack, d.data.reduce((a, b) => a + b, 0)]) : [];
+}, holder);
+
 // clean - no console error so far, and no "null", "undefined" or "NaN"
 // where a value should be
 async function clean(p, what) {
@@ -199,8 +207,19 @@ try {
   check(await chartSum(p, '#chart-compliance') === dmd.totals.messages, 'domain filter: the chart is redrawn with the domain\'s data');
   await act(p, () => p.click('.seg button:nth-child(2)'));
   check(new URL(p.url()).searchParams.get('stack') === 'disposition', 'stacking by disposition is in the URL');
-  check((await chartLabels(p, '#chart-compliance')).includes('Quarantined') &&
+  check((await chartLabels(p, '#chart-compliance')).includes('Quarantined · fails DMARC') &&
     await chartSum(p, '#chart-compliance') === dmd.totals.messages, 'the chart is stacked by disposition, same total');
+  // pass and fail by disposition: each series sums to the API's cross-tab
+  const series = await chartSeries(p, '#chart-compliance');
+  const cross = [];
+  for (const [r, text] of [['pass', 'passes DMARC'], ['fail', 'fails DMARC']]) {
+    for (const [d, label] of [['none', 'Delivered (none)'], ['quarantine', 'Quarantined'], ['reject', 'Rejected'], ['other', 'Other']]) {
+      cross.push([`${label} · ${text}`, r, dmd.totals.by_disposition[d][r]]);
+    }
+  }
+  check(JSON.stringify(series) === JSON.stringify(cross) && cross.some(([, r, n]) => r === 'fail' && n > 0) &&
+    cross.some(([, r, n]) => r === 'pass' && n > 0),
+  `the chart's pass and fail by disposition are the API's by_disposition (${JSON.stringify(series)})`);
   await act(p, () => p.selectOption('#f-period', '7'));
   check(new URL(p.url()).searchParams.get('period') === '7', `period filter: the URL says period=7 (${p.url()})`);
   const last7 = await api('dmarc/summary', {
@@ -229,10 +248,18 @@ try {
   await shot(p, 'sources');
   await act(p, () => p.click('.view table tbody tr:first-child button.row-link'));
   check(new URL(p.url()).searchParams.get('ip') === byVolume[0].source_ip, 'a click on a source puts it in the URL');
-  const recRows = await p.$$('#source-detail table tbody tr');
-  const note = (await p.textContent('#source-detail .note')) || '';
+  const recRows = await p.$$eval('#source-detail table tbody tr', (trs) => trs.map((tr) =>
+    [tr.dataset.report, tr.dataset.rec, tr.children[1].textContent, tr.children[2].textContent.trim()]));
+  const note = (await p.textContent('#records-note')) || '';
+  const apiRecs = await apiAll('dmarc/records', { ...q, source_ip: byVolume[0].source_ip });
   check(recRows.length > 0 && digits(note.split(' ')[0]) === recRows.length,
     `the source's records are shown (${recRows.length}: "${note.slice(0, 80)}")`);
+  const shown = JSON.stringify(recRows.map(([r, n, c, d]) => [r, n, digits(c), d]));
+  const want = JSON.stringify(apiRecs.map((r) => [String(r.report), String(r.rec_no), r.count || 0, r.disposition || '–']));
+  check(recRows.length === apiRecs.length && shown === want,
+    `the source's records are the API's dmarc/records, in order (${recRows.length} = API ${apiRecs.length})`);
+  const msgs = apiRecs.reduce((n, r) => n + (r.count || 0), 0);
+  check(digits((/([\d,.\s]+) messages/.exec(note) || [])[1]) === msgs, `the records' messages are the API's (${msgs})`);
   await clean(p, 'source records');
   await shot(p, 'sources-records');
 

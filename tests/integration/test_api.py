@@ -11,7 +11,8 @@ Checks, all through HTTP replies and SQL:
   here, never the rollups the server reads: domains, reporters, the DMARC
   summary for each group_by with and without domain/since/until, sources,
   the TLS summary for each group_by (sessions under an sts and a tlsa
-  policy of one domain counted once), report details;
+  policy of one domain counted once), report details, the records list
+  (dmarc/records) with each filter;
 - pagination (limit 1..7) returns every row of the list once, in order;
 - bad parameters answer 400 with a problem document naming the parameter,
   each limit one past (limit 1001, a 256-byte value) and at (1000, 255);
@@ -329,13 +330,18 @@ def dmarc_rows(domain, since, until, group_by):
         g = out.setdefault(key, {"messages": 0, "outcome": {
             "both_aligned": 0, "dkim_aligned_only": 0,
             "spf_aligned_only": 0, "neither": 0}, "disposition": {
-            "none": 0, "quarantine": 0, "reject": 0, "other": 0}})
+            "none": 0, "quarantine": 0, "reject": 0, "other": 0},
+            "by_disposition": {k: {"pass": 0, "fail": 0} for k in (
+                "none", "quarantine", "reject", "other")}})
         g["messages"] += n
         o = ("both_aligned" if dk and sp else "dkim_aligned_only" if dk
              else "spf_aligned_only" if sp else "neither")
         g["outcome"][o] += n
         g["disposition"][disp if disp in ("none", "quarantine", "reject")
                          else "other"] += n
+        g["by_disposition"][disp if disp in ("none", "quarantine", "reject")
+                            else "other"]["pass" if dk or sp else "fail"] \
+            += n
     return out
 
 
@@ -414,16 +420,19 @@ def fold(want, day, count_key, keys):
                                              else None)
 
 
+def add_into(tot, g, keys):
+    """tot[k] += g[k] for each key, into nested dicts as deep as they go"""
+    for k in keys:
+        if isinstance(g[k], dict):
+            add_into(tot.setdefault(k, {}), g[k], g[k].keys())
+        else:
+            tot[k] = tot.get(k, 0) + g[k]
+
+
 def totals(groups, keys):
     tot = {}
     for g in groups.values():
-        for k in keys:
-            if isinstance(g[k], dict):
-                d = tot.setdefault(k, {})
-                for kk, v in g[k].items():
-                    d[kk] = d.get(kk, 0) + v
-            else:
-                tot[k] = tot.get(k, 0) + g[k]
+        add_into(tot, g, keys)
     return tot
 
 
@@ -585,9 +594,13 @@ def check_dmarc_summary(domain, since, until):
             t.check(g["key"] not in got, "%s: key %r once" % (what,
                                                               g["key"]))
             got[g["key"]] = {k: g[k] for k in ("messages", "outcome",
-                                               "disposition")}
+                                               "disposition",
+                                               "by_disposition")}
+            t.check(sum(c for pf in g["by_disposition"].values() for c in
+                        pf.values()) == g["messages"], "%s: by_disposition "
+                    "adds up to messages" % what)
         every = dmarc_rows(domain, s, u, gb)
-        keys = ("messages", "outcome", "disposition")
+        keys = ("messages", "outcome", "disposition", "by_disposition")
         order, want, other = fold(every, gb == "day", "messages", keys)
         t.check(got == want, "%s: groups equal the base tables: %s" % (
             what, [(k, got.get(k), want.get(k)) for k in set(got) |
@@ -604,7 +617,9 @@ def check_dmarc_summary(domain, since, until):
                                        "dkim_aligned_only": 0,
                                        "spf_aligned_only": 0, "neither": 0},
             "disposition": {"none": 0, "quarantine": 0, "reject": 0,
-                            "other": 0}}
+                            "other": 0},
+            "by_disposition": {k: {"pass": 0, "fail": 0} for k in (
+                "none", "quarantine", "reject", "other")}}
         t.check(o["totals"] == tot, "%s: totals %s, want %s" % (
             what, o["totals"], tot))
         t.check(sum(g["messages"] for g in o["groups"]) + (
@@ -857,6 +872,107 @@ def check_raw_and_reprocess():
             "before)" % (refused, before))
 
 
+def records_want(domain=None, source_ip=None, header_from=None, since=None,
+                 until=None):
+    """The records list from the base tables, in the documented order."""
+    auth = {}
+    rows = db.q(
+        "SELECT r.id, x.rec_no, r.reporter, r.org_name, r.report_id, "
+        "r.policy_domain, r.begin_at, r.end_at, coalesce(host(x.source_ip), "
+        "x.source_ip_text), x.count, x.disposition, x.dkim, x.spf, "
+        "x.reasons, x.header_from, x.envelope_from, x.envelope_to "
+        "FROM dmarc_record x JOIN dmarc_report r ON r.id = x.report_id")
+    for rid, rec, dom, sel, res, hum, idx in db.q(
+            "SELECT report_id, rec_no, domain, selector, result, "
+            "human_result, idx FROM dmarc_dkim_result"):
+        auth.setdefault((rid, rec, "dkim"), []).append((idx, {
+            "domain": dom, "selector": sel, "result": res,
+            "human_result": hum}))
+    for rid, rec, dom, scope, res, hum, idx in db.q(
+            "SELECT report_id, rec_no, domain, scope, result, "
+            "human_result, idx FROM dmarc_spf_result"):
+        auth.setdefault((rid, rec, "spf"), []).append((idx, {
+            "domain": dom, "scope": scope, "result": res,
+            "human_result": hum}))
+    out = []
+    for (rid, rec, rep, org, repid, pdom, b, e, ip, n, disp, dk, sp, rs,
+         hf, ef, et) in rows:
+        if domain and pdom.lower() != domain:
+            continue
+        if source_ip and ip != source_ip:
+            continue
+        if header_from and (hf or "").lower() != header_from:
+            continue
+        if (since and b < since) or (until and b >= until):
+            continue
+        out.append({
+            "report": rid, "rec_no": rec, "reporter": rep, "org_name": org,
+            "report_id": repid, "policy_domain": pdom, "begin": ts(b),
+            "end": ts(e), "source_ip": ip, "count": n, "disposition": disp,
+            "dkim": dk, "spf": sp, "reasons": rs, "header_from": hf,
+            "envelope_from": ef, "envelope_to": et,
+            "dkim_results": [a for _, a in sorted(
+                auth.get((rid, rec, "dkim"), []), key=lambda x: x[0])],
+            "spf_results": [a for _, a in sorted(
+                auth.get((rid, rec, "spf"), []), key=lambda x: x[0])]})
+    out.sort(key=lambda i: (-i["report"], i["rec_no"]))
+    return out
+
+
+def check_records():
+    """GET /dmarc/records equals the base tables, every row once."""
+    ip = db.one("SELECT host(x.source_ip) FROM dmarc_record x WHERE "
+                "x.source_ip IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, "
+                "1 LIMIT 1")
+    dom, hf = db.q("SELECT lower(r.policy_domain), lower(x.header_from) "
+                   "FROM dmarc_record x JOIN dmarc_report r ON r.id = "
+                   "x.report_id WHERE x.header_from IS NOT NULL GROUP BY 1, "
+                   "2 ORDER BY count(*) DESC, 1, 2 LIMIT 1")[0]
+    mid = db.one("SELECT to_char(percentile_disc(0.5) WITHIN GROUP (ORDER "
+                 "BY begin_at), 'YYYY-MM-DD') FROM dmarc_report")
+    v6 = db.one("SELECT host(x.source_ip) FROM dmarc_record x WHERE "
+                "family(x.source_ip) = 6 LIMIT 1")
+    combos = [({}, 50), ({"domain": dom}, 7), ({"source_ip": ip}, 3),
+              ({"source_ip": ip, "domain": dom.upper(), "since": mid}, 2),
+              ({"header_from": hf.upper(), "until": mid + "T12:00:00Z"}, 5),
+              ({"domain": "no-such.example"}, 3)]
+    if v6:
+        # any spelling of an address: the long form of an IPv6 one
+        import ipaddress
+        combos.append(({"source_ip": ipaddress.ip_address(v6).exploded},
+                       1))
+    for params, limit in combos:
+        items = pages("/api/v1/dmarc/records", params, limit)
+        since = parse_param_time(params.get("since"))
+        until = parse_param_time(params.get("until"))
+        src = params.get("source_ip")
+        if src:
+            import ipaddress
+            src = str(ipaddress.ip_address(src))
+        want = records_want(params.get("domain", "").lower() or None, src,
+                            params.get("header_from", "").lower() or None,
+                            since, until)
+        keys = [(i["report"], i["rec_no"]) for i in items]
+        t.check(len(keys) == len(set(keys)), "records %s: each row once" %
+                params)
+        t.check(items == want, "records %s: %d items equal the base tables "
+                "(%d): %s" % (params, len(items), len(want), [
+                    (a, b) for a, b in zip(items, want) if a != b][:1]))
+        if params.get("domain") == "no-such.example":
+            t.check(items == [], "records of an unknown domain: none")
+        elif not params:
+            t.check(len(items) > 100, "records: %d in all" % len(items))
+        else:
+            t.check(items, "records %s: some" % params)
+    # the messages of a source equal the sources list's count
+    srcs = {i["source_ip"]: i for i in pages("/api/v1/dmarc/sources", {},
+                                             1000)}
+    total = sum(i["count"] or 0 for i in pages(
+        "/api/v1/dmarc/records", {"source_ip": ip}, 1000))
+    t.check(srcs.get(ip, {}).get("messages") == total, "records of %s sum "
+            "to its messages in sources (%d)" % (ip, total))
+
+
 def check_bad_params():
     good_cursor = api("/api/v1/tlsrpt/reports", params={"limit": 1})[
         "next_cursor"]
@@ -894,6 +1010,17 @@ def check_bad_params():
         ("/api/v1/dmarc/summary", {"limit": "5"}, "limit"),
         ("/api/v1/tlsrpt/summary", {"group_by": "org"}, "group_by"),
         ("/api/v1/dmarc/sources", {"cursor": dmarc_cursor}, "cursor"),
+        ("/api/v1/dmarc/records", {"cursor": dmarc_cursor}, "cursor"),
+        ("/api/v1/dmarc/records", {"source_ip": "192.0.2.300"},
+         "source_ip"),
+        ("/api/v1/dmarc/records", {"source_ip": "example.com"},
+         "source_ip"),
+        ("/api/v1/dmarc/records", {"source_ip": "192.0.2.0/24"},
+         "source_ip"),
+        ("/api/v1/dmarc/records", {"header_from": "a@b.example"},
+         "header_from"),
+        ("/api/v1/dmarc/records", {"group_by": "day"}, "group_by"),
+        ("/api/v1/dmarc/reports", {"source_ip": "192.0.2.1"}, "source_ip"),
         ("/api/v1/inbound", {"state": "happy"}, "state"),
         ("/api/v1/inbound", {"channel": "fax"}, "channel"),
         ("/api/v1/domains", {"domain": "example.com"}, "domain"),
@@ -1007,6 +1134,7 @@ try:
     check_reporters()
     check_summaries()
     check_lists()
+    check_records()
     check_details()
     check_bad_params()
     check_raw_and_reprocess()

@@ -139,6 +139,21 @@ test_set(void **state)
     assert_int_equal(api_query_set(&q, "since", "2024-01-01", 10, err,
         sizeof(err)), RUAD_MALFORMED);
     assert_int_equal(strncmp(err, "since", 5), 0);
+    /* records: an address in canonical text, header_from lower case */
+    api_query_init(&q, API_EP_DMARC_RECORDS, 0);
+    assert_int_equal(api_query_set(&q, "source_ip", "2001:DB8:0:0::1", 15,
+        err, sizeof(err)), RUAD_OK);
+    assert_string_equal(q.source_ip, "2001:db8::1");
+    assert_int_equal(api_query_set(&q, "header_from", "Mail.Example", 12,
+        err, sizeof(err)), RUAD_OK);
+    assert_string_equal(q.header_from, "mail.example");
+    api_query_init(&q, API_EP_DMARC_RECORDS, 0);
+    assert_int_equal(api_query_set(&q, "source_ip", "192.0.2.256", 11, err,
+        sizeof(err)), RUAD_MALFORMED);
+    assert_int_equal(strncmp(err, "source_ip", 9), 0);
+    api_query_init(&q, API_EP_DMARC_SOURCES, 0);
+    assert_int_equal(api_query_set(&q, "source_ip", "192.0.2.1", 9, err,
+        sizeof(err)), RUAD_MALFORMED);
     /* a NUL inside a value */
     api_query_init(&q, API_EP_DMARC_REPORTS, 0);
     assert_int_equal(api_query_set(&q, "org", "a\0b", 3, err, sizeof(err)),
@@ -229,6 +244,7 @@ test_cursor(void **state)
         "eC4xLjE", "ZC4xLjF4", "ZC4xLjE=", "ZC4xLjF", /* x, junk, =, tail */
         "cy4xLmc",                                      /* s.1.g */
         "cy4tMS4x",                                     /* s.-1.1 */
+        "ci4wLjA", "ci4xLi0x",                          /* r.0.0 r.1.-1 */
     };
     size_t i;
 
@@ -247,6 +263,12 @@ test_cursor(void **state)
     api_cursor_encode(&c, enc);
     assert_true(api_cursor_decode(enc, strlen(enc), &d));
     assert_string_equal(d.text, "");
+    c = (struct api_cursor){ .kind = 'r', .a = 12, .id = 0 };  /* rec 0 */
+    api_cursor_encode(&c, enc);
+    assert_true(api_cursor_decode(enc, strlen(enc), &d));
+    assert_int_equal(d.kind, 'r');
+    assert_int_equal(d.a, 12);
+    assert_int_equal(d.id, 0);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (api_cursor_decode(bad[i], strlen(bad[i]), &d))
             fail_msg("cursor %s decoded", bad[i]);
@@ -275,6 +297,8 @@ static const struct route_case {
     { "/dmarc/reports/1/x", "GET", API_EP_NONE, 0, false },
     { "/dmarc/summary", "GET", API_EP_DMARC_SUMMARY, 0, true },
     { "/dmarc/sources", "GET", API_EP_DMARC_SOURCES, 0, true },
+    { "/dmarc/records", "GET", API_EP_DMARC_RECORDS, 0, true },
+    { "/dmarc/records", "POST", API_EP_DMARC_RECORDS, 0, false },
     { "/tlsrpt/reports", "GET", API_EP_TLS_REPORTS, 0, true },
     { "/tlsrpt/reports/3", "GET", API_EP_TLS_REPORT, 3, true },
     { "/tlsrpt/summary", "GET", API_EP_TLS_SUMMARY, 0, true },

@@ -65,11 +65,16 @@ const dmarcZero = () => ({
   messages: 0,
   outcome: { both_aligned: 0, dkim_aligned_only: 0, spf_aligned_only: 0, neither: 0 },
   disposition: { none: 0, quarantine: 0, reject: 0, other: 0 },
+  by_disposition: Object.fromEntries(['none', 'quarantine', 'reject', 'other'].map((k) => [k, { pass: 0, fail: 0 }])),
 });
 function dmarcAdd(b, g) {
   b.messages += g.messages;
   for (const k of Object.keys(b.outcome)) b.outcome[k] += g.outcome[k];
   for (const k of Object.keys(b.disposition)) b.disposition[k] += g.disposition[k];
+  for (const k of Object.keys(b.by_disposition)) {
+    b.by_disposition[k].pass += g.by_disposition[k].pass;
+    b.by_disposition[k].fail += g.by_disposition[k].fail;
+  }
 }
 const tlsZero = () => ({ sessions: 0, successful: 0, failed: 0 });
 function tlsAdd(b, g) {
@@ -86,18 +91,22 @@ const SERIES = {
     ['SPF aligned only', (g) => g.outcome.spf_aligned_only, 'pass-3'],
     ['Fails DMARC', (g) => g.outcome.neither, 'fail'],
   ],
-  disposition: [
-    ['Delivered (none)', (g) => g.disposition.none, 'pass'],
-    ['Quarantined', (g) => g.disposition.quarantine, 'quarantine'],
-    ['Rejected', (g) => g.disposition.reject, 'reject'],
-    ['Other', (g) => g.disposition.other, 'neutral'],
-  ],
+  // two bars a day, DMARC pass and DMARC fail, each stacked by
+  // disposition (by_disposition of the summary)
+  disposition: [['pass', 'passes DMARC'], ['fail', 'fails DMARC']].flatMap(([r, text]) => [
+    ['none', 'Delivered (none)', 'pass'], ['quarantine', 'Quarantined', 'quarantine'],
+    ['reject', 'Rejected', 'reject'], ['other', 'Other', 'neutral'],
+  ].map(([d, label, c]) => [`${label} · ${text}`, (g) => g.by_disposition[d][r], c, r])),
 };
 
 function complianceChart(holder, ax, stack) {
-  chart(holder, (stack === 'result' ? 'DMARC results ' : 'Dispositions ') + per(ax.unit), (color) =>
-    stackedBars(ax.labels, SERIES[stack].map(([label, get, c]) => ({
+  chart(holder, (stack === 'result' ? 'DMARC results ' : 'DMARC pass and fail by disposition ') + per(ax.unit), (color) =>
+    stackedBars(ax.labels, SERIES[stack].map(([label, get, c, group]) => ({
       label, backgroundColor: color(c), data: ax.keys.map((k) => get(ax.buckets.get(k))),
+      // a failing message's bar is hatched by its border: the same colour
+      // for the same disposition, told apart from passing ones
+      ...(group ? { stack: group } : {}),
+      ...(group === 'fail' ? { borderWidth: 2, borderColor: color('fail'), borderSkipped: false } : {}),
     }))));
 }
 
@@ -129,7 +138,7 @@ export default async function overview(s, box) {
     kpi('tls-failed', 'TLS failures', num(tt.failed), `${pct(tt.failed, tt.sessions)} of sessions`,
       tt.sessions === 0 ? '' : tt.failed === 0 ? 'good' : tt.failed / tt.sessions < 0.01 ? 'warn' : 'bad')));
 
-  // DMARC per day, stacked by result or by disposition
+  // DMARC per day, stacked by result, or pass and fail by disposition
   const ax = axis(s, dm.groups, dmarcZero, dmarcAdd);
   const stack = s.stack === 'disposition' ? 'disposition' : 'result';
   const compHolder = h('div', { class: 'chart tall', id: 'chart-compliance' });
@@ -142,7 +151,7 @@ export default async function overview(s, box) {
   const tlsHolder = h('div', { class: 'chart short', id: 'chart-tls' });
   const compCard = card('DMARC compliance', `Messages ${per(ax.unit)} by the DMARC result, or by what receivers did with them`, compHolder);
   compCard.querySelector('.card-head').append(h('div', { class: 'seg', role: 'group', 'aria-label': 'Stack by' },
-    segButton('result', 'By result'), segButton('disposition', 'By disposition')));
+    segButton('result', 'By result'), segButton('disposition', 'Pass/fail by disposition')));
   box.append(h('div', { class: 'grid two' }, compCard,
     h('div', { class: 'grid', style: null },
       card('Message volume', `Messages reported ${per(ax.unit)}`, volHolder),

@@ -2,7 +2,7 @@
 // volume, pass rates, header_from domains, first and last seen; choosing a
 // row shows the report records behind it.
 
-import { all, api } from '../api.js';
+import { all } from '../api.js';
 import * as state from '../state.js';
 import { badge, card, date, h, num, pct, rateBar, table } from '../util.js';
 
@@ -12,7 +12,7 @@ const SORTS = {
   pass: (a, b) => a.dmarc_pass_rate - b.dmarc_pass_rate || b.messages - a.messages,
   last: (a, b) => b.last_seen.localeCompare(a.last_seen),
 };
-const REPORTS_SEARCHED = 60;
+const RECORDS_MAX = 5000;
 
 function authList(results, kind) {
   if (!results.length) return h('span', { class: 'note' }, 'none');
@@ -22,23 +22,19 @@ function authList(results, kind) {
     kind === 'spf' && r.scope ? ` (${r.scope})` : '')));
 }
 
-// records - the records of ip in the period's most recent reports (the
-// API has no per-source record query: reports are read and filtered)
+// records - the records of ip for the period and domain
+// (GET dmarc/records: every record, not only the recent reports')
 async function records(s, ip, out) {
-  const q = state.query(s);
-  const list = await api('dmarc/reports', { ...q, limit: REPORTS_SEARCHED });
-  const found = [];
-  for (let i = 0; i < list.items.length; i += 6) {
-    const batch = await Promise.all(list.items.slice(i, i + 6).map((r) => api(`dmarc/reports/${r.id}`)));
-    for (const rep of batch) {
-      for (const rec of rep.records) {
-        if ((rec.source_ip || '') === ip) found.push({ rep, rec });
-      }
-    }
+  if (!ip) {
+    out.replaceChildren(h('p', { class: 'note' }, 'These records name no valid address, so they cannot be looked up by ' +
+      'address: open their reports from the DMARC reports view.'));
+    return;
   }
-  const rows = found.map(({ rep, rec }) => h('tr', null,
-    h('td', null, h('a', { href: state.href({ ...s, view: 'dmarc', report: rep.id, ip: null }) }, rep.org_name),
-      h('div', { class: 'note' }, date(rep.begin))),
+  const { items, truncated } = await all('dmarc/records', { ...state.query(s), source_ip: ip }, RECORDS_MAX);
+  const messages = items.reduce((n, r) => n + (r.count || 0), 0);
+  const rows = items.map((rec) => h('tr', { dataset: { report: String(rec.report), rec: String(rec.rec_no) } },
+    h('td', null, h('a', { href: state.href({ ...s, view: 'dmarc', report: rec.report, ip: null }) }, rec.org_name),
+      h('div', { class: 'note' }, date(rec.begin))),
     h('td', { class: 'num' }, num(rec.count)),
     h('td', null, badge(rec.disposition)),
     h('td', null, badge(rec.dkim, rec.dkim === 'pass' ? 'pass' : 'fail'), ' ', badge(rec.spf, rec.spf === 'pass' ? 'pass' : 'fail')),
@@ -47,12 +43,12 @@ async function records(s, ip, out) {
     h('td', null, authList(rec.spf_results, 'spf')),
     h('td', null, rec.reasons.map((r) => h('div', null, r.type || '', r.comment ? `: ${r.comment}` : '')))));
   out.replaceChildren(
-    h('p', { class: 'note' }, `${num(found.length)} records from ${ip || 'this source'} in the ${num(list.items.length)} most recent reports of the period` +
-      (list.next_cursor ? ` (older reports not searched; narrow the period to see them)` : '') + '.'),
+    h('p', { class: 'note', id: 'records-note' }, `${num(items.length)} records, ${num(messages)} messages, from ${ip} in the ` +
+      'reports that began in the period' + (truncated ? ` (the first ${num(RECORDS_MAX)} shown; narrow the period to see the rest)` : '') + '.'),
     table('Records', [
       { label: 'Report' }, { label: 'Messages', num: true }, { label: 'Disposition' }, { label: 'DKIM · SPF (policy)' },
       { label: 'Header From' }, { label: 'DKIM results' }, { label: 'SPF results' }, { label: 'Reasons' },
-    ], rows, 'No records of this source in those reports.'));
+    ], rows, 'No records of this source in the period.'));
 }
 
 export default async function sources(s, box) {
