@@ -208,9 +208,8 @@ load(const void *p, size_t width)
     return x32;
 }
 
-/* parse_number - decimal with an optional K, M or G suffix */
-static bool
-parse_number(const char *s, bool suffix, uint64_t *out)
+bool
+config_parse_number(const char *s, bool suffix, uint64_t *out)
 {
     char              *end;
     unsigned long long v;
@@ -289,7 +288,7 @@ config_set(struct config *c, const char *key, const char *value, char *err,
             c->log_level = lvl;
             return RUAD_OK;
         }
-        if (!parse_number(value, r->kind == CFG_SIZE, &v) || v < r->min ||
+        if (!config_parse_number(value, r->kind == CFG_SIZE, &v) || v < r->min ||
             v > r->max) {
             snprintf(err, errlen, "%s: \"%s\" is not a number in %llu..%llu",
                 r->name, value, (unsigned long long)r->min,

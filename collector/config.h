@@ -106,4 +106,8 @@ void config_usage(FILE *f);
  */
 void config_reference(FILE *f);
 
+/* config_parse_number - decimal with an optional K, M or G suffix (when
+ * suffix) into *out; false when it is not one or overflows */
+bool config_parse_number(const char *s, bool suffix, uint64_t *out);
+
 #endif /* RUAD_CONFIG_H */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "limits.h"
 
 enum imap_kind { IK_STRING, IK_UINT, IK_SIZE, IK_ACTION };
@@ -82,37 +83,6 @@ valid_name(const char *s, size_t len)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
             (s[i] >= '0' && s[i] <= '9')))
             return false;
-    return true;
-}
-
-/* parse_size - decimal with an optional K, M or G suffix */
-static bool
-parse_size(const char *s, bool suffix, uint64_t *out)
-{
-    char              *end;
-    unsigned long long v;
-    unsigned           shift = 0;
-
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0)
-        return false;
-    if (suffix && *end != '\0' && end[1] == '\0') {
-        if (*end == 'k' || *end == 'K')
-            shift = 10;
-        else if (*end == 'm' || *end == 'M')
-            shift = 20;
-        else if (*end == 'g' || *end == 'G')
-            shift = 30;
-        else
-            return false;
-        end++;
-    }
-    if (*end != '\0' || (shift && v > (UINT64_MAX >> shift)))
-        return false;
-    *out = (uint64_t)v << shift;
     return true;
 }
 
@@ -188,7 +158,7 @@ imap_config_set(struct imap_config *c, const char *key, const char *value,
         return RUAD_OK;
     case IK_UINT:
     case IK_SIZE:
-        if (!parse_size(value, k->kind == IK_SIZE, &v) || v < k->min ||
+        if (!config_parse_number(value, k->kind == IK_SIZE, &v) || v < k->min ||
             v > k->max) {
             snprintf(err, errlen, "%s: \"%s\" is not a number in "
                 "%llu..%llu", key, value, (unsigned long long)k->min,
