@@ -7,7 +7,6 @@
  */
 #include "imap_config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
