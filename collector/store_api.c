@@ -175,6 +175,27 @@ q_limit(struct sqlq *s, const struct api_query *q)
     q_int(s, (int64_t)q->limit + 1);
 }
 
+/* q_report_page - the end of a report list: the period on begin_at, the
+ * keyset cursor (begin_at, id), newest first, and the page as items */
+static void
+q_report_page(struct sqlq *s, const struct api_query *q, bool *first,
+    const char *item)
+{
+    q_range(s, q, "r.begin_at", first);
+    if (q->has_cursor) {
+        q_and(s, first);
+        q_sql(s, "(r.begin_at, r.id) < (to_timestamp(0) + ");
+        q_int(s, q->cursor.a);
+        q_sql(s, " * interval '1 microsecond', ");
+        q_int(s, q->cursor.id);
+        q_sql(s, ")");
+    }
+    q_sql(s, " ORDER BY r.begin_at DESC, r.id DESC");
+    q_limit(s, q);
+    q_page_end(s, q, "page", "begin_at DESC, id DESC", item,
+        "(extract(epoch FROM x.begin_at) * 1000000)::bigint", "x.id");
+}
+
 static void
 q_dmarc_reports(struct sqlq *s, const struct api_query *q)
 {
@@ -195,20 +216,7 @@ q_dmarc_reports(struct sqlq *s, const struct api_query *q)
         q_param(s, q->org);
         q_sql(s, ")");
     }
-    q_range(s, q, "r.begin_at", &first);
-    if (q->has_cursor) {
-        q_and(s, &first);
-        q_sql(s, "(r.begin_at, r.id) < (to_timestamp(0) + ");
-        q_int(s, q->cursor.a);
-        q_sql(s, " * interval '1 microsecond', ");
-        q_int(s, q->cursor.id);
-        q_sql(s, ")");
-    }
-    q_sql(s, " ORDER BY r.begin_at DESC, r.id DESC");
-    q_limit(s, q);
-    q_page_end(s, q, "page", "begin_at DESC, id DESC",
-        "api_dmarc_item(x.it)",
-        "(extract(epoch FROM x.begin_at) * 1000000)::bigint", "x.id");
+    q_report_page(s, q, &first, "api_dmarc_item(x.it)");
 }
 
 static void
@@ -230,20 +238,7 @@ q_tls_reports(struct sqlq *s, const struct api_query *q)
         q_sql(s, "r.organization_name = ");
         q_param(s, q->org);
     }
-    q_range(s, q, "r.begin_at", &first);
-    if (q->has_cursor) {
-        q_and(s, &first);
-        q_sql(s, "(r.begin_at, r.id) < (to_timestamp(0) + ");
-        q_int(s, q->cursor.a);
-        q_sql(s, " * interval '1 microsecond', ");
-        q_int(s, q->cursor.id);
-        q_sql(s, ")");
-    }
-    q_sql(s, " ORDER BY r.begin_at DESC, r.id DESC");
-    q_limit(s, q);
-    q_page_end(s, q, "page", "begin_at DESC, id DESC",
-        "api_tlsrpt_item(x.it)",
-        "(extract(epoch FROM x.begin_at) * 1000000)::bigint", "x.id");
+    q_report_page(s, q, &first, "api_tlsrpt_item(x.it)");
 }
 
 static void
