@@ -29,6 +29,7 @@
 #include "dnsrec.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -68,6 +69,20 @@ struct dr_plan {
     size_t         n, cap;
     struct mta_sts_set *sts;                         /* owned */
 };
+
+/* pct_ok - a DMARC pct= value: decimal digits only, 0..100 */
+static bool
+pct_ok(const char *s)
+{
+    char         *end;
+    unsigned long v;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    return errno == 0 && *end == '\0' && v <= 100;
+}
 
 /* ---- names and URIs ---- */
 
@@ -862,8 +877,7 @@ opts_check(const struct dnsrec_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "--adkim and --aspf take r or s");
         return false;
     }
-    if (o->pct != NULL && (strspn(o->pct, "0123456789") != strlen(o->pct) ||
-        strlen(o->pct) == 0 || strlen(o->pct) > 3 || atoi(o->pct) > 100)) {
+    if (o->pct != NULL && !pct_ok(o->pct)) {
         snprintf(err, errlen, "--pct takes 0..100");
         return false;
     }
