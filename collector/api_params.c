@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report.h"
+
 enum {
     P_DOMAIN = 1u << 0, P_ORG = 1u << 1, P_SINCE = 1u << 2,
     P_UNTIL = 1u << 3, P_LIMIT = 1u << 4, P_CURSOR = 1u << 5,
@@ -123,21 +125,6 @@ digits(const char *s, size_t n, int *out)
     return true;
 }
 
-/* days_from_civil - days since 1970-01-01 (H. Hinnant's algorithm) */
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-    int64_t  era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (unsigned)((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int
 month_days(int y, int m)
 {
@@ -191,7 +178,8 @@ api_parse_time(const char *s, size_t len, int64_t *out)
         if (sec == 60)                      /* leap second */
             sec = 59;
     }
-    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    t = report_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+        sec - off;
     if (t < 0)
         return false;
     *out = t;

@@ -240,6 +240,13 @@ enum ruad_rc report_parse_mail(const char *msg, size_t len,
  */
 void report_fmt_time(int64_t t, char dst[32]);
 
+/*
+ * report_days_from_civil - days since 1970-01-01 of a proleptic Gregorian
+ * date (H. Hinnant's algorithm); report_civil_from_days is its inverse.
+ */
+int64_t report_days_from_civil(int64_t y, int m, int d);
+void report_civil_from_days(int64_t z, int64_t *y, int *m, int *d);
+
 /* report_strndup - copy of (p, n) with a NUL; NULL on allocation failure */
 char *report_strndup(const char *p, size_t n);
 

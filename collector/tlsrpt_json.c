@@ -112,7 +112,6 @@ static enum ruad_rc tj_count(struct tj_ctx *c, json_t *obj,
 static json_t *tj_object(struct tj_ctx *c, json_t *obj, const char *parent,
     const char *key, bool required, enum ruad_rc *rc);
 static bool tj_digits(const char *s, size_t n, int *out);
-static int64_t tj_days_from_civil(int64_t y, int m, int d);
 static const char *tj_rfc3339(const char *s, size_t len, int64_t *out,
     bool *has_offset);
 static enum ruad_rc tj_time(struct tj_ctx *c, json_t *obj, const char *key,
@@ -470,20 +469,6 @@ tj_digits(const char *s, size_t n, int *out)
     return true;
 }
 
-/* tj_days_from_civil - days since 1970-01-01 (proleptic Gregorian) */
-static int64_t
-tj_days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /*
  * tj_rfc3339 - RFC 3339 5.6 date-time in (s, len) to seconds since the
  * epoch in *out.  *has_offset false means no Z or offset was given (taken
@@ -536,7 +521,7 @@ tj_rfc3339(const char *s, size_t len, int64_t *out, bool *has_offset)
         return "time of day out of range";
     if (oh > 23 || om > 59)
         return "UTC offset out of range";
-    t = tj_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    t = report_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
     t -= sign * (oh * 3600 + om * 60);
     if (t < REPORT_TIME_MIN || t > REPORT_TIME_MAX)
         return "out of range (1970 .. 9999)";
