@@ -20,7 +20,7 @@
 #include "report.h"
 
 #define SQL_MAX     (16u << 10)
-#define PARAMS_MAX  12
+#define PARAMS_MAX  24
 
 /* A query being put together: constant text and numbered parameters. */
 struct sqlq {
@@ -69,22 +69,39 @@ q_int(struct sqlq *s, int64_t v)
     q_param(s, s->own[s->n]);
 }
 
-/* q_day - "$N::date", the first UTC day starting at or after t */
-static void
-q_day(struct sqlq *s, int64_t t)
+/* day_ceil - the first UTC day (days since 1970-01-01) starting at or
+ * after t */
+static int64_t
+day_ceil(int64_t t)
 {
-    char    ts[32];
-    int64_t day = t / 86400 + (t % 86400 != 0);
+    int64_t day = t / 86400;
 
-    report_fmt_time(day * 86400, ts);
-    ts[10] = '\0';
+    return day + (t % 86400 > 0);
+}
+
+/* q_date - "$N::date" of day (days since 1970-01-01) */
+static void
+q_date(struct sqlq *s, int64_t day)
+{
+    int64_t y;
+    int     m, d;
+
     if (s->n == PARAMS_MAX) {
         s->err = true;
         return;
     }
-    snprintf(s->own[s->n], sizeof(s->own[0]), "%s", ts);
+    report_civil_from_days(day, &y, &m, &d);
+    snprintf(s->own[s->n], sizeof(s->own[0]), "%04lld-%02d-%02d",
+        (long long)y, m, d);
     q_param(s, s->own[s->n]);
     q_sql(s, "::date");
+}
+
+/* q_day - "$N::date", the first UTC day starting at or after t */
+static void
+q_day(struct sqlq *s, int64_t t)
+{
+    q_date(s, day_ceil(t));
 }
 
 /* q_where - " WHERE " first, " AND " after */
@@ -413,14 +430,130 @@ q_echo(struct sqlq *s, const struct api_query *q)
     q_sql(s, "::text)");
 }
 
-/* messages of a disposition with DMARC pass (an aligned DKIM or SPF
- * pass) and fail, as "sum(...) AS name, " */
-#define DISP_PASS(cond, name) "sum(messages) FILTER (WHERE disposition " \
-    cond " AND (dkim = 'pass' OR spf = 'pass')) AS " name ", "
-#define DISP_FAIL(cond, name) "sum(messages) FILTER (WHERE disposition " \
-    cond " AND dkim <> 'pass' AND spf <> 'pass') AS " name ", "
-#define BY_DISP_SUM "api_dmarc_by_disposition(sum(pn), sum(fn), " \
-    "sum(pq), sum(fq), sum(pr), sum(fr), sum(po), sum(fo))"
+/*
+ * A range's calendar spans, in days since 1970-01-01: the whole years
+ * [ya, yb), the whole months [ma, ya) and [yb, mb), and the ragged days
+ * [a, ma) and [mb, b).  a <= ma <= ya <= yb <= mb <= b; an empty piece
+ * has equal ends.
+ */
+struct spans {
+    int64_t a, ma, ya, yb, mb, b;
+};
+
+/* the days any report can fall on: 1970-01-01 .. 9999-12-31 */
+#define DAY_FIRST 0
+#define DAY_END   2932897     /* 10000-01-01 */
+
+static void
+spans_of(const struct api_query *q, struct spans *sp)
+{
+    int64_t a = DAY_FIRST, b = DAY_END, y;
+    int     m, d;
+
+    if (q->has_since && day_ceil(q->since) > a)
+        a = day_ceil(q->since);
+    if (q->has_until && day_ceil(q->until) < b)
+        b = day_ceil(q->until);
+    if (b < a)
+        b = a;
+    sp->a = a;
+    sp->b = b;
+    /* the first month start at or after a, the last at or before b */
+    report_civil_from_days(a, &y, &m, &d);
+    sp->ma = d == 1 ? a : m == 12 ? report_days_from_civil(y + 1, 1, 1) :
+        report_days_from_civil(y, m + 1, 1);
+    report_civil_from_days(b, &y, &m, &d);
+    sp->mb = report_days_from_civil(y, m, 1);
+    if (sp->ma >= sp->mb) {           /* no whole month: days only */
+        sp->ma = sp->ya = sp->yb = sp->mb = b;
+        return;
+    }
+    report_civil_from_days(sp->ma, &y, &m, &d);
+    sp->ya = m == 1 ? sp->ma : report_days_from_civil(y + 1, 1, 1);
+    report_civil_from_days(sp->mb, &y, &m, &d);
+    sp->yb = report_days_from_civil(y, 1, 1);
+    if (sp->ya >= sp->yb)             /* no whole year: months only */
+        sp->ya = sp->yb = sp->mb;
+}
+
+/*
+ * The summary's twelve sums, from a rollup with one row per outcome and
+ * disposition: messages by outcome (both aligned, DKIM only, SPF only,
+ * neither) and by disposition and DMARC result (pass: an aligned DKIM or
+ * SPF pass).  Every message is in exactly one of b, d, s, n and in one of
+ * the eight disposition sums.
+ */
+#define SUM_IF(cond, name) "sum(messages) FILTER (WHERE " cond ") AS " name
+#define PASS "(dkim = 'pass' OR spf = 'pass')"
+#define FAIL "dkim <> 'pass' AND spf <> 'pass'"
+#define OTHER "disposition NOT IN ('none', 'quarantine', 'reject')"
+#define OUTCOME_SUMS \
+    SUM_IF("dkim = 'pass' AND spf = 'pass'", "b") ", " \
+    SUM_IF("dkim = 'pass' AND spf <> 'pass'", "d") ", " \
+    SUM_IF("dkim <> 'pass' AND spf = 'pass'", "s") ", " \
+    SUM_IF(FAIL, "n") ", " \
+    SUM_IF("disposition = 'none' AND " PASS, "pn") ", " \
+    SUM_IF("disposition = 'none' AND " FAIL, "fn") ", " \
+    SUM_IF("disposition = 'quarantine' AND " PASS, "pq") ", " \
+    SUM_IF("disposition = 'quarantine' AND " FAIL, "fq") ", " \
+    SUM_IF("disposition = 'reject' AND " PASS, "pr") ", " \
+    SUM_IF("disposition = 'reject' AND " FAIL, "fr") ", " \
+    SUM_IF(OTHER " AND " PASS, "po") ", " \
+    SUM_IF(OTHER " AND " FAIL, "fo")
+/* the same from a span table, whose columns are these sums */
+#define SPAN_SUMS "sum(both_aligned) AS b, sum(dkim_only) AS d, " \
+    "sum(spf_only) AS s, sum(neither) AS n, sum(none_pass) AS pn, " \
+    "sum(none_fail) AS fn, sum(quarantine_pass) AS pq, " \
+    "sum(quarantine_fail) AS fq, sum(reject_pass) AS pr, " \
+    "sum(reject_fail) AS fr, sum(other_pass) AS po, sum(other_fail) AS fo"
+#define SUMS_OF_SUMS "sum(b) AS b, sum(d) AS d, sum(s) AS s, sum(n) AS n, " \
+    "sum(pn) AS pn, sum(fn) AS fn, sum(pq) AS pq, sum(fq) AS fq, " \
+    "sum(pr) AS pr, sum(fr) AS fr, sum(po) AS po, sum(fo) AS fo"
+#define COUNTS(f) "api_dmarc_counts(" f "(m), " f "(b), " f "(d), " f "(s), " \
+    f "(n), " f "(dn), " f "(dq), " f "(dr), " f "(dx)) || " \
+    "api_dmarc_by_disposition(" f "(pn), " f "(fn), " f "(pq), " f "(fq), " \
+    f "(pr), " f "(fr), " f "(po), " f "(fo))"
+
+/*
+ * q_dmarc_spans - the rows of g0 (col and the twelve sums) over all
+ * domains grouped by source_ip or header_from: whole years and months from
+ * the span table, the ragged days from dmarc_daily (db/007_totals.sql)
+ */
+static void
+q_dmarc_spans(struct sqlq *s, const struct api_query *q, const char *col,
+    const char *table)
+{
+    struct spans sp;
+
+    spans_of(q, &sp);
+    q_sql(s, "SELECT col, " SUMS_OF_SUMS " FROM (SELECT ");
+    q_sql(s, col);
+    q_sql(s, " AS col, " SPAN_SUMS " FROM ");
+    q_sql(s, table);
+    q_sql(s, " WHERE span = 'y' AND start >= ");
+    q_date(s, sp.ya);
+    q_sql(s, " AND start < ");
+    q_date(s, sp.yb);
+    q_sql(s, " OR span = 'm' AND (start >= ");
+    q_date(s, sp.ma);
+    q_sql(s, " AND start < ");
+    q_date(s, sp.ya);
+    q_sql(s, " OR start >= ");
+    q_date(s, sp.yb);
+    q_sql(s, " AND start < ");
+    q_date(s, sp.mb);
+    q_sql(s, ") GROUP BY 1 UNION ALL SELECT ");
+    q_sql(s, col);
+    q_sql(s, ", " OUTCOME_SUMS " FROM dmarc_daily WHERE day >= ");
+    q_date(s, sp.a);
+    q_sql(s, " AND day < ");
+    q_date(s, sp.ma);
+    q_sql(s, " OR day >= ");
+    q_date(s, sp.mb);
+    q_sql(s, " AND day < ");
+    q_date(s, sp.b);
+    q_sql(s, " GROUP BY 1) u GROUP BY col");
+}
 
 static void
 q_dmarc_summary(struct sqlq *s, const struct api_query *q)
@@ -432,11 +565,11 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
     if (strcmp(g, "source_ip") == 0) {
         col = "source_ip";
         key = "host(col)";
-        table = "dmarc_daily";
+        table = q->domain[0] ? "dmarc_daily" : "dmarc_span_ip";
     } else if (strcmp(g, "header_from") == 0) {
         col = "header_from";
         key = "nullif(col, '')";
-        table = "dmarc_daily";
+        table = q->domain[0] ? "dmarc_daily" : "dmarc_span_from";
     } else if (strcmp(g, "org") == 0) {
         col = "reporter";
         key = "col";
@@ -450,45 +583,36 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
         key = "to_char(col, 'YYYY-MM-DD')";
         table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
     }
-    q_sql(s, "WITH g0 AS (SELECT ");
-    q_sql(s, col);
-    q_sql(s, " AS col, sum(messages) AS m, "
-        "sum(messages) FILTER (WHERE dkim = 'pass' AND spf = 'pass') AS b, "
-        "sum(messages) FILTER (WHERE dkim = 'pass' AND spf <> 'pass') AS d, "
-        "sum(messages) FILTER (WHERE dkim <> 'pass' AND spf = 'pass') AS s, "
-        "sum(messages) FILTER (WHERE dkim <> 'pass' AND spf <> 'pass') AS n,"
-        " sum(messages) FILTER (WHERE disposition = 'none') AS dn, "
-        "sum(messages) FILTER (WHERE disposition = 'quarantine') AS dq, "
-        "sum(messages) FILTER (WHERE disposition = 'reject') AS dr, "
-        "sum(messages) FILTER (WHERE disposition NOT IN ('none', "
-        "'quarantine', 'reject')) AS dx, "
-        DISP_PASS("= 'none'", "pn") DISP_FAIL("= 'none'", "fn")
-        DISP_PASS("= 'quarantine'", "pq") DISP_FAIL("= 'quarantine'", "fq")
-        DISP_PASS("= 'reject'", "pr") DISP_FAIL("= 'reject'", "fr")
-        DISP_PASS("NOT IN ('none', 'quarantine', 'reject')", "po")
-        "sum(messages) FILTER (WHERE disposition NOT IN ('none', "
-        "'quarantine', 'reject') AND dkim <> 'pass' AND spf <> 'pass') "
-        "AS fo FROM ");
-    q_sql(s, table);
-    q_days(s, q, "", &first);
-    q_sql(s, " GROUP BY 1), g AS (SELECT ");
+    q_sql(s, "WITH g0 AS (");
+    if (strncmp(table, "dmarc_span_", 11) == 0) {
+        q_dmarc_spans(s, q, col, table);
+    } else {
+        q_sql(s, "SELECT ");
+        q_sql(s, col);
+        q_sql(s, " AS col, " OUTCOME_SUMS " FROM ");
+        q_sql(s, table);
+        q_days(s, q, "", &first);
+        q_sql(s, " GROUP BY 1");
+    }
+    q_sql(s, "), g1 AS (SELECT ");
     q_sql(s, key);
-    q_sql(s, " AS key, g0.* FROM g0), r AS (SELECT *, row_number() OVER "
-        "(ORDER BY ");
+    q_sql(s, " AS key, coalesce(b, 0) AS b, coalesce(d, 0) AS d, "
+        "coalesce(s, 0) AS s, coalesce(n, 0) AS n, coalesce(pn, 0) AS pn, "
+        "coalesce(fn, 0) AS fn, coalesce(pq, 0) AS pq, coalesce(fq, 0) AS fq,"
+        " coalesce(pr, 0) AS pr, coalesce(fr, 0) AS fr, coalesce(po, 0) AS "
+        "po, coalesce(fo, 0) AS fo FROM g0), g AS (SELECT *, b + d + s + n "
+        "AS m, pn + fn AS dn, pq + fq AS dq, pr + fr AS dr, po + fo AS dx "
+        "FROM g1), r AS (SELECT *, row_number() OVER (ORDER BY ");
     q_sql(s, strcmp(g, "day") == 0 ? "key" : "m DESC, key NULLS LAST");
     q_sql(s, ") AS rn FROM g) SELECT (");
     q_echo(s, q);
-    q_sql(s, " || jsonb_build_object('totals', (SELECT api_dmarc_counts("
-        "sum(m), sum(b), sum(d), sum(s), sum(n), sum(dn), sum(dq), sum(dr), "
-        "sum(dx)) || " BY_DISP_SUM " FROM g), 'groups', coalesce((SELECT "
-        "jsonb_agg(api_dmarc_counts(m, b, d, s, n, dn, dq, dr, dx) || "
-        "api_dmarc_by_disposition(pn, fn, pq, fq, pr, fr, po, fo) || "
-        "jsonb_build_object('key', key) ORDER BY rn) FROM r WHERE rn <= ");
+    q_sql(s, " || jsonb_build_object('totals', (SELECT " COUNTS("sum")
+        " FROM g), 'groups', coalesce((SELECT jsonb_agg(" COUNTS("")
+        " || jsonb_build_object('key', key) ORDER BY rn) FROM r WHERE "
+        "rn <= ");
     q_int(s, strcmp(g, "day") == 0 ? INT64_MAX : API_GROUPS_MAX);
     q_sql(s, "), '[]'), 'other', (SELECT CASE WHEN count(*) > 0 THEN "
-        "api_dmarc_counts(sum(m), sum(b), sum(d), sum(s), sum(n), sum(dn), "
-        "sum(dq), sum(dr), sum(dx)) || " BY_DISP_SUM " END FROM r WHERE "
-        "rn > $");
+        COUNTS("sum") " END FROM r WHERE rn > $");
     if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
         s->err = true;
     q_sql(s, ")))::text");
@@ -517,7 +641,8 @@ q_tls_summary(struct sqlq *s, const struct api_query *q)
     q_sql(s, "WITH g0 AS (SELECT ");
     q_sql(s, col);
     q_sql(s, " AS col, sum(sessions) AS n, sum(sessions) FILTER (WHERE "
-        "result_type = 'success') AS ok FROM tlsrpt_daily_detail");
+        "result_type = 'success') AS ok FROM ");
+    q_sql(s, q->domain[0] ? "tlsrpt_daily_detail" : "tlsrpt_daily_all");
     q_days(s, q, "", &first);
     q_sql(s, " GROUP BY 1), g AS (SELECT ");
     q_sql(s, key);
@@ -544,36 +669,31 @@ q_tls_summary(struct sqlq *s, const struct api_query *q)
 
 /* ---- the rest ---- */
 
+/* domains and reporters: the all-time rollups of db/007_totals.sql */
 static const char sql_domains[] =
-    "WITH d AS (SELECT policy_domain AS domain, sum(reports) AS r, "
-    "sum(messages) AS m, min(first_begin) AS fb, max(last_begin) AS lb "
-    "FROM dmarc_daily_reports GROUP BY 1), "
-    "t AS (SELECT policy_domain AS domain, sum(reports) AS r, "
-    "sum(sessions) AS s, min(first_begin) AS fb, max(last_begin) AS lb "
-    "FROM tlsrpt_daily_reports WHERE policy_domain <> '' GROUP BY 1) "
+    "WITH x AS (SELECT policy_domain AS domain, "
+    "sum(reports) FILTER (WHERE kind = 'dmarc') AS dr, "
+    "sum(messages) FILTER (WHERE kind = 'dmarc') AS m, "
+    "sum(reports) FILTER (WHERE kind = 'tlsrpt') AS tr, "
+    "sum(messages) FILTER (WHERE kind = 'tlsrpt') AS s, "
+    "min(first_begin) AS fb, max(last_begin) AS lb FROM api_reporter_domain "
+    "WHERE kind = 'dmarc' OR policy_domain <> '' GROUP BY 1) "
     "SELECT jsonb_build_object('items', coalesce(jsonb_agg("
     "jsonb_build_object('domain', domain, 'dmarc_reports', "
-    "coalesce(d.r, 0), 'messages', coalesce(d.m, 0), 'tlsrpt_reports', "
-    "coalesce(t.r, 0), 'sessions', coalesce(t.s, 0), 'first_report', "
-    "api_ts(least(d.fb, t.fb)), 'last_report', api_ts(greatest(d.lb, "
-    "t.lb))) ORDER BY domain), '[]'), 'next_cursor', NULL)::text "
-    "FROM d FULL JOIN t USING (domain)";
+    "coalesce(dr, 0), 'messages', coalesce(m, 0), 'tlsrpt_reports', "
+    "coalesce(tr, 0), 'sessions', coalesce(s, 0), 'first_report', "
+    "api_ts(fb), 'last_report', api_ts(lb)) ORDER BY domain), '[]'), "
+    "'next_cursor', NULL)::text FROM x";
 
 static const char sql_reporters[] =
-    "WITH x AS (SELECT 'dmarc' AS kind, reporter, max(org_name) AS org, "
-    "sum(reports) AS n, count(DISTINCT policy_domain) AS doms, "
-    "min(first_begin) AS fb, max(last_begin) AS lb, max(last_stored) AS ls "
-    "FROM dmarc_daily_reports GROUP BY reporter "
-    "UNION ALL SELECT 'tlsrpt', r.organization_name, r.organization_name, "
-    "count(*), (SELECT count(DISTINCT policy_domain) FROM "
-    "tlsrpt_daily_reports t WHERE t.organization_name = "
-    "r.organization_name), min(r.begin_at), max(r.begin_at), "
-    "max(r.stored_at) FROM tlsrpt_report r GROUP BY r.organization_name) "
     "SELECT jsonb_build_object('items', coalesce(jsonb_agg("
-    "jsonb_build_object('kind', kind, 'reporter', reporter, 'org_name', "
-    "org, 'reports', n, 'domains', doms, 'first_report', api_ts(fb), "
-    "'last_report', api_ts(lb), 'last_received', api_ts(ls)) ORDER BY "
-    "kind, reporter), '[]'), 'next_cursor', NULL)::text FROM x";
+    "jsonb_build_object('kind', a.kind, 'reporter', a.reporter, "
+    "'org_name', a.org_name, 'reports', a.reports, 'domains', "
+    "(SELECT count(*) FROM api_reporter_domain d WHERE d.kind = a.kind "
+    "AND d.reporter = a.reporter), 'first_report', api_ts(a.first_begin), "
+    "'last_report', api_ts(a.last_begin), 'last_received', "
+    "api_ts(a.last_stored)) ORDER BY a.kind, a.reporter), '[]'), "
+    "'next_cursor', NULL)::text FROM api_reporter a";
 
 /* page_json - {"items": ..., "next_cursor": ...} from a list query */
 static enum ruad_rc

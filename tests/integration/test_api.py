@@ -1080,6 +1080,18 @@ def check_summaries():
               (dom, mid, None), (None, None, mid + "T12:00:00Z"),
               (dom, "2020-01-01T00:00:01Z", mid), ("no-such.example", None,
                                                    None)]
+    # over all domains, source_ip and header_from read whole years and
+    # months from the span rollups and the ragged days from dmarc_daily:
+    # ranges cutting each of those, from the reports' own dates
+    lo, hi = db.q("SELECT min(begin_at)::date, max(begin_at)::date FROM "
+                  "dmarc_report")[0]
+    day = datetime.timedelta(days=1)
+    combos += [(None, str(lo + 17 * day), str(hi - 40 * day) + "T06:00:00Z"),
+               (None, "%d-01-01" % (lo.year + 1), "%d-01-01" % hi.year),
+               (None, mid, None), (None, None, mid),
+               (None, mid[:8] + "10", str(datetime.date.fromisoformat(
+                   mid[:8] + "01") + 40 * day)[:8] + "20"),
+               (None, mid[:8] + "03", mid[:8] + "04")]
     for d, s, u in combos:
         check_dmarc_summary(d, s, u)
     sessions = tls_counted()
