@@ -353,53 +353,6 @@ q_days(struct sqlq *s, const struct api_query *q, const char *alias,
     }
 }
 
-static void
-q_sources(struct sqlq *s, const struct api_query *q)
-{
-    bool first = true;
-
-    q_sql(s, "WITH g AS (SELECT source_ip, coalesce(host(source_ip), '') "
-        "AS ipkey, sum(messages) AS m, "
-        "sum(messages) FILTER (WHERE dkim = 'pass') AS dk, "
-        "sum(messages) FILTER (WHERE spf = 'pass') AS sp, "
-        "sum(messages) FILTER (WHERE dkim = 'pass' OR spf = 'pass') AS dp, "
-        "array_agg(DISTINCT header_from ORDER BY header_from) FILTER "
-        "(WHERE header_from <> '') AS hf, min(day) AS d0, max(day) AS d1 "
-        "FROM dmarc_daily");
-    q_days(s, q, "", &first);
-    q_sql(s, " GROUP BY source_ip), page AS (SELECT * FROM g");
-    if (q->has_cursor) {
-        q_sql(s, " WHERE m < ");
-        q_int(s, q->cursor.a);
-        q_sql(s, " OR (m = ");
-        q_int(s, q->cursor.a);
-        q_sql(s, " AND ipkey > ");
-        q_param(s, q->cursor.text);
-        q_sql(s, ")");
-    }
-    q_sql(s, " ORDER BY m DESC, ipkey");
-    q_limit(s, q);
-    q_sql(s, "), rep AS (SELECT source_ip, array_agg(DISTINCT reporter "
-        "ORDER BY reporter) AS rs FROM dmarc_daily_ip_reporter");
-    first = true;
-    q_days(s, q, "", &first);
-    q_and(s, &first);
-    q_sql(s, "(source_ip IN (SELECT source_ip FROM page) OR (source_ip IS "
-        "NULL AND EXISTS (SELECT 1 FROM page WHERE source_ip IS NULL)))");
-    q_sql(s, " GROUP BY source_ip), page2 AS (SELECT page.*, rep.rs FROM "
-        "page LEFT JOIN rep ON rep.source_ip IS NOT DISTINCT FROM "
-        "page.source_ip ORDER BY m DESC, ipkey");
-    q_page_end(s, q, "page2", "m DESC, ipkey",
-        "jsonb_build_object('source_ip', host(x.source_ip), "
-        "'messages', x.m, 'dkim_aligned_pass', coalesce(x.dk, 0), "
-        "'spf_aligned_pass', coalesce(x.sp, 0), 'dmarc_pass', "
-        "coalesce(x.dp, 0), 'dmarc_pass_rate', CASE WHEN x.m > 0 THEN "
-        "round(coalesce(x.dp, 0)::numeric / x.m, 6) ELSE 0 END, "
-        "'header_from', coalesce(to_jsonb(x.hf), '[]'), 'reporters', "
-        "coalesce(to_jsonb(x.rs), '[]'), 'first_seen', x.d0::text, "
-        "'last_seen', x.d1::text)", "x.m", "x.ipkey");
-}
-
 /* ---- summaries ---- */
 
 static void
@@ -483,6 +436,10 @@ spans_of(const struct api_query *q, struct spans *sp)
  * SPF pass).  Every message is in exactly one of b, d, s, n and in one of
  * the eight disposition sums.
  */
+/* rows of the page's addresses (an index scan, the NULL address apart) */
+#define IN_PAGE "(source_ip = ANY (ARRAY(SELECT source_ip FROM page WHERE " \
+    "source_ip IS NOT NULL)) OR source_ip IS NULL AND EXISTS (SELECT 1 " \
+    "FROM page WHERE source_ip IS NULL))"
 #define SUM_IF(cond, name) "sum(messages) FILTER (WHERE " cond ") AS " name
 #define PASS "(dkim = 'pass' OR spf = 'pass')"
 #define FAIL "dkim <> 'pass' AND spf <> 'pass'"
@@ -519,6 +476,44 @@ spans_of(const struct api_query *q, struct spans *sp)
  * domains grouped by source_ip or header_from: whole years and months from
  * the span table, the ragged days from dmarc_daily (db/007_totals.sql)
  */
+/* q_span_where - " WHERE " the whole years and months of sp */
+static void
+q_span_where(struct sqlq *s, const struct spans *sp)
+{
+    q_sql(s, " WHERE span = 'y' AND start >= ");
+    q_date(s, sp->ya);
+    q_sql(s, " AND start < ");
+    q_date(s, sp->yb);
+    q_sql(s, " OR span = 'm' AND (start >= ");
+    q_date(s, sp->ma);
+    q_sql(s, " AND start < ");
+    q_date(s, sp->ya);
+    q_sql(s, " OR start >= ");
+    q_date(s, sp->yb);
+    q_sql(s, " AND start < ");
+    q_date(s, sp->mb);
+    q_sql(s, ")");
+}
+
+/* q_ragged_where - " WHERE " the days of sp at either end */
+static void
+q_ragged_where(struct sqlq *s, const struct spans *sp)
+{
+    q_sql(s, " WHERE day >= ");
+    q_date(s, sp->a);
+    q_sql(s, " AND day < ");
+    q_date(s, sp->ma);
+    q_sql(s, " OR day >= ");
+    q_date(s, sp->mb);
+    q_sql(s, " AND day < ");
+    q_date(s, sp->b);
+}
+
+/*
+ * q_dmarc_spans - the rows of g0 (col and the twelve sums) over all
+ * domains grouped by source_ip or header_from: whole years and months from
+ * the span table, the ragged days from dmarc_daily (db/007_totals.sql)
+ */
 static void
 q_dmarc_spans(struct sqlq *s, const struct api_query *q, const char *col,
     const char *table)
@@ -530,28 +525,11 @@ q_dmarc_spans(struct sqlq *s, const struct api_query *q, const char *col,
     q_sql(s, col);
     q_sql(s, " AS col, " SPAN_SUMS " FROM ");
     q_sql(s, table);
-    q_sql(s, " WHERE span = 'y' AND start >= ");
-    q_date(s, sp.ya);
-    q_sql(s, " AND start < ");
-    q_date(s, sp.yb);
-    q_sql(s, " OR span = 'm' AND (start >= ");
-    q_date(s, sp.ma);
-    q_sql(s, " AND start < ");
-    q_date(s, sp.ya);
-    q_sql(s, " OR start >= ");
-    q_date(s, sp.yb);
-    q_sql(s, " AND start < ");
-    q_date(s, sp.mb);
-    q_sql(s, ") GROUP BY 1 UNION ALL SELECT ");
+    q_span_where(s, &sp);
+    q_sql(s, " GROUP BY 1 UNION ALL SELECT ");
     q_sql(s, col);
-    q_sql(s, ", " OUTCOME_SUMS " FROM dmarc_daily WHERE day >= ");
-    q_date(s, sp.a);
-    q_sql(s, " AND day < ");
-    q_date(s, sp.ma);
-    q_sql(s, " OR day >= ");
-    q_date(s, sp.mb);
-    q_sql(s, " AND day < ");
-    q_date(s, sp.b);
+    q_sql(s, ", " OUTCOME_SUMS " FROM dmarc_daily");
+    q_ragged_where(s, &sp);
     q_sql(s, " GROUP BY 1) u GROUP BY col");
 }
 
@@ -616,6 +594,84 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
     if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
         s->err = true;
     q_sql(s, ")))::text");
+}
+
+/*
+ * q_sources - per source address: messages, pass counts, first and last
+ * day; for the page's addresses only, their header_from domains and
+ * reporters.  Over all domains the sums come from the span rollup and the
+ * ragged days, as the summaries' (q_dmarc_spans).
+ */
+static void
+q_sources(struct sqlq *s, const struct api_query *q)
+{
+    struct spans sp;
+    bool         first = true;
+
+    q_sql(s, "WITH g AS (SELECT source_ip, coalesce(host(source_ip), '') "
+        "AS ipkey, ");
+    if (q->domain[0]) {
+        q_sql(s, "sum(messages) AS m, "
+            "sum(messages) FILTER (WHERE dkim = 'pass') AS dk, "
+            "sum(messages) FILTER (WHERE spf = 'pass') AS sp, "
+            "sum(messages) FILTER (WHERE " PASS ") AS dp, "
+            "min(day) AS d0, max(day) AS d1 FROM dmarc_daily");
+        q_days(s, q, "", &first);
+    } else {
+        spans_of(q, &sp);
+        q_sql(s, "sum(m) AS m, sum(dk) AS dk, sum(sp) AS sp, sum(dp) AS dp,"
+            " min(d0) AS d0, max(d1) AS d1 FROM (SELECT source_ip, "
+            "sum(both_aligned + dkim_only + spf_only + neither) AS m, "
+            "sum(both_aligned + dkim_only) AS dk, "
+            "sum(both_aligned + spf_only) AS sp, "
+            "sum(both_aligned + dkim_only + spf_only) AS dp, "
+            "min(first_day) AS d0, max(last_day) AS d1 FROM dmarc_span_ip");
+        q_span_where(s, &sp);
+        q_sql(s, " GROUP BY 1 UNION ALL SELECT source_ip, sum(messages), "
+            "sum(messages) FILTER (WHERE dkim = 'pass'), "
+            "sum(messages) FILTER (WHERE spf = 'pass'), "
+            "sum(messages) FILTER (WHERE " PASS "), min(day), max(day) "
+            "FROM dmarc_daily");
+        q_ragged_where(s, &sp);
+        q_sql(s, " GROUP BY 1) u");
+    }
+    q_sql(s, " GROUP BY source_ip), page AS (SELECT * FROM g");
+    if (q->has_cursor) {
+        q_sql(s, " WHERE m < ");
+        q_int(s, q->cursor.a);
+        q_sql(s, " OR (m = ");
+        q_int(s, q->cursor.a);
+        q_sql(s, " AND ipkey > ");
+        q_param(s, q->cursor.text);
+        q_sql(s, ")");
+    }
+    q_sql(s, " ORDER BY m DESC, ipkey");
+    q_limit(s, q);
+    q_sql(s, "), hf AS (SELECT source_ip, array_agg(DISTINCT header_from "
+        "ORDER BY header_from) FILTER (WHERE header_from <> '') AS hf "
+        "FROM dmarc_daily");
+    first = true;
+    q_days(s, q, "", &first);
+    q_and(s, &first);
+    q_sql(s, IN_PAGE " GROUP BY source_ip), rep AS (SELECT source_ip, "
+        "array_agg(DISTINCT reporter ORDER BY reporter) AS rs FROM "
+        "dmarc_daily_ip_reporter");
+    first = true;
+    q_days(s, q, "", &first);
+    q_and(s, &first);
+    q_sql(s, IN_PAGE " GROUP BY source_ip), page2 AS (SELECT page.*, hf.hf, "
+        "rep.rs FROM page LEFT JOIN hf ON hf.source_ip IS NOT DISTINCT FROM "
+        "page.source_ip LEFT JOIN rep ON rep.source_ip IS NOT DISTINCT FROM "
+        "page.source_ip ORDER BY m DESC, ipkey");
+    q_page_end(s, q, "page2", "m DESC, ipkey",
+        "jsonb_build_object('source_ip', host(x.source_ip), "
+        "'messages', x.m, 'dkim_aligned_pass', coalesce(x.dk, 0), "
+        "'spf_aligned_pass', coalesce(x.sp, 0), 'dmarc_pass', "
+        "coalesce(x.dp, 0), 'dmarc_pass_rate', CASE WHEN x.m > 0 THEN "
+        "round(coalesce(x.dp, 0)::numeric / x.m, 6) ELSE 0 END, "
+        "'header_from', coalesce(to_jsonb(x.hf), '[]'), 'reporters', "
+        "coalesce(to_jsonb(x.rs), '[]'), 'first_seen', x.d0::text, "
+        "'last_seen', x.d1::text)", "x.m", "x.ipkey");
 }
 
 static void

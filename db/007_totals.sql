@@ -19,8 +19,10 @@
 -- take their locks in the same order).  The day of a report is the UTC
 -- day of the middle of its range, as everywhere.
 
--- the ragged ends of a range over all domains
+-- the ragged ends of a range over all domains; the header_from domains
+-- of the addresses on a page of GET /api/v1/dmarc/sources
 CREATE INDEX dmarc_daily_day ON dmarc_daily (day);
+CREATE INDEX dmarc_daily_ip ON dmarc_daily (source_ip, day);
 
 CREATE TABLE dmarc_span_ip (
     span              "char" NOT NULL,  -- 'm' calendar month, 'y' year

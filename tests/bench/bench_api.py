@@ -17,9 +17,12 @@ Run through tests/bench/bench_api, which builds ruad in Release and passes
    reports the same sessions under an sts and a tlsa policy.  Triggers
    are off while loading; the rollups are then filled by ruad's own
    code: dmarc_daily by the statement store_pg.c runs per report (here
-   per chunk of reports), the API's rollups by api_rollup_dmarc() and
-   api_rollup_tlsrpt() from db/003_api.sql, the functions the triggers
-   call.
+   per chunk of reports), the API's rollups by the functions the
+   triggers call: api_rollup_dmarc() and api_rollup_tlsrpt() from
+   db/003_api.sql, api_rollup_dmarc_totals() and
+   api_rollup_tlsrpt_totals() from db/007_totals.sql.  A migration added
+   later is applied to the kept database by `ruad migrate`, as on a
+   user's upgrade (it fills its own rollups from the stored reports).
 3. `ruad serve` with a read token; one keep-alive HTTP client times each
    request (send to last byte).  Each summary (every group_by) over the
    whole range, for one domain (--n different domains) and for all
@@ -81,13 +84,9 @@ def pg_bash(script, *a):
 
 
 def generator_hash():
-    """What the database depends on: the schema, the generator's source
-    (between the GENERATOR markers) and the sizes."""
+    """What the data depends on: the generator's source (between the
+    GENERATOR markers) and the sizes."""
     h = hashlib.sha256()
-    for f in sorted(os.listdir(os.path.join(args.src, "db"))):
-        if f.endswith(".sql"):
-            with open(os.path.join(args.src, "db", f), "rb") as fh:
-                h.update(fh.read())
     with open(os.path.abspath(__file__), "rb") as fh:
         me = fh.read()
     h.update(me[me.find(b"# GENERATOR BEGIN"):me.find(b"# GENERATOR END")])
@@ -95,11 +94,36 @@ def generator_hash():
     return h.hexdigest()[:16]
 
 
+def migrations():
+    """{file: sha256} of db/*.sql"""
+    out = {}
+    for f in sorted(os.listdir(os.path.join(args.src, "db"))):
+        if f.endswith(".sql"):
+            with open(os.path.join(args.src, "db", f), "rb") as fh:
+                out[f] = hashlib.sha256(fh.read()).hexdigest()[:16]
+    return out
+
+
+def write_marker():
+    with open(marker, "w") as f:
+        f.write(want + "\n")
+        for k, v in migrations().items():
+            f.write("%s %s\n" % (k, v))
+
+
+# The marker: the generator's hash, then each migration the database has
+# with its hash.  A migration added since is applied to the database as
+# a user's upgrade would (`ruad migrate`, which fills its new rollups from
+# the stored reports); a changed generator or migration makes it again.
 pgdir = os.path.join(args.dir, "pg")
 marker = os.path.join(args.dir, "generated")
 want = generator_hash()
-fresh = args.regenerate or not os.path.exists(marker) or \
-    open(marker).read().strip() != want
+have = open(marker).read().split("\n") if os.path.exists(marker) else [""]
+had = dict(ln.split(" ", 1) for ln in have[1:] if " " in ln)
+now = migrations()
+fresh = args.regenerate or have[0] != want or \
+    any(now.get(k) != v for k, v in had.items())
+upgrade = not fresh and set(now) - set(had)
 if fresh and os.path.exists(pgdir):
     pg_bash('pg_stop "$1"', pgdir)
 os.makedirs(args.dir, exist_ok=True)
@@ -272,24 +296,40 @@ def generate():
             disposition, dkim, spf) DO UPDATE SET messages = d.messages +
             excluded.messages, reports = d.reports + excluded.reports""",
             lo, lo + 49999)
-        sql(conn, "SELECT api_rollup_dmarc(ARRAY(SELECT generate_series("
-            "%s::bigint, %s)))", lo, min(lo + 49999, nrep))
+        for f in ("api_rollup_dmarc", "api_rollup_dmarc_totals"):
+            sql(conn, "SELECT " + f + "(ARRAY(SELECT generate_series("
+                "%s::bigint, %s)))", lo, min(lo + 49999, nrep))
         log("  rollups %7d/%d reports %6.1f s" % (
             min(lo + 49999, nrep), nrep, time.monotonic() - t0))
     tmax = sql(conn, "SELECT max(n) FROM tgen")[0][0]
     for lo in range(nrep + 1, tmax + 1, 100000):
-        sql(conn, "SELECT api_rollup_tlsrpt(ARRAY(SELECT generate_series("
-            "%s::bigint, %s)))", lo, min(lo + 99999, tmax))
+        for f in ("api_rollup_tlsrpt", "api_rollup_tlsrpt_totals"):
+            sql(conn, "SELECT " + f + "(ARRAY(SELECT generate_series("
+                "%s::bigint, %s)))", lo, min(lo + 99999, tmax))
     log("  TLS rollups %6.1f s" % (time.monotonic() - t0))
     sql(conn, "VACUUM ANALYZE", what="vacuum analyze")
     conn.close()
-    with open(marker, "w") as f:
-        f.write(want + "\n")
 # GENERATOR END
 
 
 if fresh:
     generate()
+    write_marker()
+elif upgrade:
+    log("applying %s to the database (as an upgrade)" % ", ".join(
+        sorted(upgrade)))
+    t0 = time.monotonic()
+    r = subprocess.run([args.ruad, "migrate"], env=env, capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        log(r.stderr)
+        sys.exit(2)
+    log("  ruad migrate %6.1f s" % (time.monotonic() - t0))
+    c = psycopg2.connect(URL)
+    c.autocommit = True
+    sql(c, "VACUUM ANALYZE", what="vacuum analyze")
+    c.close()
+    write_marker()
 conn = psycopg2.connect(URL)
 conn.autocommit = True
 sizes = sql(conn, "SELECT (SELECT count(*) FROM dmarc_record), (SELECT "
@@ -303,7 +343,8 @@ sizes = sql(conn, "SELECT (SELECT count(*) FROM dmarc_record), (SELECT "
             "current_database()))")[0]
 log("database: %d DMARC records in %d reports, %d domains, %s to %s; %d TLS"
     " reports; rollup rows: dmarc_daily %d, dmarc_daily_org %d, "
-    "dmarc_daily_all %d, tlsrpt_daily_detail %d; %s" % sizes)
+    "dmarc_daily_all %d, tlsrpt_daily_detail %d, dmarc_span_ip %d "
+    "(years) and %d (months), tlsrpt_daily_all %d; %s" % sizes)
 domains = [r[0] for r in sql(conn, "SELECT DISTINCT policy_domain FROM "
                              "dmarc_daily_reports ORDER BY 1")]
 conn.close()
