@@ -360,7 +360,7 @@ q_echo(struct sqlq *s, const struct api_query *q)
 {
     char ts[32];
 
-    q_sql(s, "jsonb_build_object('group_by', ");
+    q_sql(s, "'group_by', ");
     q_param(s, q->group_by);
     q_sql(s, "::text, 'domain', ");
     q_param(s, q->domain[0] ? q->domain : NULL);
@@ -380,7 +380,7 @@ q_echo(struct sqlq *s, const struct api_query *q)
     } else {
         q_param(s, NULL);
     }
-    q_sql(s, "::text)");
+    q_sql(s, "::text");
 }
 
 /*
@@ -466,10 +466,18 @@ spans_of(const struct api_query *q, struct spans *sp)
 #define SUMS_OF_SUMS "sum(b) AS b, sum(d) AS d, sum(s) AS s, sum(n) AS n, " \
     "sum(pn) AS pn, sum(fn) AS fn, sum(pq) AS pq, sum(fq) AS fq, " \
     "sum(pr) AS pr, sum(fr) AS fr, sum(po) AS po, sum(fo) AS fo"
-#define COUNTS(f) "api_dmarc_counts(" f "(m), " f "(b), " f "(d), " f "(s), " \
-    f "(n), " f "(dn), " f "(dq), " f "(dr), " f "(dx)) || " \
-    "api_dmarc_by_disposition(" f "(pn), " f "(fn), " f "(pq), " f "(fq), " \
-    f "(pr), " f "(fr), " f "(po), " f "(fo))"
+/* the sums over all groups, zeros when there are none */
+#define SUMS0 "coalesce(sum(b), 0) AS b, coalesce(sum(d), 0) AS d, " \
+    "coalesce(sum(s), 0) AS s, coalesce(sum(n), 0) AS n, " \
+    "coalesce(sum(pn), 0) AS pn, coalesce(sum(fn), 0) AS fn, " \
+    "coalesce(sum(pq), 0) AS pq, coalesce(sum(fq), 0) AS fq, " \
+    "coalesce(sum(pr), 0) AS pr, coalesce(sum(fr), 0) AS fr, " \
+    "coalesce(sum(po), 0) AS po, coalesce(sum(fo), 0) AS fo"
+/* a group's members (db/008_json.sql) from sums f(b) .. f(fo) */
+#define FIELDS(f) "api_dmarc_fields(" f "(b), " f "(d), " f "(s), " f "(n), " \
+    f "(pn), " f "(fn), " f "(pq), " f "(fq), " f "(pr), " f "(fr), " \
+    f "(po), " f "(fo))"
+
 
 /*
  * q_dmarc_spans - the rows of g0 (col and the twelve sums) over all
@@ -579,21 +587,21 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
         "coalesce(fn, 0) AS fn, coalesce(pq, 0) AS pq, coalesce(fq, 0) AS fq,"
         " coalesce(pr, 0) AS pr, coalesce(fr, 0) AS fr, coalesce(po, 0) AS "
         "po, coalesce(fo, 0) AS fo FROM g0), g AS (SELECT *, b + d + s + n "
-        "AS m, pn + fn AS dn, pq + fq AS dq, pr + fr AS dr, po + fo AS dx "
-        "FROM g1), r AS (SELECT *, row_number() OVER (ORDER BY ");
+        "AS m FROM g1), r AS (SELECT *, row_number() OVER (ORDER BY ");
     q_sql(s, strcmp(g, "day") == 0 ? "key" : "m DESC, key NULLS LAST");
-    q_sql(s, ") AS rn FROM g) SELECT (");
+    q_sql(s, ") AS rn FROM g) SELECT json_build_object(");
     q_echo(s, q);
-    q_sql(s, " || jsonb_build_object('totals', (SELECT " COUNTS("sum")
-        " FROM g), 'groups', coalesce((SELECT jsonb_agg(" COUNTS("")
-        " || jsonb_build_object('key', key) ORDER BY rn) FROM r WHERE "
-        "rn <= ");
+    q_sql(s, ", 'totals', (SELECT ('{' || " FIELDS("") " || '}')::json "
+        "FROM (SELECT " SUMS0 " FROM g) t), 'groups', (SELECT ('[' || coalesce(string_agg("
+        "'{\"key\":' || coalesce(to_json(key)::text, 'null') || ',' || "
+        FIELDS("") " || '}', ',' ORDER BY rn), '') || ']')::json FROM r "
+        "WHERE rn <= ");
     q_int(s, strcmp(g, "day") == 0 ? INT64_MAX : API_GROUPS_MAX);
-    q_sql(s, "), '[]'), 'other', (SELECT CASE WHEN count(*) > 0 THEN "
-        COUNTS("sum") " END FROM r WHERE rn > $");
+    q_sql(s, "), 'other', (SELECT CASE WHEN count(*) > 0 THEN ('{' || "
+        FIELDS("sum") " || '}')::json END FROM r WHERE rn > $");
     if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
         s->err = true;
-    q_sql(s, ")))::text");
+    q_sql(s, "))::text");
 }
 
 /*
@@ -705,22 +713,22 @@ q_tls_summary(struct sqlq *s, const struct api_query *q)
     q_sql(s, " AS key, g0.* FROM g0), r AS (SELECT *, row_number() OVER "
         "(ORDER BY ");
     q_sql(s, strcmp(g, "day") == 0 ? "key" : "n DESC, key NULLS LAST");
-    q_sql(s, ") AS rn FROM g) SELECT (");
+    q_sql(s, ") AS rn FROM g) SELECT json_build_object(");
     q_echo(s, q);
-    q_sql(s, " || jsonb_build_object('totals', (SELECT jsonb_build_object("
+    q_sql(s, ", 'totals', (SELECT json_build_object("
         "'sessions', coalesce(sum(n), 0), 'successful', coalesce(sum(ok), "
         "0), 'failed', coalesce(sum(n), 0) - coalesce(sum(ok), 0)) FROM g), "
-        "'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('key', key,"
+        "'groups', coalesce((SELECT json_agg(json_build_object('key', key,"
         " 'sessions', n, 'successful', coalesce(ok, 0), 'failed', n - "
         "coalesce(ok, 0)) ORDER BY rn) FROM r WHERE rn <= ");
     q_int(s, strcmp(g, "day") == 0 ? INT64_MAX : API_GROUPS_MAX);
     q_sql(s, "), '[]'), 'other', (SELECT CASE WHEN count(*) > 0 THEN "
-        "jsonb_build_object('sessions', sum(n), 'successful', "
+        "json_build_object('sessions', sum(n), 'successful', "
         "coalesce(sum(ok), 0), 'failed', sum(n) - coalesce(sum(ok), 0)) END "
         "FROM r WHERE rn > $");
     if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
         s->err = true;
-    q_sql(s, ")))::text");
+    q_sql(s, "))::text");
 }
 
 /* ---- the rest ---- */
