@@ -58,15 +58,31 @@ q_param(struct sqlq *s, const char *v)
         s->err = true;
 }
 
-static void
-q_int(struct sqlq *s, int64_t v)
+/* q_num - parameter for integer v, its number (text: "$N" by q_ref) */
+static int
+q_num(struct sqlq *s, int64_t v)
 {
     if (s->n == PARAMS_MAX) {
         s->err = true;
-        return;
+        return 1;
     }
     snprintf(s->own[s->n], sizeof(s->own[0]), "%lld", (long long)v);
-    q_param(s, s->own[s->n]);
+    s->p[s->n] = s->own[s->n];
+    return ++s->n;
+}
+
+/* q_ref - append "$N" */
+static void
+q_ref(struct sqlq *s, int n)
+{
+    if (buf_printf(&s->sql, "$%d", n) != RUAD_OK)
+        s->err = true;
+}
+
+static void
+q_int(struct sqlq *s, int64_t v)
+{
+    q_ref(s, q_num(s, v));
 }
 
 /* day_ceil - the first UTC day (days since 1970-01-01) starting at or
@@ -164,20 +180,16 @@ q_page_end(struct sqlq *s, const struct api_query *q, const char *from,
     q_int(s, q->limit);
     q_sql(s, "), '[]')::text, max(");
     q_sql(s, key_a);
-    q_sql(s, "::text) FILTER (WHERE rn = $");
-    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
-        s->err = true;
-    q_sql(s, " AND n > $");
-    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
-        s->err = true;
+    q_sql(s, "::text) FILTER (WHERE rn = ");
+    q_ref(s, s->n);
+    q_sql(s, " AND n > ");
+    q_ref(s, s->n);
     q_sql(s, "), max(");
     q_sql(s, key_b);
-    q_sql(s, "::text) FILTER (WHERE rn = $");
-    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
-        s->err = true;
-    q_sql(s, " AND n > $");
-    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
-        s->err = true;
+    q_sql(s, "::text) FILTER (WHERE rn = ");
+    q_ref(s, s->n);
+    q_sql(s, " AND n > ");
+    q_ref(s, s->n);
     q_sql(s, ") FROM (SELECT *, row_number() OVER (ORDER BY ");
     q_sql(s, order);
     q_sql(s, ") AS rn, count(*) OVER () AS n FROM ");
@@ -457,33 +469,62 @@ spans_of(const struct api_query *q, struct spans *sp)
     SUM_IF("disposition = 'reject' AND " FAIL, "fr") ", " \
     SUM_IF(OTHER " AND " PASS, "po") ", " \
     SUM_IF(OTHER " AND " FAIL, "fo")
-/* the same from a span table, whose columns are these sums */
-#define SPAN_SUMS "sum(both_aligned) AS b, sum(dkim_only) AS d, " \
-    "sum(spf_only) AS s, sum(neither) AS n, sum(none_pass) AS pn, " \
-    "sum(none_fail) AS fn, sum(quarantine_pass) AS pq, " \
-    "sum(quarantine_fail) AS fq, sum(reject_pass) AS pr, " \
-    "sum(reject_fail) AS fr, sum(other_pass) AS po, sum(other_fail) AS fo"
-#define SUMS_OF_SUMS "sum(b) AS b, sum(d) AS d, sum(s) AS s, sum(n) AS n, " \
-    "sum(pn) AS pn, sum(fn) AS fn, sum(pq) AS pq, sum(fq) AS fq, " \
-    "sum(pr) AS pr, sum(fr) AS fr, sum(po) AS po, sum(fo) AS fo"
-/* the sums over all groups, zeros when there are none */
-#define SUMS0 "coalesce(sum(b), 0) AS b, coalesce(sum(d), 0) AS d, " \
-    "coalesce(sum(s), 0) AS s, coalesce(sum(n), 0) AS n, " \
-    "coalesce(sum(pn), 0) AS pn, coalesce(sum(fn), 0) AS fn, " \
-    "coalesce(sum(pq), 0) AS pq, coalesce(sum(fq), 0) AS fq, " \
-    "coalesce(sum(pr), 0) AS pr, coalesce(sum(fr), 0) AS fr, " \
-    "coalesce(sum(po), 0) AS po, coalesce(sum(fo), 0) AS fo"
-/* a group's members (db/008_json.sql) from sums f(b) .. f(fo) */
-#define FIELDS(f) "api_dmarc_fields(" f "(b), " f "(d), " f "(s), " f "(n), " \
-    f "(pn), " f "(fn), " f "(pq), " f "(fq), " f "(pr), " f "(fr), " \
-    f "(po), " f "(fo))"
-
-
 /*
- * q_dmarc_spans - the rows of g0 (col and the twelve sums) over all
- * domains grouped by source_ip or header_from: whole years and months from
- * the span table, the ragged days from dmarc_daily (db/007_totals.sql)
+ * Over all domains a summary by source_ip sums 76,000 rows a year into as
+ * many groups: as float8 (a sum kept in place) rather than bigint (a
+ * numeric allocated per group and sum, five times slower).  The counts are
+ * integers far below 2^53, where float8 sums are exact; they are bigint
+ * again before anything else sees them.
  */
+#define SPAN_ROW "both_aligned::float8 AS b, dkim_only::float8 AS d, " \
+    "spf_only::float8 AS s, neither::float8 AS n, none_pass::float8 AS pn, " \
+    "none_fail::float8 AS fn, quarantine_pass::float8 AS pq, " \
+    "quarantine_fail::float8 AS fq, reject_pass::float8 AS pr, " \
+    "reject_fail::float8 AS fr, other_pass::float8 AS po, " \
+    "other_fail::float8 AS fo"
+#define SPLIT(cond) "CASE WHEN " cond " THEN messages::float8 END"
+#define DAILY_ROW \
+    SPLIT("dkim = 'pass' AND spf = 'pass'") ", " \
+    SPLIT("dkim = 'pass' AND spf <> 'pass'") ", " \
+    SPLIT("dkim <> 'pass' AND spf = 'pass'") ", " \
+    SPLIT(FAIL) ", " \
+    SPLIT("disposition = 'none' AND " PASS) ", " \
+    SPLIT("disposition = 'none' AND " FAIL) ", " \
+    SPLIT("disposition = 'quarantine' AND " PASS) ", " \
+    SPLIT("disposition = 'quarantine' AND " FAIL) ", " \
+    SPLIT("disposition = 'reject' AND " PASS) ", " \
+    SPLIT("disposition = 'reject' AND " FAIL) ", " \
+    SPLIT(OTHER " AND " PASS) ", " \
+    SPLIT(OTHER " AND " FAIL)
+#define SUMS_INT8 "sum(b)::int8 AS b, sum(d)::int8 AS d, sum(s)::int8 AS s, " \
+    "sum(n)::int8 AS n, sum(pn)::int8 AS pn, sum(fn)::int8 AS fn, " \
+    "sum(pq)::int8 AS pq, sum(fq)::int8 AS fq, sum(pr)::int8 AS pr, " \
+    "sum(fr)::int8 AS fr, sum(po)::int8 AS po, sum(fo)::int8 AS fo"
+#define COALESCED "coalesce(b, 0) AS b, coalesce(d, 0) AS d, " \
+    "coalesce(s, 0) AS s, coalesce(n, 0) AS n, coalesce(pn, 0) AS pn, " \
+    "coalesce(fn, 0) AS fn, coalesce(pq, 0) AS pq, coalesce(fq, 0) AS fq, " \
+    "coalesce(pr, 0) AS pr, coalesce(fr, 0) AS fr, coalesce(po, 0) AS po, " \
+    "coalesce(fo, 0) AS fo"
+/* a group's members (db/008_json.sql) from b .. fo, each prefixed */
+#define FIELDS(p) "api_dmarc_fields(" p "b, " p "d, " p "s, " p "n, " \
+    p "pn, " p "fn, " p "pq, " p "fq, " p "pr, " p "fr, " p "po, " p "fo)"
+/* the totals less the groups listed */
+#define REST "api_dmarc_fields(t.b - x.b, t.d - x.d, t.s - x.s, t.n - x.n, " \
+    "t.pn - x.pn, t.fn - x.fn, t.pq - x.pq, t.fq - x.fq, t.pr - x.pr, " \
+    "t.fr - x.fr, t.po - x.po, t.fo - x.fo)"
+#define LISTED_SUMS "sum(b) FILTER (WHERE rn <= $L) AS b, " \
+    "sum(d) FILTER (WHERE rn <= $L) AS d, " \
+    "sum(s) FILTER (WHERE rn <= $L) AS s, " \
+    "sum(n) FILTER (WHERE rn <= $L) AS n, " \
+    "sum(pn) FILTER (WHERE rn <= $L) AS pn, " \
+    "sum(fn) FILTER (WHERE rn <= $L) AS fn, " \
+    "sum(pq) FILTER (WHERE rn <= $L) AS pq, " \
+    "sum(fq) FILTER (WHERE rn <= $L) AS fq, " \
+    "sum(pr) FILTER (WHERE rn <= $L) AS pr, " \
+    "sum(fr) FILTER (WHERE rn <= $L) AS fr, " \
+    "sum(po) FILTER (WHERE rn <= $L) AS po, " \
+    "sum(fo) FILTER (WHERE rn <= $L) AS fo"
+
 /* q_span_where - " WHERE " the whole years and months of sp */
 static void
 q_span_where(struct sqlq *s, const struct spans *sp)
@@ -529,23 +570,49 @@ q_dmarc_spans(struct sqlq *s, const struct api_query *q, const char *col,
     struct spans sp;
 
     spans_of(q, &sp);
-    q_sql(s, "SELECT col, " SUMS_OF_SUMS " FROM (SELECT ");
+    q_sql(s, "SELECT col, " SUMS_INT8 " FROM (SELECT ");
     q_sql(s, col);
-    q_sql(s, " AS col, " SPAN_SUMS " FROM ");
+    q_sql(s, " AS col, " SPAN_ROW " FROM ");
     q_sql(s, table);
     q_span_where(s, &sp);
-    q_sql(s, " GROUP BY 1 UNION ALL SELECT ");
+    q_sql(s, " UNION ALL SELECT ");
     q_sql(s, col);
-    q_sql(s, ", " OUTCOME_SUMS " FROM dmarc_daily");
+    q_sql(s, ", " DAILY_ROW " FROM dmarc_daily");
     q_ragged_where(s, &sp);
-    q_sql(s, " GROUP BY 1) u GROUP BY col");
+    q_sql(s, ") u GROUP BY col");
 }
 
+/* q_listed - sql with each "$L" replaced by parameter number n */
+static void
+q_listed(struct sqlq *s, const char *sql, int n)
+{
+    const char *p;
+
+    while ((p = strstr(sql, "$L")) != NULL) {
+        if (buf_append(&s->sql, sql, (size_t)(p - sql)) != RUAD_OK ||
+            buf_printf(&s->sql, "$%d", n) != RUAD_OK)
+            s->err = true;
+        sql = p + 2;
+    }
+    q_sql(s, sql);
+}
+
+/*
+ * q_dmarc_summary - the groups (at most API_GROUPS_MAX, largest first; by
+ * day every day), the totals, and the rest as other.  The totals come
+ * from the day rollups (dmarc_daily_org, or dmarc_daily_all over all
+ * domains), whatever the grouping: each message is in one group, so the
+ * totals are the same, and other is the totals less the groups listed.
+ * Only the groups listed and one more are sorted (top-N).
+ */
 static void
 q_dmarc_summary(struct sqlq *s, const struct api_query *q)
 {
-    const char *g = q->group_by, *col, *key, *table;
-    bool        first = true;
+    const char *g = q->group_by, *col, *key, *table, *order;
+    const char *totals = q->domain[0] ? "dmarc_daily_org" :
+        "dmarc_daily_all";
+    bool        first = true, day = strcmp(g, "day") == 0;
+    int         lim;
 
     /* grouped by the column, the key made per group: cheaper */
     if (strcmp(g, "source_ip") == 0) {
@@ -559,16 +626,17 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
     } else if (strcmp(g, "org") == 0) {
         col = "reporter";
         key = "col";
-        table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
+        table = totals;
     } else if (strcmp(g, "disposition") == 0) {
         col = "disposition";
         key = "nullif(col, '')";
-        table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
+        table = totals;
     } else {
         col = "day";
         key = "to_char(col, 'YYYY-MM-DD')";
-        table = q->domain[0] ? "dmarc_daily_org" : "dmarc_daily_all";
+        table = totals;
     }
+    order = day ? "key" : "m DESC, key COLLATE \"C\" NULLS LAST";
     q_sql(s, "WITH g0 AS (");
     if (strncmp(table, "dmarc_span_", 11) == 0) {
         q_dmarc_spans(s, q, col, table);
@@ -580,28 +648,36 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
         q_days(s, q, "", &first);
         q_sql(s, " GROUP BY 1");
     }
-    q_sql(s, "), g1 AS (SELECT ");
+    q_sql(s, "), g AS (SELECT *, b + d + s + n AS m FROM (SELECT ");
     q_sql(s, key);
-    q_sql(s, " AS key, coalesce(b, 0) AS b, coalesce(d, 0) AS d, "
-        "coalesce(s, 0) AS s, coalesce(n, 0) AS n, coalesce(pn, 0) AS pn, "
-        "coalesce(fn, 0) AS fn, coalesce(pq, 0) AS pq, coalesce(fq, 0) AS fq,"
-        " coalesce(pr, 0) AS pr, coalesce(fr, 0) AS fr, coalesce(po, 0) AS "
-        "po, coalesce(fo, 0) AS fo FROM g0), g AS (SELECT *, b + d + s + n "
-        "AS m FROM g1), r AS (SELECT *, row_number() OVER (ORDER BY ");
-    q_sql(s, strcmp(g, "day") == 0 ? "key" : "m DESC, key NULLS LAST");
-    q_sql(s, ") AS rn FROM g) SELECT json_build_object(");
+    q_sql(s, " AS key, " COALESCED " FROM g0) g1), r AS (SELECT *, "
+        "row_number() OVER (ORDER BY ");
+    q_sql(s, order);
+    q_sql(s, ") AS rn FROM (SELECT * FROM g ORDER BY ");
+    q_sql(s, order);
+    if (!day) {
+        q_sql(s, " LIMIT ");
+        q_int(s, API_GROUPS_MAX + 1);
+    }
+    q_sql(s, ") top), t AS (SELECT " COALESCED " FROM (SELECT " OUTCOME_SUMS
+        " FROM ");
+    q_sql(s, totals);
+    first = true;
+    q_days(s, q, "", &first);
+    q_sql(s, ") t0) SELECT json_build_object(");
     q_echo(s, q);
+    lim = q_num(s, day ? INT64_MAX : API_GROUPS_MAX);
     q_sql(s, ", 'totals', (SELECT ('{' || " FIELDS("") " || '}')::json "
-        "FROM (SELECT " SUMS0 " FROM g) t), 'groups', (SELECT ('[' || coalesce(string_agg("
-        "'{\"key\":' || coalesce(to_json(key)::text, 'null') || ',' || "
-        FIELDS("") " || '}', ',' ORDER BY rn), '') || ']')::json FROM r "
-        "WHERE rn <= ");
-    q_int(s, strcmp(g, "day") == 0 ? INT64_MAX : API_GROUPS_MAX);
-    q_sql(s, "), 'other', (SELECT CASE WHEN count(*) > 0 THEN ('{' || "
-        FIELDS("sum") " || '}')::json END FROM r WHERE rn > $");
-    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
-        s->err = true;
-    q_sql(s, "))::text");
+        "FROM t), 'groups', (SELECT ('[' || coalesce(string_agg('{\"key\":' "
+        "|| coalesce(to_json(key)::text, 'null') || ',' || " FIELDS("")
+        " || '}', ',' ORDER BY rn), '') || ']')::json FROM r WHERE rn <= ");
+    q_ref(s, lim);
+    q_sql(s, "), 'other', (SELECT CASE WHEN x.k > ");
+    q_ref(s, lim);
+    q_sql(s, " THEN ('{' || " REST " || '}')::json END FROM t, (SELECT "
+        "count(*) AS k, ");
+    q_listed(s, LISTED_SUMS, lim);
+    q_sql(s, " FROM r) x))::text");
 }
 
 /*
@@ -725,9 +801,8 @@ q_tls_summary(struct sqlq *s, const struct api_query *q)
     q_sql(s, "), '[]'), 'other', (SELECT CASE WHEN count(*) > 0 THEN "
         "json_build_object('sessions', sum(n), 'successful', "
         "coalesce(sum(ok), 0), 'failed', sum(n) - coalesce(sum(ok), 0)) END "
-        "FROM r WHERE rn > $");
-    if (buf_printf(&s->sql, "%d", s->n) != RUAD_OK)
-        s->err = true;
+        "FROM r WHERE rn > ");
+    q_ref(s, s->n);
     q_sql(s, "))::text");
 }
 
