@@ -448,10 +448,6 @@ spans_of(const struct api_query *q, struct spans *sp)
  * SPF pass).  Every message is in exactly one of b, d, s, n and in one of
  * the eight disposition sums.
  */
-/* rows of the page's addresses (an index scan, the NULL address apart) */
-#define IN_PAGE "(source_ip = ANY (ARRAY(SELECT source_ip FROM page WHERE " \
-    "source_ip IS NOT NULL)) OR source_ip IS NULL AND EXISTS (SELECT 1 " \
-    "FROM page WHERE source_ip IS NULL))"
 #define SUM_IF(cond, name) "sum(messages) FILTER (WHERE " cond ") AS " name
 #define PASS "(dkim = 'pass' OR spf = 'pass')"
 #define FAIL "dkim <> 'pass' AND spf <> 'pass'"
@@ -681,6 +677,41 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
 }
 
 /*
+ * q_page_array - "name AS (...)": per address of the page, the distinct
+ * non-empty values of col in table over the range, as a: read from the
+ * (source_ip, day) covering index, the NULL address apart
+ */
+static void
+q_page_array(struct sqlq *s, const struct api_query *q, const char *name,
+    const char *col, const char *table)
+{
+    bool first, nul;
+
+    for (nul = false; ; nul = true) {
+        q_sql(s, nul ? " UNION ALL SELECT NULL, " : name);
+        if (!nul)
+            q_sql(s, " AS (SELECT source_ip, ");
+        q_sql(s, "array_agg(DISTINCT ");
+        q_sql(s, col);
+        q_sql(s, " ORDER BY ");
+        q_sql(s, col);
+        q_sql(s, ") FILTER (WHERE ");
+        q_sql(s, col);
+        q_sql(s, " <> '') AS a FROM ");
+        q_sql(s, table);
+        first = true;
+        q_days(s, q, "", &first);
+        q_and(s, &first);
+        if (nul)
+            break;
+        q_sql(s, "source_ip = ANY (ARRAY(SELECT source_ip FROM page WHERE "
+            "source_ip IS NOT NULL)) GROUP BY source_ip");
+    }
+    q_sql(s, "source_ip IS NULL AND EXISTS (SELECT 1 FROM page WHERE "
+        "source_ip IS NULL) HAVING count(*) > 0)");
+}
+
+/*
  * q_sources - per source address: messages, pass counts, first and last
  * day; for the page's addresses only, their header_from domains and
  * reporters.  Over all domains the sums come from the span rollup and the
@@ -703,21 +734,20 @@ q_sources(struct sqlq *s, const struct api_query *q)
         q_days(s, q, "", &first);
     } else {
         spans_of(q, &sp);
-        q_sql(s, "sum(m) AS m, sum(dk) AS dk, sum(sp) AS sp, sum(dp) AS dp,"
-            " min(d0) AS d0, max(d1) AS d1 FROM (SELECT source_ip, "
-            "sum(both_aligned + dkim_only + spf_only + neither) AS m, "
-            "sum(both_aligned + dkim_only) AS dk, "
-            "sum(both_aligned + spf_only) AS sp, "
-            "sum(both_aligned + dkim_only + spf_only) AS dp, "
-            "min(first_day) AS d0, max(last_day) AS d1 FROM dmarc_span_ip");
+        /* float8 sums, as in q_dmarc_spans */
+        q_sql(s, "sum(m)::int8 AS m, sum(dk)::int8 AS dk, sum(sp)::int8 AS "
+            "sp, sum(dp)::int8 AS dp, min(d0) AS d0, max(d1) AS d1 FROM "
+            "(SELECT source_ip, (both_aligned + dkim_only + spf_only + "
+            "neither)::float8 AS m, (both_aligned + dkim_only)::float8 AS dk,"
+            " (both_aligned + spf_only)::float8 AS sp, (both_aligned + "
+            "dkim_only + spf_only)::float8 AS dp, first_day AS d0, last_day "
+            "AS d1 FROM dmarc_span_ip");
         q_span_where(s, &sp);
-        q_sql(s, " GROUP BY 1 UNION ALL SELECT source_ip, sum(messages), "
-            "sum(messages) FILTER (WHERE dkim = 'pass'), "
-            "sum(messages) FILTER (WHERE spf = 'pass'), "
-            "sum(messages) FILTER (WHERE " PASS "), min(day), max(day) "
-            "FROM dmarc_daily");
+        q_sql(s, " UNION ALL SELECT source_ip, messages::float8, "
+            SPLIT("dkim = 'pass'") ", " SPLIT("spf = 'pass'") ", "
+            SPLIT(PASS) ", day, day FROM dmarc_daily");
         q_ragged_where(s, &sp);
-        q_sql(s, " GROUP BY 1) u");
+        q_sql(s, ") u");
     }
     q_sql(s, " GROUP BY source_ip), page AS (SELECT * FROM g");
     if (q->has_cursor) {
@@ -731,20 +761,12 @@ q_sources(struct sqlq *s, const struct api_query *q)
     }
     q_sql(s, " ORDER BY m DESC, ipkey");
     q_limit(s, q);
-    q_sql(s, "), hf AS (SELECT source_ip, array_agg(DISTINCT header_from "
-        "ORDER BY header_from) FILTER (WHERE header_from <> '') AS hf "
-        "FROM dmarc_daily");
-    first = true;
-    q_days(s, q, "", &first);
-    q_and(s, &first);
-    q_sql(s, IN_PAGE " GROUP BY source_ip), rep AS (SELECT source_ip, "
-        "array_agg(DISTINCT reporter ORDER BY reporter) AS rs FROM "
-        "dmarc_daily_ip_reporter");
-    first = true;
-    q_days(s, q, "", &first);
-    q_and(s, &first);
-    q_sql(s, IN_PAGE " GROUP BY source_ip), page2 AS (SELECT page.*, hf.hf, "
-        "rep.rs FROM page LEFT JOIN hf ON hf.source_ip IS NOT DISTINCT FROM "
+    q_sql(s, "), ");
+    q_page_array(s, q, "hf", "header_from", "dmarc_daily");
+    q_sql(s, ", ");
+    q_page_array(s, q, "rep", "reporter", "dmarc_daily_ip_reporter");
+    q_sql(s, ", page2 AS (SELECT page.*, hf.a AS hf, "
+        "rep.a AS rs FROM page LEFT JOIN hf ON hf.source_ip IS NOT DISTINCT FROM "
         "page.source_ip LEFT JOIN rep ON rep.source_ip IS NOT DISTINCT FROM "
         "page.source_ip ORDER BY m DESC, ipkey");
     q_page_end(s, q, "page2", "m DESC, ipkey",
