@@ -810,7 +810,8 @@ q_tls_summary(struct sqlq *s, const struct api_query *q)
     q_sql(s, key);
     q_sql(s, " AS key, g0.* FROM g0), r AS (SELECT *, row_number() OVER "
         "(ORDER BY ");
-    q_sql(s, strcmp(g, "day") == 0 ? "key" : "n DESC, key NULLS LAST");
+    q_sql(s, strcmp(g, "day") == 0 ? "key" :
+        "n DESC, key COLLATE \"C\" NULLS LAST");
     q_sql(s, ") AS rn FROM g) SELECT json_build_object(");
     q_echo(s, q);
     q_sql(s, ", 'totals', (SELECT json_build_object("
