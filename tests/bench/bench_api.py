@@ -470,6 +470,17 @@ case("dmarc/sources", "domain", [q("/api/v1/dmarc/sources", domain=d,
                                    **year) for d in some])
 case("dmarc/sources", "all", [q("/api/v1/dmarc/sources", **year)] *
      args.n_all)
+# Ranges that are not whole months: over all domains their ends are read
+# from dmarc_daily, day by day (no target: reported to be known)
+for label, rng in (("Jan 15-Dec 15", {"since": "2025-01-15",
+                                       "until": "2025-12-16"}),
+                   ("Nov 17-Dec 16", {"since": "2025-11-17",
+                                      "until": "2025-12-17"})):
+    for gb in ("source_ip", "header_from"):
+        case("dmarc/summary %s, %s" % (gb, label), "all",
+             [q("/api/v1/dmarc/summary", group_by=gb, **rng)] * args.n_all)
+    case("dmarc/sources, %s" % label, "all",
+         [q("/api/v1/dmarc/sources", **rng)] * args.n_all)
 
 
 def walk(path, params, n):
