@@ -164,6 +164,48 @@ skip_sp(const char *p)
 }
 
 /*
+ * utf8_ok - is s well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF)?  What the envelope carries is
+ * stored as text: bytes that are not would fail at every retry.
+ */
+static bool
+utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned             n, c;
+
+    while (*p != '\0') {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        if (*p >= 0xc2 && *p <= 0xdf) {
+            n = 1;
+            c = *p & 0x1f;
+        } else if (*p >= 0xe0 && *p <= 0xef) {
+            n = 2;
+            c = *p & 0x0f;
+        } else if (*p >= 0xf0 && *p <= 0xf4) {
+            n = 3;
+            c = *p & 0x07;
+        } else {
+            return false;
+        }
+        for (p++; n > 0; n--, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return false;                   /* also the NUL */
+            c = c << 6 | (*p & 0x3f);
+            if ((n == 2 && c < 0x20) ||         /* overlong 3-byte form */
+                (n == 3 && (c < 0x10 || c > 0x10f)))
+                return false;                   /* overlong, > U+10FFFF */
+        }
+        if (c >= 0xd800 && c <= 0xdfff)
+            return false;                       /* a surrogate */
+    }
+    return true;
+}
+
+/*
  * parse_path - "<local@domain>" (or "<>") at p into out, without the
  * brackets; *end is past it.  Source routes are not taken; no control
  * characters or spaces inside.
@@ -202,6 +244,12 @@ cmd_helo(struct smtp_session *s, const char *arg, bool ehlo)
         smtp_error(s);
         return;
     }
+    if (!utf8_ok(arg)) {
+        reply(s, "501 5.5.4 %s domain is not valid UTF-8",
+            ehlo ? "EHLO" : "HELO");
+        smtp_error(s);
+        return;
+    }
     smtp_reset(s);
     free(s->helo);
     s->helo = strdup(arg);
@@ -237,6 +285,11 @@ cmd_mail(struct smtp_session *s, const char *arg)
     if (strncasecmp(arg, " FROM:", 6) != 0 ||
         !parse_path(arg + 6, addr, sizeof(addr), &p)) {
         reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+        smtp_error(s);
+        return;
+    }
+    if (!utf8_ok(addr)) {
+        reply(s, "501 5.1.7 Sender address is not valid UTF-8");
         smtp_error(s);
         return;
     }
@@ -281,6 +334,11 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
     if (strncasecmp(arg, " TO:", 4) != 0 ||
         !parse_path(arg + 4, addr, sizeof(addr), &p) || addr[0] == '\0') {
         reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+        smtp_error(s);
+        return;
+    }
+    if (!utf8_ok(addr)) {
+        reply(s, "501 5.1.3 Recipient address is not valid UTF-8");
         smtp_error(s);
         return;
     }

@@ -999,6 +999,27 @@ try:
     t.check(code == 554, "DATA with no recipient: %r" % text)
     c.close()
 
+    # The envelope is stored as text: bytes that are not UTF-8 are refused
+    # once, with a 5xx (they used to fail the insert with 451 at every
+    # retry); well-formed UTF-8 is taken.
+    c = Client(port)
+    for cmd, want, why in (
+            (b"EHLO bad\xff.example", "501 5.5.4", "EHLO not UTF-8"),
+            (b"HELO \xc0\xafoverlong.example", "501 5.5.4",
+             "HELO with an overlong form"),
+            (b"EHLO utf8.test.example", "250", "EHLO after them"),
+            (b"MAIL FROM:<a\xed\xa0\x80@example.org>", "501 5.1.7",
+             "MAIL FROM with a surrogate"),
+            (b"MAIL FROM:<\xc3\xa9t\xc3\xa9@example.org>", "250",
+             "MAIL FROM in UTF-8"),
+            (b"RCPT TO:<dmarc\xf5@rua.example>", "501 5.1.3",
+             "RCPT TO not UTF-8"),
+            (b"RCPT TO:<dmarc@rua.example>", "250", "RCPT TO after it")):
+        code, text = c.cmd(cmd)
+        t.check(text.startswith(want), "%s: %r (want %s)" % (why, text,
+                                                             want))
+    c.close()
+
     # 10 errors: 421 and the connection closes
     c = Client(port)
     c.send(b"XYZZY\r\n" * 10)
@@ -1379,13 +1400,20 @@ try:
     t.check(not rows_with(mk), "nothing stored for the 451s")
     since = lap("database down", since)
 
-    # --- a batch with a row the database refuses: it alone fails
+    # --- a batch with a row the database refuses: it alone fails.  The
+    # refusal is a trigger made for the test (what a constraint or a full
+    # disk would do to one row); the envelope itself is fine.
+    db.q("CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql "
+         "AS $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$; "
+         "CREATE TRIGGER refuse_for_test BEFORE INSERT ON inbound FOR EACH "
+         "ROW WHEN (NEW.smtp_mail_from = 'refuse-me@bad-row.example') "
+         "EXECUTE FUNCTION test_refuse(); SELECT 1")
     mixed = 0
     for rnd in range(5):
         mk = b"batch-%d-" % rnd + RUN.encode()
         mks = [mk + b"-%02d" % i for i in range(20)]
         froms = [b"reporter@example.org"] * len(mks)
-        froms[7] = b"\xff\xfe@bad-bytes.example"    # not UTF-8: refused
+        froms[7] = b"refuse-me@bad-row.example"
         res = together(port, [message(m) for m in mks], froms)
         good = [i for i in range(len(mks)) if i != 7]
         t.check(res[7][0] == 451 and "4.3.0" in res[7][1],
@@ -1407,6 +1435,8 @@ try:
     t.check(mixed > 0, "the refused row shared a batch with others at "
             "least once in %d rounds (log: inbound batch ... refused=1)" %
             (rnd + 1))
+    db.q("DROP TRIGGER refuse_for_test ON inbound; DROP FUNCTION "
+         "test_refuse(); SELECT 1")
     since = lap("batch with a refused row", since)
 
     # --- a second server: --smtp-reject-bare-lf=yes, default size

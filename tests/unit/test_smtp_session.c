@@ -162,6 +162,25 @@ static const struct dialogue {
       NULL },
     { "QUIT ends", "QUIT\r\nNOOP\r\n", { "221" }, 0, NULL },
     { "NUL in command", "EHLO c\r\nNO\0OP\r\n", { "500 5.5.2 NUL" }, 0, NULL },
+    /* the envelope is stored as text: only well-formed UTF-8 (RFC 3629) */
+    { "UTF-8 at each boundary", "EHLO c\r\n"
+      "MAIL FROM:<\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"
+      "\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf@b>\r\n",
+      { "250 2.1.0" }, 0, NULL },
+    { "EHLO not UTF-8", "EHLO \xff\r\nHELO c\xc3\r\nEHLO c\r\n",
+      { "501 5.5.4 EHLO", "501 5.5.4 HELO", "250" }, 0, NULL },
+    { "MAIL FROM not UTF-8", "EHLO c\r\n"
+      "MAIL FROM:<\xc1\xbf@b>\r\n"          /* overlong 2-byte */
+      "MAIL FROM:<\xe0\x9f\xbf@b>\r\n"      /* overlong 3-byte */
+      "MAIL FROM:<\xed\xa0\x80@b>\r\n"      /* a surrogate */
+      "MAIL FROM:<\xf0\x8f\xbf\xbf@b>\r\n"  /* overlong 4-byte */
+      "MAIL FROM:<\xf4\x90\x80\x80@b>\r\n", /* above U+10FFFF */
+      { "501 5.1.7", "501 5.1.7", "501 5.1.7", "501 5.1.7", "421 4.7.0" }, 0,
+      NULL },
+    { "RCPT TO not UTF-8", "EHLO c\r\nMAIL FROM:<a@b>\r\n"
+      "RCPT TO:<dmarc\x80@rua.example>\r\nRCPT TO:<a\xe2\x82@b>\r\n"
+      "RCPT TO:<dmarc@rua.example>\r\n",
+      { "501 5.1.3", "501 5.1.3", "250 2.1.5" }, 0, NULL },
 };
 
 static void
