@@ -467,18 +467,15 @@ spans_of(const struct api_query *q, struct spans *sp)
     SUM_IF(OTHER " AND " FAIL, "fo")
 /*
  * Over all domains a summary by source_ip sums 76,000 rows a year into as
- * many groups: as float8 (a sum kept in place) rather than bigint (a
- * numeric allocated per group and sum, five times slower).  The counts are
- * integers far below 2^53, where float8 sums are exact; they are bigint
- * again before anything else sees them.
+ * many groups: with api_sum8 (db/010_sum8.sql: the bigint kept in place),
+ * not sum(bigint), which allocates a numeric per group and sum and costs
+ * five times as much here.
  */
-#define SPAN_ROW "both_aligned::float8 AS b, dkim_only::float8 AS d, " \
-    "spf_only::float8 AS s, neither::float8 AS n, none_pass::float8 AS pn, " \
-    "none_fail::float8 AS fn, quarantine_pass::float8 AS pq, " \
-    "quarantine_fail::float8 AS fq, reject_pass::float8 AS pr, " \
-    "reject_fail::float8 AS fr, other_pass::float8 AS po, " \
-    "other_fail::float8 AS fo"
-#define SPLIT(cond) "CASE WHEN " cond " THEN messages::float8 END"
+#define SPAN_ROW "both_aligned AS b, dkim_only AS d, spf_only AS s, " \
+    "neither AS n, none_pass AS pn, none_fail AS fn, quarantine_pass AS pq, " \
+    "quarantine_fail AS fq, reject_pass AS pr, reject_fail AS fr, " \
+    "other_pass AS po, other_fail AS fo"
+#define SPLIT(cond) "CASE WHEN " cond " THEN messages END"
 #define DAILY_ROW \
     SPLIT("dkim = 'pass' AND spf = 'pass'") ", " \
     SPLIT("dkim = 'pass' AND spf <> 'pass'") ", " \
@@ -492,10 +489,10 @@ spans_of(const struct api_query *q, struct spans *sp)
     SPLIT("disposition = 'reject' AND " FAIL) ", " \
     SPLIT(OTHER " AND " PASS) ", " \
     SPLIT(OTHER " AND " FAIL)
-#define SUMS_INT8 "sum(b)::int8 AS b, sum(d)::int8 AS d, sum(s)::int8 AS s, " \
-    "sum(n)::int8 AS n, sum(pn)::int8 AS pn, sum(fn)::int8 AS fn, " \
-    "sum(pq)::int8 AS pq, sum(fq)::int8 AS fq, sum(pr)::int8 AS pr, " \
-    "sum(fr)::int8 AS fr, sum(po)::int8 AS po, sum(fo)::int8 AS fo"
+#define SUMS8 "api_sum8(b) AS b, api_sum8(d) AS d, api_sum8(s) AS s, " \
+    "api_sum8(n) AS n, api_sum8(pn) AS pn, api_sum8(fn) AS fn, " \
+    "api_sum8(pq) AS pq, api_sum8(fq) AS fq, api_sum8(pr) AS pr, " \
+    "api_sum8(fr) AS fr, api_sum8(po) AS po, api_sum8(fo) AS fo"
 #define COALESCED "coalesce(b, 0) AS b, coalesce(d, 0) AS d, " \
     "coalesce(s, 0) AS s, coalesce(n, 0) AS n, coalesce(pn, 0) AS pn, " \
     "coalesce(fn, 0) AS fn, coalesce(pq, 0) AS pq, coalesce(fq, 0) AS fq, " \
@@ -566,7 +563,7 @@ q_dmarc_spans(struct sqlq *s, const struct api_query *q, const char *col,
     struct spans sp;
 
     spans_of(q, &sp);
-    q_sql(s, "SELECT col, " SUMS_INT8 " FROM (SELECT ");
+    q_sql(s, "SELECT col, " SUMS8 " FROM (SELECT ");
     q_sql(s, col);
     q_sql(s, " AS col, " SPAN_ROW " FROM ");
     q_sql(s, table);
@@ -734,16 +731,15 @@ q_sources(struct sqlq *s, const struct api_query *q)
         q_days(s, q, "", &first);
     } else {
         spans_of(q, &sp);
-        /* float8 sums, as in q_dmarc_spans */
-        q_sql(s, "sum(m)::int8 AS m, sum(dk)::int8 AS dk, sum(sp)::int8 AS "
-            "sp, sum(dp)::int8 AS dp, min(d0) AS d0, max(d1) AS d1 FROM "
-            "(SELECT source_ip, (both_aligned + dkim_only + spf_only + "
-            "neither)::float8 AS m, (both_aligned + dkim_only)::float8 AS dk,"
-            " (both_aligned + spf_only)::float8 AS sp, (both_aligned + "
-            "dkim_only + spf_only)::float8 AS dp, first_day AS d0, last_day "
-            "AS d1 FROM dmarc_span_ip");
+        /* api_sum8, as in q_dmarc_spans */
+        q_sql(s, "api_sum8(m) AS m, api_sum8(dk) AS dk, api_sum8(sp) AS sp, "
+            "api_sum8(dp) AS dp, min(d0) AS d0, max(d1) AS d1 FROM (SELECT "
+            "source_ip, both_aligned + dkim_only + spf_only + neither AS m, "
+            "both_aligned + dkim_only AS dk, both_aligned + spf_only AS sp, "
+            "both_aligned + dkim_only + spf_only AS dp, first_day AS d0, "
+            "last_day AS d1 FROM dmarc_span_ip");
         q_span_where(s, &sp);
-        q_sql(s, " UNION ALL SELECT source_ip, messages::float8, "
+        q_sql(s, " UNION ALL SELECT source_ip, messages, "
             SPLIT("dkim = 'pass'") ", " SPLIT("spf = 'pass'") ", "
             SPLIT(PASS) ", day, day FROM dmarc_daily");
         q_ragged_where(s, &sp);

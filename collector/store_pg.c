@@ -1215,7 +1215,7 @@ sink_dmarc_rollup(struct store_sink *k)
         "reports) SELECT lower(r.policy_domain), (r.begin_at + (r.end_at - "
         "r.begin_at) / 2)::date, x.source_ip, coalesce(lower(x.header_from), "
         "''), coalesce(x.disposition, ''), coalesce(x.dkim, ''), "
-        "coalesce(x.spf, ''), sum(coalesce(x.count, 0)), 1 "
+        "coalesce(x.spf, ''), api_sum8(coalesce(x.count, 0)), 1 "
         "FROM dmarc_record x JOIN dmarc_report r ON r.id = x.report_id "
         "WHERE x.report_id = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7 "
         "ORDER BY 1, 2, 3, 4, 5, 6, 7 "
