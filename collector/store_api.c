@@ -467,7 +467,7 @@ spans_of(const struct api_query *q, struct spans *sp)
     SUM_IF(OTHER " AND " FAIL, "fo")
 /*
  * Over all domains a summary by source_ip sums 76,000 rows a year into as
- * many groups: with api_sum8 (db/010_sum8.sql: the bigint kept in place),
+ * many groups: with api_sum8 (db/007_totals.sql: the bigint kept in place),
  * not sum(bigint), which allocates a numeric per group and sum and costs
  * five times as much here.
  */
@@ -498,7 +498,7 @@ spans_of(const struct api_query *q, struct spans *sp)
     "coalesce(fn, 0) AS fn, coalesce(pq, 0) AS pq, coalesce(fq, 0) AS fq, " \
     "coalesce(pr, 0) AS pr, coalesce(fr, 0) AS fr, coalesce(po, 0) AS po, " \
     "coalesce(fo, 0) AS fo"
-/* a group's members (db/008_json.sql) from b .. fo, each prefixed */
+/* a group's members (api_dmarc_fields, db/007_totals.sql) from b .. fo */
 #define FIELDS(p) "api_dmarc_fields(" p "b, " p "d, " p "s, " p "n, " \
     p "pn, " p "fn, " p "pq, " p "fq, " p "pr, " p "fr, " p "po, " p "fo)"
 /* the totals less the groups listed */
