@@ -120,6 +120,28 @@ q_day(struct sqlq *s, int64_t t)
     q_date(s, day_ceil(t));
 }
 
+/*
+ * q_after - "(a < $A OR (a = $A AND b > ": the rows past a keyset cursor
+ * in "a DESC, b" order; the caller appends b's value and "))"
+ */
+static void
+q_after(struct sqlq *s, const char *a, int64_t av, const char *b)
+{
+    int n = q_num(s, av);
+
+    q_sql(s, "(");
+    q_sql(s, a);
+    q_sql(s, " < ");
+    q_ref(s, n);
+    q_sql(s, " OR (");
+    q_sql(s, a);
+    q_sql(s, " = ");
+    q_ref(s, n);
+    q_sql(s, " AND ");
+    q_sql(s, b);
+    q_sql(s, " > ");
+}
+
 /* q_where - " WHERE " first, " AND " after */
 static void
 q_and(struct sqlq *s, bool *first)
@@ -326,11 +348,7 @@ q_records(struct sqlq *s, const struct api_query *q)
     q_range(s, q, "r.begin_at", &first);
     if (q->has_cursor) {
         q_and(s, &first);
-        q_sql(s, "(x.report_id < ");
-        q_int(s, q->cursor.a);
-        q_sql(s, " OR (x.report_id = ");
-        q_int(s, q->cursor.a);
-        q_sql(s, " AND x.rec_no > ");
+        q_after(s, "x.report_id", q->cursor.a, "x.rec_no");
         q_int(s, q->cursor.id);
         q_sql(s, "))");
     }
@@ -518,6 +536,22 @@ spans_of(const struct api_query *q, struct spans *sp)
     "sum(po) FILTER (WHERE rn <= $L) AS po, " \
     "sum(fo) FILTER (WHERE rn <= $L) AS fo"
 
+/* q_two_ranges - "col >= $lo1 AND col < $hi1 OR col >= $lo2 AND ..." */
+static void
+q_two_ranges(struct sqlq *s, const char *col, int64_t lo1, int64_t hi1,
+    int64_t lo2, int64_t hi2)
+{
+    const int64_t b[4] = { lo1, hi1, lo2, hi2 };
+    int           i;
+
+    for (i = 0; i < 4; i++) {
+        q_sql(s, i == 0 ? "" : i == 2 ? " OR " : " AND ");
+        q_sql(s, col);
+        q_sql(s, i % 2 == 0 ? " >= " : " < ");
+        q_date(s, b[i]);
+    }
+}
+
 /* q_span_where - " WHERE " the whole years and months of sp */
 static void
 q_span_where(struct sqlq *s, const struct spans *sp)
@@ -526,14 +560,8 @@ q_span_where(struct sqlq *s, const struct spans *sp)
     q_date(s, sp->ya);
     q_sql(s, " AND start < ");
     q_date(s, sp->yb);
-    q_sql(s, " OR span = 'm' AND (start >= ");
-    q_date(s, sp->ma);
-    q_sql(s, " AND start < ");
-    q_date(s, sp->ya);
-    q_sql(s, " OR start >= ");
-    q_date(s, sp->yb);
-    q_sql(s, " AND start < ");
-    q_date(s, sp->mb);
+    q_sql(s, " OR span = 'm' AND (");
+    q_two_ranges(s, "start", sp->ma, sp->ya, sp->yb, sp->mb);
     q_sql(s, ")");
 }
 
@@ -541,14 +569,8 @@ q_span_where(struct sqlq *s, const struct spans *sp)
 static void
 q_ragged_where(struct sqlq *s, const struct spans *sp)
 {
-    q_sql(s, " WHERE day >= ");
-    q_date(s, sp->a);
-    q_sql(s, " AND day < ");
-    q_date(s, sp->ma);
-    q_sql(s, " OR day >= ");
-    q_date(s, sp->mb);
-    q_sql(s, " AND day < ");
-    q_date(s, sp->b);
+    q_sql(s, " WHERE ");
+    q_two_ranges(s, "day", sp->a, sp->ma, sp->mb, sp->b);
 }
 
 /*
@@ -747,13 +769,10 @@ q_sources(struct sqlq *s, const struct api_query *q)
     }
     q_sql(s, " GROUP BY source_ip), page AS (SELECT * FROM g");
     if (q->has_cursor) {
-        q_sql(s, " WHERE m < ");
-        q_int(s, q->cursor.a);
-        q_sql(s, " OR (m = ");
-        q_int(s, q->cursor.a);
-        q_sql(s, " AND ipkey > ");
+        q_sql(s, " WHERE ");
+        q_after(s, "m", q->cursor.a, "ipkey");
         q_param(s, q->cursor.text);
-        q_sql(s, ")");
+        q_sql(s, "))");
     }
     q_sql(s, " ORDER BY m DESC, ipkey");
     q_limit(s, q);
