@@ -577,15 +577,6 @@ api_query_set(struct api_query *q, const char *key, const char *v,
     return RUAD_OK;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* pct_decode - RFC 3986 2.1 (and '+' as space) of (s, n) into dst */
 static bool
 pct_decode(const char *s, size_t n, char *dst, size_t cap, size_t *out)
@@ -602,8 +593,8 @@ pct_decode(const char *s, size_t n, char *dst, size_t cap, size_t *out)
         } else if (c == '%') {
             int hi, lo;
 
-            if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
-                (lo = hexval(s[i + 2])) < 0)
+            if (i + 2 >= n || (hi = report_hexval(s[i + 1])) < 0 ||
+                (lo = report_hexval(s[i + 2])) < 0)
                 return false;
             c = (char)(hi << 4 | lo);
             i += 2;

@@ -92,15 +92,6 @@ sha256(const void *p, size_t n, unsigned char out[32])
         len == 32;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* parse_line - "SCOPE HEX64 ..." into h; false for comments and junk */
 static bool
 parse_line(const char *line, struct api_token_hash *h)
@@ -120,9 +111,9 @@ parse_line(const char *line, struct api_token_hash *h)
     while (line[i] == ' ' || line[i] == '\t')
         i++;
     for (j = 0; j < 32; j++) {
-        int hi = hexval(line[i + 2 * j]), lo;
+        int hi = report_hexval(line[i + 2 * j]), lo;
 
-        if (hi < 0 || (lo = hexval(line[i + 2 * j + 1])) < 0)
+        if (hi < 0 || (lo = report_hexval(line[i + 2 * j + 1])) < 0)
             return false;
         h->sha[j] = (unsigned char)(hi << 4 | lo);
     }

@@ -90,10 +90,30 @@ cur_quoted(struct cur *c)
     return false;
 }
 
+/*
+ * cur_item - in a parenthesised list: 1 at its next item, 0 past its
+ * ')', -1 at the end of the input
+ */
+static int
+cur_item(struct cur *c)
+{
+    while (c->p < c->end && *c->p == ' ')
+        c->p++;
+    if (c->p >= c->end)
+        return -1;
+    if (*c->p == ')') {
+        c->p++;
+        return 0;
+    }
+    return 1;
+}
+
 /* cur_value - skip one value: atom, number, quoted string or a list */
 static bool
 cur_value(struct cur *c, int depth)
 {
+    int i;
+
     if (c->p >= c->end)
         return false;
     if (*c->p == '"')
@@ -102,18 +122,10 @@ cur_value(struct cur *c, int depth)
         if (depth >= IMAP_RESP_DEPTH_MAX)
             return false;
         c->p++;
-        for (;;) {
-            while (c->p < c->end && *c->p == ' ')
-                c->p++;
-            if (c->p >= c->end)
-                return false;
-            if (*c->p == ')') {
-                c->p++;
-                return true;
-            }
+        while ((i = cur_item(c)) > 0)
             if (!cur_value(c, depth + 1))
                 return false;
-        }
+        return i == 0;
     }
     return cur_atom(c) > 0;   /* a literal ({n}) is not taken */
 }
@@ -184,26 +196,20 @@ imap_list_init(struct imap_list *l, struct imap_msg *msgs, size_t max,
 static bool
 list_flags(struct cur *c, bool *seen)
 {
+    const char *f;
+    size_t      n;
+    int         i;
+
     if (!cur_lit(c, "("))
         return false;
-    for (;;) {
-        const char *f;
-        size_t      n;
-
-        while (c->p < c->end && *c->p == ' ')
-            c->p++;
-        if (c->p >= c->end)
-            return false;
-        if (*c->p == ')') {
-            c->p++;
-            return true;
-        }
+    while ((i = cur_item(c)) > 0) {
         f = c->p;
         if ((n = cur_atom(c)) == 0)
             return false;
         if (n == 5 && strncasecmp(f, "\\Seen", 5) == 0)
             *seen = true;
     }
+    return i == 0;
 }
 
 /* list_keep - take m if it is wanted and among the max smallest */

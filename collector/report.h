@@ -247,6 +247,9 @@ void report_fmt_time(int64_t t, char dst[32]);
 int64_t report_days_from_civil(int64_t y, int m, int d);
 void report_civil_from_days(int64_t z, int64_t *y, int *m, int *d);
 
+/* report_hexval - the value of hex digit c, -1 if it is none */
+int report_hexval(char c);
+
 /* report_strndup - copy of (p, n) with a NUL; NULL on allocation failure */
 char *report_strndup(const char *p, size_t n);
 

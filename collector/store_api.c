@@ -519,22 +519,14 @@ spans_of(const struct api_query *q, struct spans *sp)
 /* a group's members (api_dmarc_fields, db/007_totals.sql) from b .. fo */
 #define FIELDS(p) "api_dmarc_fields(" p "b, " p "d, " p "s, " p "n, " \
     p "pn, " p "fn, " p "pq, " p "fq, " p "pr, " p "fr, " p "po, " p "fo)"
-/* the totals less the groups listed */
+/* the groups listed (numeric or bigint, as the rollup read), and the
+ * totals less them */
+#define LISTED "sum(b) AS b, sum(d) AS d, sum(s) AS s, sum(n) AS n, " \
+    "sum(pn) AS pn, sum(fn) AS fn, sum(pq) AS pq, sum(fq) AS fq, " \
+    "sum(pr) AS pr, sum(fr) AS fr, sum(po) AS po, sum(fo) AS fo"
 #define REST "api_dmarc_fields(t.b - x.b, t.d - x.d, t.s - x.s, t.n - x.n, " \
     "t.pn - x.pn, t.fn - x.fn, t.pq - x.pq, t.fq - x.fq, t.pr - x.pr, " \
     "t.fr - x.fr, t.po - x.po, t.fo - x.fo)"
-#define LISTED_SUMS "sum(b) FILTER (WHERE rn <= $L) AS b, " \
-    "sum(d) FILTER (WHERE rn <= $L) AS d, " \
-    "sum(s) FILTER (WHERE rn <= $L) AS s, " \
-    "sum(n) FILTER (WHERE rn <= $L) AS n, " \
-    "sum(pn) FILTER (WHERE rn <= $L) AS pn, " \
-    "sum(fn) FILTER (WHERE rn <= $L) AS fn, " \
-    "sum(pq) FILTER (WHERE rn <= $L) AS pq, " \
-    "sum(fq) FILTER (WHERE rn <= $L) AS fq, " \
-    "sum(pr) FILTER (WHERE rn <= $L) AS pr, " \
-    "sum(fr) FILTER (WHERE rn <= $L) AS fr, " \
-    "sum(po) FILTER (WHERE rn <= $L) AS po, " \
-    "sum(fo) FILTER (WHERE rn <= $L) AS fo"
 
 /* q_two_ranges - "col >= $lo1 AND col < $hi1 OR col >= $lo2 AND ..." */
 static void
@@ -595,21 +587,6 @@ q_dmarc_spans(struct sqlq *s, const struct api_query *q, const char *col,
     q_sql(s, ", " DAILY_ROW " FROM dmarc_daily");
     q_ragged_where(s, &sp);
     q_sql(s, ") u GROUP BY col");
-}
-
-/* q_listed - sql with each "$L" replaced by parameter number n */
-static void
-q_listed(struct sqlq *s, const char *sql, int n)
-{
-    const char *p;
-
-    while ((p = strstr(sql, "$L")) != NULL) {
-        if (buf_append(&s->sql, sql, (size_t)(p - sql)) != RUAD_OK ||
-            buf_printf(&s->sql, "$%d", n) != RUAD_OK)
-            s->err = true;
-        sql = p + 2;
-    }
-    q_sql(s, sql);
 }
 
 /*
@@ -687,12 +664,12 @@ q_dmarc_summary(struct sqlq *s, const struct api_query *q)
         "|| coalesce(to_json(key)::text, 'null') || ',' || " FIELDS("")
         " || '}', ',' ORDER BY rn), '') || ']')::json FROM r WHERE rn <= ");
     q_ref(s, lim);
-    q_sql(s, "), 'other', (SELECT CASE WHEN x.k > ");
+    q_sql(s, "), 'other', (SELECT CASE WHEN (SELECT count(*) FROM r) > ");
     q_ref(s, lim);
     q_sql(s, " THEN ('{' || " REST " || '}')::json END FROM t, (SELECT "
-        "count(*) AS k, ");
-    q_listed(s, LISTED_SUMS, lim);
-    q_sql(s, " FROM r) x))::text");
+        LISTED " FROM r WHERE rn <= ");
+    q_ref(s, lim);
+    q_sql(s, ") x))::text");
 }
 
 /*

@@ -208,6 +208,12 @@ def day_in(day, since, until):
     return (since is None or t0 >= since) and (until is None or t0 < until)
 
 
+def filters(domain, since, until, **more):
+    """The query parameters of a summary or list: the filters given."""
+    return dict(more, **{k: v for k, v in (("domain", domain), ("since",
+                since), ("until", until)) if v})
+
+
 def parse_param_time(s):
     if s is None:
         return None
@@ -578,13 +584,7 @@ def check_reporters():
 def check_dmarc_summary(domain, since, until):
     s, u = parse_param_time(since), parse_param_time(until)
     for gb in ("day", "source_ip", "header_from", "org", "disposition"):
-        params = {"group_by": gb}
-        if domain:
-            params["domain"] = domain
-        if since:
-            params["since"] = since
-        if until:
-            params["until"] = until
+        params = filters(domain, since, until, group_by=gb)
         o = api("/api/v1/dmarc/summary", params=params)
         what = "dmarc summary %s" % params
         if not isinstance(o, dict):
@@ -634,13 +634,7 @@ def check_tls_summary(sessions, domain, since, until):
     s, u = parse_param_time(since), parse_param_time(until)
     for gb in ("day", "result_type", "receiving_mx_hostname",
                "sending_mta_ip", "policy_type"):
-        params = {"group_by": gb}
-        if domain:
-            params["domain"] = domain
-        if since:
-            params["since"] = since
-        if until:
-            params["until"] = until
+        params = filters(domain, since, until, group_by=gb)
         o = api("/api/v1/tlsrpt/summary", params=params)
         what = "tlsrpt summary %s" % params
         if not isinstance(o, dict):
@@ -684,13 +678,7 @@ def check_dual():
 
 
 def check_sources(domain, since, until):
-    params = {}
-    if domain:
-        params["domain"] = domain
-    if since:
-        params["since"] = since
-    if until:
-        params["until"] = until
+    params = filters(domain, since, until)
     items = pages("/api/v1/dmarc/sources", params, 7)
     s, u = parse_param_time(since), parse_param_time(until)
     want = {}

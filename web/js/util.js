@@ -115,6 +115,18 @@ export function table(caption, columns, rows, empty = 'Nothing in this period.')
       h('tbody', null, rows)));
 }
 
+// pager - under a list: what is shown, and "Show more" while there is a
+// next page (next(cursor) appends it)
+export function pager(shown, cursor, next) {
+  return [h('span', { class: 'note' }, shown),
+    cursor ? h('button', {
+      type: 'button', class: 'secondary', onclick: async (e) => {
+        e.target.disabled = true;
+        await next(cursor);
+      },
+    }, 'Show more') : null].filter(Boolean);
+}
+
 export function errorBox(err) {
   return h('p', { class: 'error', role: 'alert' }, err.message || String(err));
 }

@@ -4,7 +4,7 @@
 
 import { api } from '../api.js';
 import * as state from '../state.js';
-import { badge, card, dateTime, h, num, span, stamp, table } from '../util.js';
+import { badge, card, dateTime, h, num, pager, span, stamp, table } from '../util.js';
 
 function verdict(v) {
   if (!v || v.result === null) return h('span', { class: 'note' }, 'not mailed');
@@ -89,14 +89,7 @@ async function list(s, box) {
       h('td', { class: 'num' }, num(r.message_count)),
       h('td', null, verdict(r.dkim)),
       h('td', { class: 'nowrap', title: dateTime(r.stored_at) }, stamp(r.stored_at)))));
-    more.replaceChildren(...[
-      h('span', { class: 'note' }, count ? `${num(count)} reports shown` : 'No DMARC reports in this period.'),
-      p.next_cursor ? h('button', {
-        type: 'button', class: 'secondary', onclick: async (e) => {
-          e.target.disabled = true;
-          await page(p.next_cursor);
-        },
-      }, 'Show more') : null].filter(Boolean));
+    more.replaceChildren(...pager(count ? `${num(count)} reports shown` : 'No DMARC reports in this period.', p.next_cursor, page));
   };
   await page(null);
 }

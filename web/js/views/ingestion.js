@@ -4,7 +4,7 @@
 
 import { api, raw } from '../api.js';
 import * as state from '../state.js';
-import { badge, bytes, card, dateTime, h, num, stamp } from '../util.js';
+import { badge, bytes, card, dateTime, h, num, pager, stamp } from '../util.js';
 
 const STATES = ['pending', 'processing', 'parsed', 'duplicate', 'not_a_report', 'malformed', 'too_large', 'unauthenticated', 'failed'];
 const CHANNELS = ['smtp', 'https', 'import', 'imap'];
@@ -96,14 +96,7 @@ export default async function ingestion(s, box) {
       }
       return row;
     }));
-    more.replaceChildren(...[
-      h('span', { class: 'note' }, count ? `${num(count)} rows shown` : 'Nothing received with these filters.'),
-      p.next_cursor ? h('button', {
-        type: 'button', class: 'secondary', onclick: async (e) => {
-          e.target.disabled = true;
-          await page(p.next_cursor);
-        },
-      }, 'Show more') : null].filter(Boolean));
+    more.replaceChildren(...pager(count ? `${num(count)} rows shown` : 'Nothing received with these filters.', p.next_cursor, page));
   };
   await page(null);
 }

@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { chart } from '../charts.js';
 import * as state from '../state.js';
-import { badge, card, date, dateTime, h, num, pct, span, table } from '../util.js';
+import { badge, card, date, dateTime, h, num, pager, pct, span, table } from '../util.js';
 
 // failures - the groups of a summary that are failures, most first
 function failures(summary) {
@@ -131,14 +131,7 @@ export default async function tls(s, box) {
         h('td', { class: 'num' }, num(ok)),
         h('td', { class: 'num' }, bad ? h('strong', null, num(bad)) : '0'));
     }));
-    more.replaceChildren(...[
-      h('span', { class: 'note' }, count ? `${num(count)} reports shown` : 'No TLS reports in this period.'),
-      p.next_cursor ? h('button', {
-        type: 'button', class: 'secondary', onclick: async (e) => {
-          e.target.disabled = true;
-          await page(p.next_cursor);
-        },
-      }, 'Show more') : null].filter(Boolean));
+    more.replaceChildren(...pager(count ? `${num(count)} reports shown` : 'No TLS reports in this period.', p.next_cursor, page));
   };
   await page(null);
 }
