@@ -75,6 +75,7 @@ struct smtp_conn {
     uint64_t             id;
     int64_t              greet_at, idle_at;   /* ms, monotonic */
     bool                 greeted, storing, gone;
+    bool                 dead;      /* closed: freed after the event batch */
     bool                 eof;       /* the client sent all it will send */
     uint32_t             events;              /* registered with epoll */
     struct smtp_conn    *prev, *next;
@@ -93,6 +94,7 @@ struct smtp_server {
     atomic_bool          stopping;
     int64_t              drain_until;
     struct smtp_conn    *conns;
+    struct smtp_conn    *dead;             /* closed, to be freed */
     unsigned             n_conns;
     uint64_t             next_id;
 };
@@ -312,24 +314,39 @@ conn_interest(struct smtp_conn *c)
     c->events = want;
 }
 
+/*
+ * conn_close - end a session.  The connection is taken out of epoll and
+ * the session list at once, but its memory lives until conn_reap(): one
+ * epoll_wait() batch may hold several events for it (a stored message's
+ * answer and the peer's reset, say), and each must find it marked dead
+ * rather than freed.  While a storing thread still reads the message
+ * (c->storing), the close waits for that thread's answer (c->gone).
+ */
 static void
 conn_close(struct smtp_conn *c)
 {
     struct smtp_server *s = c->srv;
 
+    if (c->dead)
+        return;
     if (c->storing) {           /* the storing thread still has its data */
+        if (!c->gone)
+            epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
         c->gone = true;
-        epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
         return;
     }
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if (!c->gone)
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     if (c->ssl != NULL) {
         SSL_shutdown(c->ssl);
         ERR_clear_error();      /* else the next session's SSL_get_error */
         SSL_free(c->ssl);
+        c->ssl = NULL;
     }
     close(c->fd);
+    c->fd = -1;
     smtp_session_free(c->sess);
+    c->sess = NULL;
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -338,7 +355,22 @@ conn_close(struct smtp_conn *c)
         c->next->prev = c->prev;
     s->n_conns--;
     log_debug("sess=%016llx smtp disconnected", (unsigned long long)c->id);
-    free(c);
+    c->dead = true;
+    c->prev = NULL;
+    c->next = s->dead;
+    s->dead = c;
+}
+
+/* conn_reap - free the sessions closed during the last event batch */
+static void
+conn_reap(struct smtp_server *s)
+{
+    struct smtp_conn *c;
+
+    while ((c = s->dead) != NULL) {
+        s->dead = c->next;
+        free(c);
+    }
 }
 
 /* conn_flush - write the replies; false when the connection is done for */
@@ -670,7 +702,7 @@ smtp_loop(void *arg)
                 continue;
             }
             c = tag;
-            if (c->gone)
+            if (c->dead || c->gone)
                 continue;
             if ((evs[i].events & (EPOLLERR | EPOLLHUP)) &&
                 !(evs[i].events & EPOLLIN)) {
@@ -689,6 +721,7 @@ smtp_loop(void *arg)
             conn_interest(c);
         }
         smtp_timers(s);
+        conn_reap(s);           /* no event of this batch is left */
     }
     /* what is left after the drain time is cut off */
     while (s->conns != NULL) {
@@ -700,9 +733,10 @@ smtp_loop(void *arg)
             usleep(10000);
             continue;
         }
-        c->gone = false;
         conn_close(c);
+        conn_reap(s);
     }
+    conn_reap(s);
     return NULL;
 }
 
