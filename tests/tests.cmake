@@ -48,6 +48,10 @@ target_link_libraries(mkinput PRIVATE PkgConfig::ZLIB)
 # A month of demo reports (quickstart, and tests that need many reports)
 add_executable(mkdemo tests/tools/mkdemo.c)
 target_link_libraries(mkdemo PRIVATE PkgConfig::ZLIB)
+# Runs a command and reports its wall time and peak RSS (wait4), from a
+# process small enough not to lend the command its own (see runrss.c):
+# test_imap's bounded-memory check, bench_import
+add_executable(runrss tests/bench/runrss.c)
 
 set(RUAD_SAMPLES_DEFAULT ${CMAKE_SOURCE_DIR}/../shared/samples)
 set(RUAD_PY /usr/bin/python3)
@@ -55,6 +59,7 @@ set(RUAD_TEST_ENV
     "RUAD_BIN=$<TARGET_FILE:ruad>"
     "RUAD_MKINPUT=$<TARGET_FILE:mkinput>"
     "RUAD_MKDEMO=$<TARGET_FILE:mkdemo>"
+    "RUAD_RUNRSS=$<TARGET_FILE:runrss>"
     "RUAD_SRC=${CMAKE_SOURCE_DIR}"
     "RUAD_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
 

@@ -282,7 +282,7 @@ try {
   // a mailed report: the DKIM verdict of its mail
   const all = await apiAll('dmarc/reports', {});
   const mailed = all.find((r) => r.dkim && r.dkim.result);
-  if (check(Boolean(mailed), 'a DMARC report that came by mail is stored (the sample mails)')) {
+  if (check(Boolean(mailed), 'a DMARC report that came by mail is stored')) {
     await p.goto(`${BASE}?view=dmarc&report=${mailed.id}`);
     await settle(p);
     const d = await api(`dmarc/reports/${mailed.id}`);

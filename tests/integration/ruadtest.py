@@ -133,6 +133,149 @@ def sample_keys(root):
     return keys
 
 
+# ---- report mails the tests make themselves ---------------------------------
+
+def _dmarc_xml(org, email, rid, domain, begin, rows):
+    recs = "".join(
+        "<record><row><source_ip>%s</source_ip><count>%d</count>"
+        "<policy_evaluated><disposition>%s</disposition><dkim>%s</dkim>"
+        "<spf>%s</spf></policy_evaluated></row><identifiers><header_from>%s"
+        "</header_from></identifiers><auth_results><dkim><domain>%s</domain>"
+        "<result>%s</result></dkim><spf><domain>%s</domain><result>%s"
+        "</result></spf></auth_results></record>" % (
+            ip, n, disp, dk, sp, domain, domain, dk, domain, sp)
+        for ip, n, disp, dk, sp in rows)
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><feedback>"
+            "<report_metadata><org_name>%s</org_name><email>%s</email>"
+            "<report_id>%s</report_id><date_range><begin>%d</begin>"
+            "<end>%d</end></date_range></report_metadata>"
+            "<policy_published><domain>%s</domain><adkim>r</adkim>"
+            "<aspf>r</aspf><p>none</p><sp>none</sp><pct>100</pct>"
+            "</policy_published>%s</feedback>" % (
+                org, email, rid, begin, begin + 86399, domain,
+                recs)).encode()
+
+
+def _tlsrpt_json(org, email, rid, domain, begin, ok, failed):
+    import datetime
+    day = datetime.datetime.fromtimestamp(begin, datetime.timezone.utc)
+    return json.dumps({
+        "organization-name": org,
+        "date-range": {"start-datetime": day.strftime("%Y-%m-%dT00:00:00Z"),
+                       "end-datetime": day.strftime("%Y-%m-%dT23:59:59Z")},
+        "contact-info": "mailto:" + email, "report-id": rid,
+        "policies": [{
+            "policy": {"policy-type": "sts",
+                       "policy-string": ["version: STSv1", "mode: enforce",
+                                         "mx: mx." + domain,
+                                         "max_age: 86400"],
+                       "policy-domain": domain, "mx-host": ["mx." + domain]},
+            "summary": {"total-successful-session-count": ok,
+                        "total-failure-session-count": failed},
+            "failure-details": [{
+                "result-type": "certificate-expired",
+                "sending-mta-ip": "198.51.100.7",
+                "receiving-mx-hostname": "mx." + domain,
+                "failed-session-count": failed}] if failed else []}]
+    }).encode()
+
+
+class ReportMails:
+    """DMARC and TLS report mails as reporters send them (a gzip or zip
+    attachment, multipart/report for TLS), DKIM-signed by dkimpy with a key
+    made here: the tests' own stand-in for the shared sample mails.
+
+    mails = ReportMails(dir, tag); mails.paths are the .eml files,
+    mails.records the (name, TXT value) pairs a Dnsmasq serves, and
+    mails.dmarc / mails.tls the (report_id, policy domain) of each."""
+
+    def __init__(self, dirpath, tag, n_dmarc=3, n_tls=2,
+                 reporter="reports.mailgen.example",
+                 domain="mailgen.example", begin=1790812800):
+        import base64
+        import dkim                 # Debian's python3-dkim
+        import gzip
+        import io
+        import zipfile
+        from email.mime.application import MIMEApplication
+        from email.mime.multipart import MIMEMultipart
+        from email.mime.text import MIMEText
+        from email.policy import SMTP
+        os.makedirs(dirpath, exist_ok=True)
+        pem = subprocess.run(["openssl", "genrsa", "-traditional", "2048"],
+                             capture_output=True, check=True).stdout
+        der = subprocess.run(["openssl", "rsa", "-pubout", "-outform",
+                              "DER"], input=pem, capture_output=True,
+                             check=True).stdout
+        sel = "gen%s" % tag
+        self.records = [("%s._domainkey.%s" % (sel, reporter),
+                         "v=DKIM1; k=rsa; p=" +
+                         base64.b64encode(der).decode())]
+        self.paths, self.dmarc, self.tls = [], [], []
+        email = "noreply-dmarc@" + reporter
+        org = "Mailgen Reporter"
+        for i in range(n_dmarc + n_tls):
+            day = begin + 86400 * i
+            if i < n_dmarc:
+                rid = "%s-dmarc-%d" % (tag, i)
+                xml = _dmarc_xml(org, email, rid, domain, day, [
+                    ("192.0.2.%d" % (i + 10), 5 + i, "none", "pass", "pass"),
+                    ("198.51.100.%d" % (i + 20), 2, "none", "fail", "fail"),
+                    ("2001:db8::%x" % (i + 1), 1, "quarantine", "fail",
+                     "pass")])
+                m = MIMEMultipart("mixed")
+                m.attach(MIMEText("DMARC aggregate report.\n"))
+                name = "%s!%s!%d!%d" % (reporter, domain, day, day + 86399)
+                if i % 2:
+                    buf = io.BytesIO()
+                    with zipfile.ZipFile(buf, "w",
+                                         zipfile.ZIP_DEFLATED) as z:
+                        z.writestr(name + ".xml", xml)
+                    att = MIMEApplication(buf.getvalue(), "zip")
+                    fname = name + ".zip"
+                else:
+                    att = MIMEApplication(gzip.compress(xml, mtime=0),
+                                          "gzip")
+                    fname = name + ".xml.gz"
+                subject = "Report domain: %s Submitter: %s Report-ID: %s" % (
+                    domain, reporter, rid)
+                self.dmarc.append((rid, domain))
+            else:
+                rid = "%s-tls-%d" % (tag, i)
+                js = _tlsrpt_json(org, "tlsrpt@" + reporter, rid, domain,
+                                  day, 100 + i, i)
+                m = MIMEMultipart("report", report_type="tlsrpt")
+                m.attach(MIMEText("This is an aggregate TLS report from "
+                                  "%s.\n" % reporter))
+                att = MIMEApplication(gzip.compress(js, mtime=0),
+                                      "tlsrpt+gzip")
+                fname = "%s!%s!%d!%d!%s.json.gz" % (reporter, domain, day,
+                                                    day + 86399, rid)
+                subject = "Report Domain: %s Submitter: %s Report-ID: <%s>" \
+                    % (domain, reporter, rid)
+                m["TLS-Report-Domain"] = domain
+                m["TLS-Report-Submitter"] = reporter
+                self.tls.append((rid, domain))
+            att.add_header("Content-Disposition", "attachment",
+                           filename=fname)
+            m.attach(att)
+            m["From"] = "Reports <%s>" % email
+            m["To"] = "rua@%s" % domain
+            m["Subject"] = subject
+            m["Date"] = "Mon, 02 Nov 2026 08:00:00 +0000"
+            m["Message-ID"] = "<%s@%s>" % (rid, reporter)
+            raw = m.as_bytes(policy=SMTP)
+            sig = dkim.sign(raw, sel.encode(), reporter.encode(), pem,
+                            include_headers=[b"from", b"to", b"subject",
+                                             b"date", b"message-id",
+                                             b"mime-version",
+                                             b"content-type"])
+            path = os.path.join(dirpath, "%s.eml" % rid)
+            with open(path, "wb") as f:
+                f.write(sig + raw)
+            self.paths.append(path)
+
+
 # ---- servers for the end-to-end tests (serve, smtp) -------------------------
 
 import ssl  # noqa: E402

@@ -1,9 +1,10 @@
 """The dashboard: its files over real HTTPS, then a real browser on it.
 
 Starts its own PostgreSQL, loads it with made-up reports (mkdemo, a fixed
-month), the shared samples (report files, and the sample mails with their
-DKIM keys served by a dnsmasq on loopback) and a junk file that fails to
-parse; makes a read and a write token with `ruad token new`; and starts
+month), DMARC and TLS report mails it makes and DKIM-signs itself
+(ruadtest.ReportMails), the shared samples when present (report files,
+and the sample mails), the mails' DKIM keys served by a dnsmasq on
+loopback, and a junk file that fails to parse; makes a read and a write token with `ruad token new`; and starts
 two `ruad serve` over TLS: one with the built dashboard (web_root left at
 its default, web/ beside the binary) and one whose web_root is a small
 tree made here, with links planted out of it.
@@ -39,8 +40,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ruadtest import (RUAD, SLOW, SRC, TMP, Dnsmasq,  # noqa: E402
-                      Postgres, Tally, ctx_noverify, free_port, sample_keys,
-                      samples_dir, wait_for)
+                      Postgres, ReportMails, Tally, ctx_noverify, free_port,
+                      sample_keys, samples_dir, wait_for)
 
 t = Tally("web")
 NOVERIFY = ctx_noverify()
@@ -125,21 +126,26 @@ def load(tmp, env):
     with open(os.path.join(junk, "broken-report.xml"), "w") as f:
         f.write("<?xml version=\"1.0\"?>\n<feedback><report_metadata>")
     paths = [demo, junk]
-    dns = None
+    # report mails made and DKIM-signed here (keys on a private DNS
+    # server), and the sample mails with their archived keys when present
+    mails = ReportMails(os.path.join(tmp, "mails"), "web")
+    records, mailed = list(mails.records), list(mails.paths)
     root = samples_dir()
     if root is None:
         t.skip(1, "samples folder not found (set RUAD_SAMPLES): the "
-               "dashboard shows the made-up month only")
+               "dashboard shows the made-up month and mails only")
     else:
-        # the sample mails first, DKIM-checked against their archived keys
-        # (their reports are among the files too: those are duplicates)
-        dns = Dnsmasq(sample_keys(root))
-        rc, out, err = ruad("import", "--dns-server=" + dns.server,
-                            os.path.join(root, "eml", "aggregate"),
-                            os.path.join(root, "eml", "tlsrpt"), env=env)
-        t.check(re.search(r": parsed\b", out),
-                "import mails: %s %s" % (out[-300:], err[-500:]))
+        # (the sample mails' reports are among the files too: those are
+        # duplicates)
+        records += sample_keys(root)
+        mailed += [os.path.join(root, "eml", "aggregate"),
+                   os.path.join(root, "eml", "tlsrpt")]
         paths += [os.path.join(root, "dmarc"), os.path.join(root, "tlsrpt")]
+    dns = Dnsmasq(records)
+    rc, out, err = ruad("import", "--dns-server=" + dns.server, *mailed,
+                        env=env)
+    t.check(len(re.findall(r": parsed\b", out)) >= len(mails.paths),
+            "import mails: %s %s" % (out[-300:], err[-500:]))
     rc, out, err = ruad("import", *paths, env=env)
     t.check(": parsed" in out, "import: %s" % err[-500:])
     return dns
