@@ -13,7 +13,8 @@ Checks, with --dmarc-require-dkim=yes:
 - a DMARC report POSTed to /tlsrpt is refused at receipt, 400 with a
   problem document and a log line, plain as application/tlsrpt+json, gzip
   as application/tlsrpt+gzip and gzip as application/tlsrpt+json (a type
-  that lies), also a zip whose first member is one; nothing of them is
+  that lies), after blank lines, and a zip whose first member is one;
+  nothing of them is
   stored; a zip whose first member is a TLS report and second a DMARC
   report is taken (202), its TLS report stored and the DMARC report never
   (the row parsed, with a warning);
@@ -33,8 +34,9 @@ superseded by the signed copy, an unsigned copy superseded by a signed one
 with the same content (no "differed" note), unsigned-vs-unsigned conflict.
 After each phase every number of the API's domains, reporters, DMARC
 summary (each group_by), sources and TLS summary (each group_by) equals a
-query over the BASE tables, and dmarc_daily and tlsrpt_daily equal their
-sums over the base tables: replacing a report keeps the rollups true.
+query over the BASE tables, dmarc_daily equals its sums over the base
+tables and tlsrpt_daily keeps no emptied row: replacing a report keeps
+the rollups true.
 """
 import datetime
 import gzip
