@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "store_pg.h"
 
 enum {
     P_DOMAIN = 1u << 0, P_ORG = 1u << 1, P_SINCE = 1u << 2,
@@ -489,9 +490,8 @@ api_query_set(struct api_query *q, const char *key, const char *v,
         "header_from", "org", "disposition", NULL };
     static const char *const tls_groups[] = { "day", "result_type",
         "receiving_mx_hostname", "sending_mta_ip", "policy_type", NULL };
-    static const char *const states[] = { "pending", "processing", "parsed",
-        "duplicate", "not_a_report", "malformed", "too_large",
-        "unauthenticated", "failed", NULL };
+    static const char *const states[] = { STORE_STATES_WAITING,
+        STORE_VERDICTS, NULL };
     static const char *const channels[] = { "smtp", "https", "import",
         "imap", NULL };
     const struct api_key *k = NULL;

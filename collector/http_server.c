@@ -8,7 +8,9 @@
  * later, so the same report again is also 202 (the worker marks it a
  * duplicate).  Errors are application/problem+json (RFC 9457): wrong type
  * 415, no body or too big 413 (from Content-Length before reading, when
- * it is given), not gzip when the type says so 400, database unreachable
+ * it is given), not gzip when the type says so 400, not a TLS report by
+ * its first decompressed bytes (a DMARC report, whatever the type says:
+ * /tlsrpt takes TLS reports only) 400 and a log line, database unreachable
  * 503 with Retry-After, another method 405 with Allow.  GET /healthz (the
  * process is up), GET /readyz (the database answers and the schema is
  * current), GET /metrics (Prometheus text).  Any other path is a file of
@@ -587,6 +589,8 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
     struct inbound_meta *m = &rq->ij.meta;
     const char          *body = buf_ptr(&rq->body);
     size_t               len = buf_len(&rq->body);
+    char                 why[256];
+    enum ruad_rc         rc;
 
     if (rq->too_big)
         return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
@@ -599,6 +603,25 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
         return http_problem(c, MP_TLSRPT, 400, "Bad Request",
             "Content-Type says gzip but the body is not gzip data", NULL,
             NULL);
+    /* the first decompressed bytes tell a DMARC report (or anything but
+     * a TLS report) at once, whatever the Content-Type says */
+    if ((rc = report_sniff_tlsrpt(body, len, &h->cfg->limits, why,
+        sizeof(why))) != RUAD_OK) {
+        char *q;
+
+        for (q = why; *q != '\0'; q++)   /* for the JSON and the log */
+            if (*q < 0x20 || *q > 0x7e || *q == '"' || *q == '\\')
+                *q = '?';
+        peer_text(c, rq->peer, sizeof(rq->peer));
+        log_info("http tlsrpt refused peer=%s status=%d reason=\"%s\"",
+            rq->peer, rc == RUAD_NOMEM ? 503 : 400, why);
+        if (rc == RUAD_NOMEM)
+            return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
+                "cannot take the report now; retry later", "Retry-After",
+                HTTP_RETRY_AFTER);
+        return http_problem(c, MP_TLSRPT, 400, "Bad Request", why, NULL,
+            NULL);
+    }
     peer_text(c, rq->peer, sizeof(rq->peer));
     tls_text(c, rq->tlsver, sizeof(rq->tlsver), &m->tls_cipher);
     m->channel = "https";

@@ -13,9 +13,7 @@ static const char *const path_names[MP_N] = {
 static const unsigned statuses[] = { 200, 202, 304, 400, 401, 403, 404, 405,
     409, 413, 414, 415, 500, 503 };
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
-static const char *const verdicts[] = { "parsed", "duplicate",
-    "not_a_report", "malformed", "too_large", "unauthenticated", "failed",
-    "pending" };
+static const char *const verdicts[] = { STORE_VERDICTS, "pending" };
 #define N_VERDICT (sizeof(verdicts) / sizeof(verdicts[0]))
 
 static atomic_ullong requests[MP_N][N_STATUS + 1];   /* +1: other codes */

@@ -240,6 +240,61 @@ report_parse_mem(const void *data, size_t len,
     return rc;
 }
 
+enum ruad_rc
+report_sniff_tlsrpt(const void *data, size_t len,
+    const struct report_limits *lim, char *why, size_t whylen)
+{
+    struct report_diag diag;
+    struct decompress *d;
+    const char        *name;
+    char               head[PARSE_HEAD_MAX];
+    size_t             n = 0, got;
+    enum ruad_rc       rc;
+
+    report_diag_init(&diag);
+    if ((d = decompress_new_mem(data, len, lim, &diag)) == NULL) {
+        snprintf(why, whylen, "out of memory");
+        return RUAD_NOMEM;
+    }
+    rc = decompress_next(d, &name);
+    while (rc == RUAD_OK && n < sizeof(head) && (rc = decompress_read(d,
+        head + n, sizeof(head) - n, &got)) == RUAD_OK && got > 0)
+        n += got;
+    if (rc == RUAD_OK) {
+        switch (parse_sniff(head, n)) {
+        case KIND_JSON:
+            break;
+        case KIND_EMPTY:
+            if (n < sizeof(head)) {     /* else: only blanks so far */
+                rc = RUAD_MALFORMED;
+                snprintf(why, whylen, "no report in the %s data",
+                    decompress_format(d));
+            }
+            break;
+        case KIND_XML:
+            rc = RUAD_UNSUPPORTED;
+            snprintf(why, whylen, "%s XML data (a DMARC report?), not a TLS "
+                "report: this path takes TLS reports only (RFC 8460 3)",
+                decompress_format(d));
+            break;
+        default:
+            rc = RUAD_UNSUPPORTED;
+            snprintf(why, whylen, "%s data that is not JSON, not a TLS "
+                "report (RFC 8460 3)", decompress_format(d));
+            break;
+        }
+    } else if (rc != RUAD_NOMEM) {
+        snprintf(why, whylen, "%s", rc == RUAD_EOF ? "no report in the data"
+            : diag.error[0] ? diag.error : ruad_rc_str(rc));
+        rc = RUAD_MALFORMED;
+    } else {
+        snprintf(why, whylen, "out of memory");
+    }
+    decompress_free(d);
+    report_diag_free(&diag);
+    return rc;
+}
+
 bool
 report_is_raw(const char *p, size_t n)
 {

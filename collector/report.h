@@ -213,6 +213,17 @@ enum ruad_rc report_parse_mem(const void *data, size_t len,
     struct report_diag *diag, unsigned *n_reports);
 
 /*
+ * report_sniff_tlsrpt - could (data, len) be a TLS report, the only thing
+ * POST /tlsrpt takes (RFC 8460 3)?  Only the first bytes of its first
+ * part are decompressed and looked at.  RUAD_OK: they begin a JSON object
+ * (or tell nothing yet); RUAD_UNSUPPORTED: they are something else (XML:
+ * a DMARC report); RUAD_MALFORMED: empty, or they cannot be decompressed;
+ * RUAD_NOMEM.  why gets a sentence saying which.
+ */
+enum ruad_rc report_sniff_tlsrpt(const void *data, size_t len,
+    const struct report_limits *lim, char *why, size_t whylen);
+
+/*
  * report_is_raw - do these first bytes look like a report file (gzip, zip,
  * XML, JSON) rather than a mail?
  */

@@ -15,6 +15,13 @@
  * duplicate (same reporter, report id, domain and range) or a report the
  * parser refused late is rolled back alone.
  *
+ * Copies under one key (db/008_report_copies.sql): the key can be
+ * guessed, so the first copy does not simply win.  A copy with an aligned
+ * DKIM pass replaces a stored one without (report_supersede); otherwise
+ * the SHA-256 of the content (the COPY text of the rows without their
+ * report id, then the report's own fields) tells a duplicate from a
+ * conflict.  Only a copy that meets a stored key pays for the look-up.
+ *
  * SECURITY: every value reaches SQL as a parameter or as COPY text with
  * the COPY escapes applied; nothing is spliced into a statement.
  */
@@ -52,12 +59,27 @@ struct store {
     char    err[512];
 };
 
+/* The stored report a new copy met under its key. */
+struct sink_other {
+    int64_t id;
+    int64_t inbound_id;
+    bool    authentic;              /* stored with an aligned DKIM pass */
+    char    sha[2 * 32 + 1];        /* content, hex; "": not known */
+};
+
 /* Per-report state of the storing sink. */
 struct store_sink {
     struct store            *st;
     int64_t                  inbound_id;
     const struct dkim_summary *verdict;    /* DKIM; NULL: not mailed */
+    bool                     authentic;     /* verdict: aligned pass */
     struct store_sink_stats *stats;
+    struct report_diag      *diag;          /* borrowed: notes */
+    EVP_MD_CTX              *md;            /* the report's content */
+    struct sink_other        other;         /* when duplicate */
+    int64_t                  replaced;      /* inbound of the copy we
+                                             * superseded, 0: none */
+    char                     replaced_sha[2 * 32 + 1];
     int64_t                  report_id;     /* dmarc_report.id, 0: none */
     bool                     started;       /* savepoint taken */
     bool                     duplicate;     /* skip the records */
@@ -1006,6 +1028,205 @@ sink_flush(struct store_sink *k)
     return rc;
 }
 
+/* ---- copies under one key ---- */
+
+/* sink_digest_rows - hash b's COPY lines from offset from, each without
+ * its first field (the report's id, which differs between copies) */
+static void
+sink_digest_rows(struct store_sink *k, const struct buf *b, size_t from)
+{
+    const char *p = buf_ptr(b) + from, *end = buf_ptr(b) + buf_len(b);
+    const char *tab, *nl;
+
+    while (p < end) {
+        if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+            nl = end - 1;
+        if ((tab = memchr(p, '\t', (size_t)(nl - p))) == NULL)
+            tab = p - 1;
+        EVP_DigestUpdate(k->md, tab + 1, (size_t)(nl - tab));
+        p = nl + 1;
+    }
+}
+
+/* sink_digest_fields - hash n parameters (NULL told from "") */
+static void
+sink_digest_fields(struct store_sink *k, const char *const *p, size_t n)
+{
+    unsigned char tag;
+    uint64_t      len;
+    size_t        i;
+
+    for (i = 0; i < n; i++) {
+        tag = p[i] != NULL;
+        len = htobe64(p[i] != NULL ? strlen(p[i]) : 0);
+        EVP_DigestUpdate(k->md, &tag, 1);
+        EVP_DigestUpdate(k->md, &len, sizeof(len));
+        if (p[i] != NULL)
+            EVP_DigestUpdate(k->md, p[i], strlen(p[i]));
+    }
+}
+
+/* sink_digest_end - the content's SHA-256 in hex */
+static void
+sink_digest_end(struct store_sink *k, char hex[2 * 32 + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int  n = 0, i;
+
+    hex[0] = '\0';
+    if (!EVP_DigestFinal_ex(k->md, md, &n) || n != 32)
+        return;
+    for (i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/*
+ * sink_other_find - the stored report under a key (DMARC: reporter,
+ * report id, domain, begin, end; TLS: organization, report id).  Locked
+ * when we are authentic (we may replace it).  RUAD_EOF: there is none.
+ */
+static enum ruad_rc
+sink_other_find(struct store_sink *k, bool dmarc, const char *const *key)
+{
+    static const char dm[] = "SELECT id, inbound_id, dkim_aligned IS TRUE, "
+        "coalesce(encode(content_sha256, 'hex'), '') FROM dmarc_report "
+        "WHERE reporter = $1 AND report_id = $2 AND lower(policy_domain) = "
+        "lower($3) AND begin_at = $4 AND end_at = $5";
+    static const char dm_lock[] = "SELECT id, inbound_id, dkim_aligned IS "
+        "TRUE, coalesce(encode(content_sha256, 'hex'), '') FROM "
+        "dmarc_report WHERE reporter = $1 AND report_id = $2 AND "
+        "lower(policy_domain) = lower($3) AND begin_at = $4 AND end_at = $5 "
+        "FOR UPDATE";
+    static const char tl[] = "SELECT id, inbound_id, dkim_aligned IS TRUE, "
+        "coalesce(encode(content_sha256, 'hex'), '') FROM tlsrpt_report "
+        "WHERE organization_name = $1 AND report_id = $2";
+    static const char tl_lock[] = "SELECT id, inbound_id, dkim_aligned IS "
+        "TRUE, coalesce(encode(content_sha256, 'hex'), '') FROM "
+        "tlsrpt_report WHERE organization_name = $1 AND report_id = $2 "
+        "FOR UPDATE";
+    struct sink_other *o = &k->other;
+    PGresult          *res;
+    enum ruad_rc       rc;
+
+    memset(o, 0, sizeof(*o));
+    rc = store_exec(k->st, "report copy", dmarc ? (k->authentic ? dm_lock :
+        dm) : (k->authentic ? tl_lock : tl), dmarc ? 5 : 2, key, &res);
+    if (rc == RUAD_OK && PQntuples(res) == 0)
+        rc = RUAD_EOF;
+    if (rc == RUAD_OK) {
+        o->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        o->inbound_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        o->authentic = PQgetvalue(res, 0, 2)[0] == 't';
+        snprintf(o->sha, sizeof(o->sha), "%s", PQgetvalue(res, 0, 3));
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* sink_replaces - does this copy replace the stored one it met? */
+static bool
+sink_replaces(const struct store_sink *k)
+{
+    return k->authentic && !k->other.authentic;
+}
+
+/* sink_supersede - the stored copy gives way to ours (report_supersede) */
+static enum ruad_rc
+sink_supersede(struct store_sink *k, const char *kind)
+{
+    const char  *p[3];
+    char         old[24], ib[24];
+    PGresult    *res;
+    enum ruad_rc rc;
+
+    p[0] = kind;
+    p[1] = fmt_i64(old, k->other.id);
+    p[2] = fmt_i64(ib, k->inbound_id);
+    rc = store_exec(k->st, "supersede", "SELECT report_supersede($1, $2, "
+        "$3)", 3, p, &res);
+    if (rc == RUAD_OK && !PQgetisnull(res, 0, 0)) {
+        k->replaced = k->other.inbound_id;
+        snprintf(k->replaced_sha, sizeof(k->replaced_sha), "%s",
+            k->other.sha);
+        k->stats->superseded++;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/*
+ * sink_insert - run a report's INSERT ... ON CONFLICT DO NOTHING
+ * RETURNING id (n parameters p): *id is the new row.  When the report's
+ * key (key: as sink_other_find takes it; NULL: do not look) is a stored
+ * report's, replace that one if we may and insert again, else *dup.
+ */
+static enum ruad_rc
+sink_insert(struct store_sink *k, bool dmarc, const char *sql, int n,
+    const char *const *p, const char *const *key, int64_t *id, bool *dup)
+{
+    PGresult    *res;
+    enum ruad_rc rc;
+    int          tries;
+
+    *id = 0;
+    *dup = false;
+    for (tries = 0; ; tries++) {
+        rc = store_exec(k->st, dmarc ? "dmarc_report" : "tlsrpt_report",
+            sql, n, p, &res);
+        if (rc == RUAD_OK && PQntuples(res) > 0)
+            *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (rc != RUAD_OK || *id != 0)
+            return rc;
+        if (key == NULL) {
+            *dup = true;
+            return RUAD_OK;
+        }
+        /* the key is a stored report's: replace it, or be its copy */
+        rc = sink_other_find(k, dmarc, key);
+        if (rc == RUAD_OK && !sink_replaces(k)) {
+            *dup = true;
+            return RUAD_OK;
+        }
+        if (rc == RUAD_OK)
+            rc = sink_supersede(k, dmarc ? "dmarc" : "tlsrpt");
+        if (rc != RUAD_OK && rc != RUAD_EOF)    /* EOF: gone meanwhile */
+            return rc;
+        if (tries == 3) {
+            snprintf(k->st->err, sizeof(k->st->err), "%s: the stored copy "
+                "under its key keeps changing", dmarc ? "dmarc_report" :
+                "tlsrpt_report");
+            return RUAD_TEMPFAIL;
+        }
+    }
+}
+
+/*
+ * sink_copy_note - after the report is stored (sha: its content) or met a
+ * stored copy it does not replace: note a replacement, or tell a
+ * duplicate from a conflict.  Answers whether it is a conflict.
+ */
+static bool
+sink_copy_note(struct store_sink *k, const char *what, const char *sha)
+{
+    if (k->replaced != 0) {
+        report_diag_warn(k->diag, "%s: replaced the copy without an aligned "
+            "DKIM pass stored from inbound %lld%s", what,
+            (long long)k->replaced, k->replaced_sha[0] && strcmp(
+            k->replaced_sha, sha) != 0 ? ", whose content differed" : "");
+        k->replaced = 0;
+        return false;
+    }
+    if (k->other.sha[0] == '\0' || strcmp(k->other.sha, sha) == 0)
+        return false;
+    report_diag_warn(k->diag, "%s: other content than the copy stored from "
+        "inbound %lld (%s an aligned DKIM pass); not counted", what,
+        (long long)k->other.inbound_id, k->other.authentic ? "with" :
+        "without");
+    k->stats->conflicts++;
+    return true;
+}
+
 /* has_key - does the report carry every field of its unique key? */
 static bool
 has_key(const struct dmarc_report *r)
@@ -1061,9 +1282,10 @@ sink_report_params(const struct dmarc_report *r, const char **p,
 
 /*
  * sink_dmarc_start - the report's savepoint and row.  With the key known,
- * a duplicate is found here and its records are skipped; without it (the
- * records came before the metadata) a provisional row is made and the key
- * is checked when the report is done.
+ * a stored copy is found here: we replace it, or ours is a duplicate
+ * whose records are only hashed (to tell a conflict); without the key
+ * (the records came before the metadata) a provisional row is made and
+ * the key is checked when the report is done.
  */
 static enum ruad_rc
 sink_dmarc_start(struct store_sink *k, const struct dmarc_report *r)
@@ -1077,17 +1299,20 @@ sink_dmarc_start(struct store_sink *k, const struct dmarc_report *r)
         "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
         "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25) "
         "ON CONFLICT DO NOTHING RETURNING id";
-    const char  *p[25];
+    const char  *p[25], *key[5];
     char         tb[2][32], idbuf[24], pct[24], prov[64];
     char        *rep = NULL;
     struct buf   errs;
-    PGresult    *res;
     enum ruad_rc rc;
 
     k->started = true;
     k->duplicate = k->provisional = false;
     k->report_id = 0;
     k->rec_no = 0;
+    k->replaced = 0;
+    memset(&k->other, 0, sizeof(k->other));
+    if (!EVP_DigestInit_ex(k->md, EVP_sha256(), NULL))
+        return RUAD_NOMEM;
     if ((rc = store_cmd(k->st, "SAVEPOINT report")) != RUAD_OK)
         return rc;
     buf_init(&errs, 1u << 20);
@@ -1111,19 +1336,16 @@ sink_dmarc_start(struct store_sink *k, const struct dmarc_report *r)
     p[23] = k->verdict && k->verdict->domain[0] ? k->verdict->domain : NULL;
     p[24] = k->verdict && k->verdict->domain[0] ? (k->verdict->aligned ? "t" : "f") :
         NULL;
-    rc = store_exec(k->st, "dmarc_report", ins, 25, p, &res);
+    key[0] = p[1];                      /* as dmarc_report_key */
+    key[1] = p[5];
+    key[2] = p[12];
+    key[3] = p[6];
+    key[4] = p[7];
+    rc = sink_insert(k, true, ins, 25, p, k->provisional ? NULL : key,
+        &k->report_id, &k->duplicate);
     free(rep);
     buf_free(&errs);
-    if (rc != RUAD_OK) {
-        PQclear(res);
-        return rc;
-    }
-    if (PQntuples(res) == 0)
-        k->duplicate = true;
-    else
-        k->report_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return RUAD_OK;
+    return rc;
 }
 
 static enum ruad_rc
@@ -1135,16 +1357,20 @@ sink_dmarc_record(void *ctx, const struct dmarc_report *rep,
     struct buf         reasons;
     enum ruad_rc       rc = RUAD_OK;
     char               rid[24];
-    size_t             i;
+    size_t             i, r0, d0, s0;
     bool               ip;
 
     if (k->rc != RUAD_OK)
         return k->rc;
     if (!k->started && (rc = sink_dmarc_start(k, rep)) != RUAD_OK)
         return k->rc = rc;
-    if (k->duplicate)
-        return RUAD_OK;
+    if (k->duplicate && k->other.sha[0] == '\0')
+        return RUAD_OK;                 /* nothing to compare with */
+    /* a duplicate's rows are made only to be hashed (report id 0) */
     fmt_i64(rid, k->report_id);
+    r0 = buf_len(&k->recs);
+    d0 = buf_len(&k->dkim);
+    s0 = buf_len(&k->spf);
     ip = is_ip(r->source_ip);
     buf_init(&reasons, 1u << 20);
     rc = buf_append_byte(&reasons, '[');
@@ -1199,6 +1425,17 @@ sink_dmarc_record(void *ctx, const struct dmarc_report *rep,
             rc = copy_field(&k->spf, a->human_result, '\n');
     }
     k->rec_no++;
+    if (rc == RUAD_OK) {
+        sink_digest_rows(k, &k->recs, r0);
+        sink_digest_rows(k, &k->dkim, d0);
+        sink_digest_rows(k, &k->spf, s0);
+    }
+    if (k->duplicate) {
+        buf_reset(&k->recs);
+        buf_reset(&k->dkim);
+        buf_reset(&k->spf);
+        return k->rc = rc;
+    }
     if (rc == RUAD_OK && (buf_len(&k->recs) >= STORE_BATCH_BYTES ||
         buf_len(&k->dkim) >= STORE_BATCH_BYTES ||
         buf_len(&k->spf) >= STORE_BATCH_BYTES))
@@ -1229,25 +1466,28 @@ sink_dmarc_rollup(struct store_sink *k)
     return store_exec(k->st, "dmarc_daily", sql, 1, p, NULL);
 }
 
-/* sink_key - note "TYPE ORG REPORT_ID DOMAIN" for the verdict line */
+/* sink_key - note "TYPE ORG REPORT_ID DOMAIN" for the verdict line;
+ * tag: NULL (stored), "duplicate" or "conflict" */
 static void
 sink_key(struct store_sink *k, const char *type, const char *org,
-    const char *rid, const char *domain, bool dup)
+    const char *rid, const char *domain, const char *tag)
 {
     size_t n = strlen(k->stats->keys);
 
     if (n + 8 >= sizeof(k->stats->keys))
         return;
     snprintf(k->stats->keys + n, sizeof(k->stats->keys) - n,
-        "%s%s %s %s %s%s", n ? ", " : "", type, org ? org : "-",
-        rid ? rid : "-", domain ? domain : "-", dup ? " (duplicate)" : "");
+        "%s%s %s %s %s%s%s%s", n ? ", " : "", type, org ? org : "-",
+        rid ? rid : "-", domain ? domain : "-", tag ? " (" : "",
+        tag ? tag : "", tag ? ")" : "");
 }
 
 static enum ruad_rc
 sink_dmarc_done(void *ctx, const struct dmarc_report *r)
 {
     static const char upd[] = "UPDATE dmarc_report SET record_count = $2, "
-        "message_count = $3 WHERE id = $1";
+        "message_count = $3, content_sha256 = decode($4, 'hex') "
+        "WHERE id = $1";
     static const char fix[] = "UPDATE dmarc_report SET reporter = $2, "
         "org_name = $3, org_email = $4, extra_contact_info = $5, "
         "report_id = $6, begin_at = $7, end_at = $8, errors = $9, "
@@ -1257,60 +1497,85 @@ sink_dmarc_done(void *ctx, const struct dmarc_report *r)
         "policy_fo = $20, policy_testing = $21, policy_discovery = $22 "
         "WHERE id = $1";
     struct store_sink *k = ctx;
-    const char        *p[22];
+    const char        *p[22], *key[5];
     char               rid[24], nrec[24], nmsg[24], tb[2][32], pct[24];
+    char               sha[2 * 32 + 1], what[320];
     char              *rep;
     struct buf         errs;
     PGresult          *res = NULL;
     enum ruad_rc       rc;
+    bool               conflict;
 
     if (k->rc != RUAD_OK)
         return k->rc;
     if (!k->started && (rc = sink_dmarc_start(k, r)) != RUAD_OK)
         return k->rc = rc;
     k->started = false;
+    /* the report's own fields end the content's hash */
+    buf_init(&errs, 1u << 20);
+    if ((rc = pg_array(&errs, r->errors, r->n_errors)) != RUAD_OK ||
+        (rep = reporter(r)) == NULL) {
+        buf_free(&errs);
+        return k->rc = rc != RUAD_OK ? rc : RUAD_NOMEM;
+    }
+    p[0] = fmt_i64(rid, k->report_id);
+    sink_report_params(r, p + 1, tb, rep, &errs, pct);
+    sink_digest_fields(k, p + 1, 21);
+    sink_digest_end(k, sha);
+    snprintf(what, sizeof(what), "dmarc %.100s %.100s %.100s",
+        r->org_name ? r->org_name : "-", r->report_id ? r->report_id : "-",
+        r->policy.domain ? r->policy.domain : "-");
+    if (k->provisional && !k->duplicate) {
+        /* the key is known now: a stored copy? */
+        key[0] = p[1];
+        key[1] = p[5];
+        key[2] = p[12];
+        key[3] = p[6];
+        key[4] = p[7];
+        rc = sink_other_find(k, true, key);
+        if (rc == RUAD_OK && sink_replaces(k))
+            rc = sink_supersede(k, "dmarc");
+        else if (rc == RUAD_OK)
+            k->duplicate = true;
+        else if (rc == RUAD_EOF)
+            rc = RUAD_OK;
+        if (rc == RUAD_OK && !k->duplicate) {
+            rc = store_exec(k->st, "dmarc_report key", fix, 22, p, &res);
+            if (rc != RUAD_OK && is_sqlstate(res, "23505")) {
+                /* a copy stored since we looked: a duplicate */
+                memset(&k->other, 0, sizeof(k->other));
+                k->duplicate = true;
+                rc = RUAD_OK;
+            }
+            PQclear(res);
+        }
+    }
+    free(rep);
+    buf_free(&errs);
+    if (rc != RUAD_OK)
+        return k->rc = rc;
     if (k->duplicate) {
+        conflict = sink_copy_note(k, what, sha);
         rc = store_cmd(k->st, "ROLLBACK TO SAVEPOINT report");
-        k->stats->duplicates++;
+        if (!conflict)
+            k->stats->duplicates++;
         sink_key(k, "dmarc", r->org_name, r->report_id, r->policy.domain,
-            true);
+            conflict ? "conflict" : "duplicate");
         return k->rc = rc;
     }
     if ((rc = sink_flush(k)) != RUAD_OK)
         return k->rc = rc;
-    p[0] = fmt_i64(rid, k->report_id);
-    if (k->provisional) {
-        buf_init(&errs, 1u << 20);
-        if ((rc = pg_array(&errs, r->errors, r->n_errors)) != RUAD_OK ||
-            (rep = reporter(r)) == NULL) {
-            buf_free(&errs);
-            return k->rc = rc != RUAD_OK ? rc : RUAD_NOMEM;
-        }
-        sink_report_params(r, p + 1, tb, rep, &errs, pct);
-        rc = store_exec(k->st, "dmarc_report key", fix, 22, p, &res);
-        free(rep);
-        buf_free(&errs);
-        if (rc != RUAD_OK && is_sqlstate(res, "23505")) {
-            /* the key turned out to be a known report's */
-            PQclear(res);
-            k->stats->duplicates++;
-            sink_key(k, "dmarc", r->org_name, r->report_id,
-                r->policy.domain, true);
-            return k->rc = store_cmd(k->st, "ROLLBACK TO SAVEPOINT report");
-        }
-        PQclear(res);
-        if (rc != RUAD_OK)
-            return k->rc = rc;
-    }
     p[1] = fmt_i64(nrec, (int64_t)r->n_records);
     p[2] = fmt_i64(nmsg, (int64_t)r->n_messages);
-    if ((rc = store_exec(k->st, "dmarc_report counts", upd, 3, p, NULL)) !=
+    p[3] = sha[0] ? sha : NULL;
+    if ((rc = store_exec(k->st, "dmarc_report counts", upd, 4, p, NULL)) !=
         RUAD_OK || (rc = sink_dmarc_rollup(k)) != RUAD_OK ||
         (rc = store_cmd(k->st, "RELEASE SAVEPOINT report")) != RUAD_OK)
         return k->rc = rc;
+    sink_copy_note(k, what, sha);
     k->stats->stored++;
     k->stats->stored_dmarc++;
-    sink_key(k, "dmarc", r->org_name, r->report_id, r->policy.domain, false);
+    sink_key(k, "dmarc", r->org_name, r->report_id, r->policy.domain, NULL);
     return RUAD_OK;
 }
 
@@ -1329,9 +1594,11 @@ sink_dmarc_abort(void *ctx)
 
 /* ---- the storing sink: TLS reports ---- */
 
+/* sink_tlsrpt_rows - the report's policy and failure rows (report id
+ * rid) as COPY text in k->recs and k->dkim; sent and cleared when send */
 static enum ruad_rc
 sink_tlsrpt_rows(struct store_sink *k, const struct tlsrpt_report *r,
-    const char *rid)
+    const char *rid, bool send)
 {
     static const char copy_pol[] = "COPY tlsrpt_policy (report_id, pol_no, "
         "policy_type, policy_string, policy_domain, mx_host, "
@@ -1392,6 +1659,8 @@ sink_tlsrpt_rows(struct store_sink *k, const struct tlsrpt_report *r,
         }
     }
     buf_free(&arr);
+    if (!send)
+        return rc;
     if (rc == RUAD_OK)
         rc = store_copy(k->st, copy_pol, &k->recs);
     if (rc == RUAD_OK)
@@ -1444,18 +1713,21 @@ sink_tlsrpt_done(void *ctx, const struct tlsrpt_report *r)
 {
     static const char ins[] = "INSERT INTO tlsrpt_report (inbound_id, "
         "organization_name, contact_info, report_id, begin_at, end_at, "
-        "dkim_result, dkim_domain, dkim_aligned) VALUES ($1, $2, $3, $4, "
-        "$5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id";
+        "dkim_result, dkim_domain, dkim_aligned, content_sha256) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, decode($10, 'hex')) "
+        "ON CONFLICT DO NOTHING RETURNING id";
     struct store_sink *k = ctx;
-    const char        *p[9];
-    char               ib[24], tb[2][32], rid[24];
-    PGresult          *res;
+    const char        *p[10], *key[2];
+    const char        *dom = r->n_policies ? r->policies[0].policy_domain :
+        NULL;
+    char               ib[24], tb[2][32], rid[24], sha[2 * 32 + 1];
+    char               what[320];
     enum ruad_rc       rc;
+    int64_t            id;
+    bool               dup, conflict;
 
     if (k->rc != RUAD_OK)
         return k->rc;
-    if ((rc = store_cmd(k->st, "SAVEPOINT report")) != RUAD_OK)
-        return k->rc = rc;
     p[0] = fmt_i64(ib, k->inbound_id);
     p[1] = r->organization_name;
     p[2] = r->contact_info;
@@ -1466,40 +1738,65 @@ sink_tlsrpt_done(void *ctx, const struct tlsrpt_report *r)
     p[7] = k->verdict && k->verdict->domain[0] ? k->verdict->domain : NULL;
     p[8] = k->verdict && k->verdict->domain[0] ? (k->verdict->aligned ? "t" : "f") :
         NULL;
-    if ((rc = store_exec(k->st, "tlsrpt_report", ins, 9, p, &res)) !=
-        RUAD_OK) {
-        PQclear(res);
-        return k->rc = rc;
+    /* the content's hash: its rows (report id 0), then its own fields */
+    if (!EVP_DigestInit_ex(k->md, EVP_sha256(), NULL))
+        return k->rc = RUAD_NOMEM;
+    if ((rc = sink_tlsrpt_rows(k, r, "0", false)) == RUAD_OK) {
+        sink_digest_rows(k, &k->recs, 0);
+        sink_digest_rows(k, &k->dkim, 0);
     }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        k->stats->duplicates++;
-        sink_key(k, "tlsrpt", r->organization_name, r->report_id,
-            r->n_policies ? r->policies[0].policy_domain : NULL, true);
+    buf_reset(&k->recs);
+    buf_reset(&k->dkim);
+    if (rc != RUAD_OK)
+        return k->rc = rc;
+    sink_digest_fields(k, p + 1, 5);
+    sink_digest_end(k, sha);
+    p[9] = sha[0] ? sha : NULL;
+    snprintf(what, sizeof(what), "tlsrpt %.100s %.100s %.100s",
+        r->organization_name ? r->organization_name : "-",
+        r->report_id ? r->report_id : "-", dom ? dom : "-");
+    k->replaced = 0;
+    memset(&k->other, 0, sizeof(k->other));
+    key[0] = p[1];                      /* as tlsrpt_report_key */
+    key[1] = p[3];
+    if ((rc = store_cmd(k->st, "SAVEPOINT report")) != RUAD_OK ||
+        (rc = sink_insert(k, false, ins, 10, p, key, &id, &dup)) != RUAD_OK)
+        return k->rc = rc;
+    if (dup) {
+        conflict = sink_copy_note(k, what, sha);
+        if (!conflict)
+            k->stats->duplicates++;
+        sink_key(k, "tlsrpt", r->organization_name, r->report_id, dom,
+            conflict ? "conflict" : "duplicate");
         return k->rc = store_cmd(k->st, "RELEASE SAVEPOINT report");
     }
-    snprintf(rid, sizeof(rid), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if ((rc = sink_tlsrpt_rows(k, r, rid)) != RUAD_OK ||
+    fmt_i64(rid, id);
+    if ((rc = sink_tlsrpt_rows(k, r, rid, true)) != RUAD_OK ||
         (rc = sink_tlsrpt_rollup(k, rid)) != RUAD_OK ||
         (rc = store_cmd(k->st, "RELEASE SAVEPOINT report")) != RUAD_OK)
         return k->rc = rc;
+    sink_copy_note(k, what, sha);
     k->stats->stored++;
     k->stats->stored_tlsrpt++;
-    sink_key(k, "tlsrpt", r->organization_name, r->report_id,
-        r->n_policies ? r->policies[0].policy_domain : NULL, false);
+    sink_key(k, "tlsrpt", r->organization_name, r->report_id, dom, NULL);
     return RUAD_OK;
 }
 
 struct store_sink *
 store_sink_new(struct store *st, int64_t inbound_id,
     const struct dkim_summary *dkim, struct store_sink_stats *stats,
-    struct report_sink *out)
+    struct report_diag *diag, struct report_sink *out)
 {
     struct store_sink *k = calloc(1, sizeof(*k));
 
     if (k == NULL)
         return NULL;
+    if ((k->md = EVP_MD_CTX_new()) == NULL) {
+        free(k);
+        return NULL;
+    }
+    k->diag = diag;
+    k->authentic = dkim != NULL && dkim->domain[0] != '\0' && dkim->aligned;
     k->st = st;
     k->inbound_id = inbound_id;
     k->verdict = dkim;
@@ -1530,6 +1827,7 @@ store_sink_free(struct store_sink *k)
     buf_free(&k->recs);
     buf_free(&k->dkim);
     buf_free(&k->spf);
+    EVP_MD_CTX_free(k->md);
     free(k);
 }
 

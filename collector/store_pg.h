@@ -44,6 +44,15 @@ enum ruad_rc store_schema_version(struct store *st, int *version);
 /* store_schema_missing - how many built-in migrations are not applied */
 enum ruad_rc store_schema_missing(struct store *st, int *missing);
 
+/*
+ * The states of an inbound row (inbound.state; db/001 and db/008 CHECK
+ * them): waiting for a worker, then one verdict (worker.c says which
+ * when).  Lists of strings, to initialise arrays with.
+ */
+#define STORE_STATES_WAITING "pending", "processing"
+#define STORE_VERDICTS "parsed", "duplicate", "not_a_report", "malformed", \
+    "too_large", "unauthenticated", "superseded", "conflict", "failed"
+
 /* What is known of a received thing besides its bytes. */
 struct inbound_meta {
     const char  *channel;        /* smtp | https | import | imap */
@@ -118,11 +127,18 @@ enum ruad_rc store_claim(struct store *st, int64_t only_id,
  * A sink that stores reports inside the claim's transaction: records are
  * batched and sent with COPY; each report gets a savepoint, its daily
  * rollups, and is stored once (duplicates are counted, not stored).
+ *
+ * Copies under one key (db/008_report_copies.sql): a report with an
+ * aligned DKIM pass replaces a stored one without (that one's row becomes
+ * superseded); else a copy with the same content is a duplicate, and one
+ * with other content a conflict (kept out, with a warning).
  */
 struct store_sink_stats {
     unsigned stored;         /* reports newly stored */
     unsigned stored_dmarc, stored_tlsrpt;
     unsigned duplicates;     /* reports already there */
+    unsigned conflicts;      /* same key, other content: not stored */
+    unsigned superseded;     /* stored ones this row's reports replaced */
     char     keys[1024];     /* "dmarc ORG REPORT_ID DOMAIN DAY, ..." */
 };
 
@@ -130,12 +146,14 @@ struct store_sink;
 
 /*
  * store_sink_new - a sink for the reports of inbound row inbound_id; *out
- * is filled with its callbacks.  NULL on allocation failure.
+ * is filled with its callbacks.  dkim: the mail's verdict (NULL: not
+ * mailed); conflicts and replacements are noted in diag (borrowed).  NULL
+ * on allocation failure.
  */
 struct dkim_summary;
 struct store_sink *store_sink_new(struct store *st, int64_t inbound_id,
     const struct dkim_summary *dkim, struct store_sink_stats *stats,
-    struct report_sink *out);
+    struct report_diag *diag, struct report_sink *out);
 
 /* store_inbound_dkim - the mail's DKIM verdict on its inbound row (in the
  * claim's transaction) */

@@ -4,10 +4,15 @@
  *
  * Verdicts: parsed (at least one report newly stored), duplicate (every
  * report was already there), not_a_report, malformed, too_large (the
- * parser's RUAD_UNSUPPORTED, RUAD_MALFORMED, RUAD_LIMIT), failed (a bug,
- * or WORKER_ATTEMPTS_MAX attempts without a verdict).  A database error
- * puts the row back to pending with a growing delay.  The raw bytes are
- * never touched: `ruad reprocess` can run any row again.
+ * parser's RUAD_UNSUPPORTED, RUAD_MALFORMED, RUAD_LIMIT), unauthenticated
+ * (the DKIM policy kept its reports out), conflict (a stored report has
+ * the key and other content), failed (a bug, or WORKER_ATTEMPTS_MAX
+ * attempts without a verdict); superseded is given later, by store_pg.c,
+ * to a row whose report an authenticated copy replaced.  A row POSTed to
+ * /tlsrpt gives TLS reports only (RFC 8460 3): a DMARC report in it is
+ * not_a_report.  A database error puts the row back to pending with a
+ * growing delay.  The raw bytes are never touched: `ruad reprocess` can
+ * run any row again.
  *
  * SECURITY: the bytes are peer data; every limit comes from cfg->limits,
  * and the parsers and MIME walker never see the database.
@@ -33,6 +38,8 @@ struct worker_ctx {
     bool                 dmarc_ok;  /* DKIM policy lets DMARC reports in */
     bool                 tlsrpt_ok; /* and TLS reports */
     unsigned             refused;   /* reports kept out by the policy */
+    bool                 tls_only;  /* POSTed to /tlsrpt (RFC 8460 3) */
+    unsigned             not_tls;   /* DMARC reports it kept out */
     bool                 no_tlsrpt; /* the signing key's s= lacks tlsrpt */
     struct report_diag  *diag;     /* of the row: warnings and first error */
     enum ruad_rc         first;    /* first part's failure */
@@ -46,6 +53,10 @@ policy_dmarc_record(void *ctx, const struct dmarc_report *rep,
 {
     struct worker_ctx *w = ctx;
 
+    if (w->tls_only) {                 /* stop reading it */
+        w->not_tls++;
+        return RUAD_UNSUPPORTED;
+    }
     if (!w->dmarc_ok || w->store.dmarc_record == NULL)
         return RUAD_OK;
     return w->store.dmarc_record(w->store.ctx, rep, rec);
@@ -56,6 +67,10 @@ policy_dmarc_done(void *ctx, const struct dmarc_report *rep)
 {
     struct worker_ctx *w = ctx;
 
+    if (w->tls_only) {
+        w->not_tls++;
+        return RUAD_UNSUPPORTED;
+    }
     if (!w->dmarc_ok) {
         w->refused++;
         return RUAD_OK;
@@ -68,7 +83,7 @@ policy_dmarc_abort(void *ctx)
 {
     struct worker_ctx *w = ctx;
 
-    if (w->dmarc_ok)
+    if (w->dmarc_ok && !w->tls_only)
         w->store.dmarc_abort(w->store.ctx);
 }
 
@@ -179,6 +194,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     report_diag_init(&diag);
     memset(&w, 0, sizeof(w));
     memset(&dsum, 0, sizeof(dsum));
+    memset(&stats, 0, sizeof(stats));
     w.cfg = cfg;
     w.diag = &diag;
 
@@ -193,6 +209,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         strcmp(row.channel, "imap") == 0 || (!report_is_raw(row.raw,
         row.len) && report_looks_like_mail(row.raw, row.len));
     w.dmarc_ok = w.tlsrpt_ok = true;
+    w.tls_only = strcmp(row.channel, "https") == 0;
     if (mail) {
         /* who vouches for this mail (RFC 6376), and does the policy
          * take its reports */
@@ -231,7 +248,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
             "");
     }
     if ((sink = store_sink_new(st, row.id, mail ? &dsum : NULL, &stats,
-        &w.store)) == NULL) {
+        &diag, &w.store)) == NULL) {
         store_retry(st, row.id, "out of memory", WORKER_RETRY_BASE_S);
         store_row_clear(&row);
         return RUAD_NOMEM;
@@ -271,14 +288,26 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         store_row_clear(&row);
         return RUAD_OK;
     }
+    if (w.not_tls > 0)
+        report_diag_warn(&diag, "a DMARC report, POSTed to /tlsrpt: kept "
+            "out (that path takes TLS reports only, RFC 8460 3)");
     if (stats.stored > 0) {
         state = "parsed";
+    } else if (w.not_tls > 0) {
+        state = "not_a_report";
+        snprintf(res->reason, sizeof(res->reason), "a DMARC report, POSTed "
+            "to /tlsrpt: that path takes TLS reports only (RFC 8460 3)");
     } else if (w.refused > 0) {
         state = "unauthenticated";
         snprintf(res->reason, sizeof(res->reason), "no aligned DKIM pass "
             "(dkim=%.40s%s%.200s): %s kept out (RFC 8460 5.3)", dsum.result,
             dsum.domain[0] ? " d=" : "", dsum.domain,
             w.tlsrpt_ok ? "DMARC report" : "TLS report");
+    } else if (stats.conflicts > 0) {
+        state = "conflict";
+        snprintf(res->reason, sizeof(res->reason), "a stored report has "
+            "the same key and other content, this copy is not counted: "
+            "%.400s", stats.keys);
     } else if (stats.duplicates > 0) {
         state = "duplicate";
         snprintf(res->reason, sizeof(res->reason), "already stored: %.480s",
@@ -308,6 +337,11 @@ finish:
     }
     log_info("inbound=%lld verdict=%s reports=%u duplicates=%u",
         (long long)row.id, res->state, res->stored, res->duplicates);
+    if (stats.conflicts > 0 || stats.superseded > 0)
+        log_warn("inbound=%lld report copies conflicts=%u superseded=%u "
+            "keys=\"%s\"", (long long)row.id, stats.conflicts,
+            stats.superseded, log_escape(esc, sizeof(esc), stats.keys,
+            strlen(stats.keys)));
     report_diag_free(&diag);
     store_row_clear(&row);
     return RUAD_OK;

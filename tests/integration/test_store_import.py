@@ -5,7 +5,9 @@ without it the test fails loudly rather than skipping.  Each run works in
 a fresh database of its own, created and dropped here.
 
 Checks: migrate is idempotent; every sample imports with the expected
-verdict and keeps its raw bytes; importing everything twice adds no
+verdict and keeps its raw bytes (a conflict only where the copy stored
+under the same key parses to other content: the samples hold several
+transcriptions of the RFC examples); importing everything twice adds no
 report; the nice-input .xml/.gz/.zip triple and each email and its
 extracted attachment are stored once; failure emails are not_a_report;
 record and message sums in the database match the parser's; rollups
@@ -15,6 +17,7 @@ importer killed mid-run and run again loses and duplicates nothing.
 import csv
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ruadtest import (RUAD, SRC, TMP, Dnsmasq, Tally,  # noqa: E402
-                      sample_keys, samples_dir)
+                      parse, sample_keys, samples_dir)
 
 import psycopg2  # noqa: E402  (Debian's python3-psycopg2)
 
@@ -147,7 +150,7 @@ try:
             elif r["expect"] == "malformed":
                 want = ("malformed", "parsed", "duplicate")
             else:
-                want = ("parsed", "duplicate")
+                want = ("parsed", "duplicate", "conflict")
             t.check(got in want, "%s: verdict %s, want %s" % (r["file"],
                                                               got, want))
             # the raw bytes are kept, whatever the verdict
@@ -160,6 +163,19 @@ try:
                     row[0][2] == len(data), "%s: raw bytes kept" % r["file"])
         t.check(v.get(os.path.join(root, "dmarc/pd_empty.xml")) ==
                 "malformed", "empty file is malformed")
+        # a conflict names the stored copy, whose content differs
+        for path in (p for p in paths if v.get(p) == "conflict"):
+            w = q("SELECT warnings FROM inbound WHERE source_name = %s "
+                  "ORDER BY id LIMIT 1", path)[0][0]
+            m = re.search(r"inbound (\d+)", " ".join(w))
+            src = q("SELECT source_name FROM inbound WHERE id = %s",
+                    int(m.group(1))) if m else None
+            differs = False
+            if src:
+                a, b = parse([path])[1], parse([src[0][0]])[1]
+                differs = bool(a and b) and a[0]["reports"] != b[0]["reports"]
+            t.check(differs, "%s: conflict with %s, whose report differs" %
+                    (path, src))
 
         # each report once: the nice-input triple, emails and attachments
         t.check(one("SELECT count(*) FROM dmarc_report WHERE report_id = "
@@ -198,7 +214,8 @@ try:
         t.check(one("SELECT count(*) FROM tlsrpt_report") == tls_before,
                 "second import added no TLS report")
         t.check(all(x in ("duplicate", "malformed", "not_a_report",
-                          "unauthenticated") for x in v2.values()),
+                          "unauthenticated", "conflict")
+                    for x in v2.values()),
                 "second import: %s" % sorted(set(v2.values())))
 
     # reprocess: a report refused by a tight limit, then taken

@@ -6,9 +6,9 @@ import { api, raw } from '../api.js';
 import * as state from '../state.js';
 import { badge, bytes, card, dateTime, h, num, pager, stamp } from '../util.js';
 
-const STATES = ['pending', 'processing', 'parsed', 'duplicate', 'not_a_report', 'malformed', 'too_large', 'unauthenticated', 'failed'];
+const STATES = ['pending', 'processing', 'parsed', 'duplicate', 'not_a_report', 'malformed', 'too_large', 'unauthenticated', 'superseded', 'conflict', 'failed'];
 const CHANNELS = ['smtp', 'https', 'import', 'imap'];
-const REPROCESSABLE = new Set(['failed', 'malformed', 'too_large', 'not_a_report', 'unauthenticated']);
+const REPROCESSABLE = new Set(['failed', 'malformed', 'too_large', 'not_a_report', 'unauthenticated', 'conflict']);
 
 function select(label, name, value, options, s) {
   return h('label', null, label, h('select', {
