@@ -368,9 +368,16 @@ api_answer(struct http_api *a, struct MHD_Connection *c, const char *path,
     memset(&g, 0, sizeof(g));
     g.q = &q;
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, api_arg, &g);
-    if (g.bad)
+    if (g.bad) {
+        char esc[300], kesc[80];
+
+        log_info("api refused ep=%s status=400 param=%s reason=\"%s\"",
+            api_ep_name(ep), log_escape(kesc, sizeof(kesc), g.key,
+            strlen(g.key)), log_escape(esc, sizeof(esc), g.err,
+            strlen(g.err)));
         return api_problem(c, 400, "Bad Request", g.err, g.key[0] ? g.key :
             NULL, NULL, NULL);
+    }
     if (ep == API_EP_INBOUND_REPROCESS)
         return api_reprocess(a, c, id);
     return api_get(a, c, &q);
