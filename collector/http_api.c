@@ -27,6 +27,7 @@
 
 #include "api_params.h"
 #include "api_token.h"
+#include "http_static.h"
 #include "log.h"
 #include "metrics.h"
 #include "store_api.h"
@@ -105,6 +106,7 @@ api_send(struct MHD_Connection *c, unsigned status, const char *ctype,
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    http_static_common_headers(r, c);
     if (hdr != NULL)
         MHD_add_response_header(r, hdr, hval);
     if (atomic_load(&api_closing))
@@ -288,9 +290,15 @@ api_get(struct http_api *a, struct MHD_Connection *c,
         return api_problem(c, 404, "Not Found", "no such item", NULL, NULL,
             NULL);
     }
-    if (q->ep == API_EP_INBOUND_RAW)
+    if (q->ep == API_EP_INBOUND_RAW) {
+        /* peer bytes: saved, never shown inline by a browser */
+        char disp[64];
+
+        snprintf(disp, sizeof(disp), "attachment; filename=\"inbound-%lld"
+            ".raw\"", (long long)q->id);
         return api_send(c, 200, "application/octet-stream", body, len,
-            MHD_RESPMEM_MUST_FREE, NULL, NULL);
+            MHD_RESPMEM_MUST_FREE, "Content-Disposition", disp);
+    }
     return api_send(c, 200, "application/json", body, len,
         MHD_RESPMEM_MUST_FREE, NULL, NULL);
 }

@@ -374,6 +374,7 @@ http_reply(struct MHD_Connection *c, enum metrics_path path,
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    http_static_common_headers(r, c);
     if (hdr != NULL)
         MHD_add_response_header(r, hdr, hval);
     if (atomic_load(&http_draining))
@@ -552,6 +553,7 @@ http_metrics(struct http_server *h, struct MHD_Connection *c)
         if (r != NULL) {
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                 "text/plain; version=0.0.4");
+            http_static_common_headers(r, c);
             if (atomic_load(&http_draining))
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
                     "close");
