@@ -20,6 +20,10 @@
 #include "report.h"
 #include "store_pg.h"
 
+_Static_assert(API_CURSOR_TIME_MIN == REPORT_TIME_MIN * 1000000LL &&
+    API_CURSOR_TIME_MAX == REPORT_TIME_MAX * 1000000LL + 999999,
+    "a report cursor spans the times a report can have");
+
 enum {
     P_DOMAIN = 1u << 0, P_ORG = 1u << 1, P_SINCE = 1u << 2,
     P_UNTIL = 1u << 3, P_LIMIT = 1u << 4, P_CURSOR = 1u << 5,
@@ -312,7 +316,53 @@ api_cursor_decode(const char *s, size_t len, struct api_cursor *c)
     if (c->kind == 'r')                 /* report id, record number */
         return c->a > 0 && parse_i64(p, (size_t)(end - p), &c->id) &&
             c->id >= 0 && c->id <= INT32_MAX;
+    /* d, t: a report's begin time in microseconds, which a stored report
+     * keeps within REPORT_TIME_MIN .. REPORT_TIME_MAX (the SQL turns any
+     * other into a timestamp or interval out of range); i: always 0 */
+    if ((c->kind == 'i' && c->a != 0) || (c->kind != 'i' &&
+        (c->a < API_CURSOR_TIME_MIN || c->a > API_CURSOR_TIME_MAX)))
+        return false;
     return parse_i64(p, (size_t)(end - p), &c->id) && c->id > 0;
+}
+
+/* utf8_valid - is (s, n) well-formed UTF-8 (RFC 3629 4: no overlong
+ * forms, no surrogates, nothing past U+10FFFF)?  PostgreSQL refuses any
+ * other text parameter, so it is refused here, as the parameter's fault */
+static bool
+utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0, k, more;
+    unsigned long cp;
+
+    while (i < n) {
+        unsigned char c = s[i++];
+
+        if (c < 0x80)
+            continue;
+        if (c >= 0xc2 && c <= 0xdf) {
+            more = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            more = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            more = 3;
+            cp = c & 0x07;
+        } else {
+            return false;              /* continuation, 0xc0-c1, 0xf5- */
+        }
+        if (n - i < more)
+            return false;
+        for (k = 0; k < more; k++, i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i] & 0x3f);
+        }
+        if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+            return false;
+    }
+    return true;
 }
 
 /* ---- routes ---- */
@@ -527,6 +577,8 @@ api_query_set(struct api_query *q, const char *key, const char *v,
         for (i = 0; i < n; i++)
             if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
                 return bad(err, errlen, key, "contains a control character");
+        if (!utf8_valid((const unsigned char *)v, n))
+            return bad(err, errlen, key, "not valid UTF-8");
         set_word(q->org, sizeof(q->org), v, n);
         break;
     case P_SINCE:

@@ -19,6 +19,10 @@
 #define API_CURSOR_MAX      128       /* bytes of an encoded cursor */
 #define API_DOMAIN_MAX      253       /* RFC 1035 2.3.4, as text */
 #define API_GROUPS_MAX      1000      /* summary groups; the rest: "other" */
+/* a report cursor's begin time (us): what a stored report can have,
+ * REPORT_TIME_MIN .. REPORT_TIME_MAX (report.h) */
+#define API_CURSOR_TIME_MIN 0LL
+#define API_CURSOR_TIME_MAX (253402300799LL * 1000000 + 999999)
 
 enum api_ep {
     API_EP_NONE = 0,

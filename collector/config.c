@@ -131,6 +131,9 @@ static const struct config_row {
       "tokens of /api/v1 (ruad token new); empty: the API refuses all" },
     { "metrics_require_token", CFG_BOOL, OFF(metrics_require_token), 0, 1,
       "GET /metrics needs an API token, any scope (yes/no)" },
+    { "http_ops_cache_ms", CFG_UINT, OFF(http_ops_cache_ms), 0, 60000,
+      "ms /metrics and /readyz reuse one database answer (0: ask each time)"
+      },
 #undef OFF
     { "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
       sizeof(int), 0, 3, "error, warn, info or debug" },
@@ -155,6 +158,7 @@ config_init(struct config *c)
     c->http_max_connections = HTTP_CONN_MAX;
     c->http_max_per_ip = HTTP_CONN_PER_IP_MAX;
     c->http_threads = HTTP_THREADS;
+    c->http_ops_cache_ms = HTTP_OPS_CACHE_MS;
     c->workers = WORKERS_DEFAULT;
     snprintf(c->smtp_listen, sizeof(c->smtp_listen), "127.0.0.1:2525");
     if (gethostname(c->smtp_hostname, sizeof(c->smtp_hostname) - 1) != 0 ||

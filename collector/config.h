@@ -62,6 +62,7 @@ struct config {
     /* query API */
     char                 api_tokens_file[CONFIG_STRING_MAX]; /* "" = none */
     uint32_t             metrics_require_token;  /* bool */
+    uint32_t             http_ops_cache_ms;      /* /metrics, /readyz */
 };
 
 /*

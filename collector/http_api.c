@@ -27,6 +27,7 @@
 
 #include "api_params.h"
 #include "api_token.h"
+#include "http_static.h"
 #include "log.h"
 #include "metrics.h"
 #include "store_api.h"
@@ -105,6 +106,7 @@ api_send(struct MHD_Connection *c, unsigned status, const char *ctype,
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    http_static_common_headers(r, c);
     if (hdr != NULL)
         MHD_add_response_header(r, hdr, hval);
     if (atomic_load(&api_closing))
@@ -288,9 +290,15 @@ api_get(struct http_api *a, struct MHD_Connection *c,
         return api_problem(c, 404, "Not Found", "no such item", NULL, NULL,
             NULL);
     }
-    if (q->ep == API_EP_INBOUND_RAW)
+    if (q->ep == API_EP_INBOUND_RAW) {
+        /* peer bytes: saved, never shown inline by a browser */
+        char disp[64];
+
+        snprintf(disp, sizeof(disp), "attachment; filename=\"inbound-%lld"
+            ".raw\"", (long long)q->id);
         return api_send(c, 200, "application/octet-stream", body, len,
-            MHD_RESPMEM_MUST_FREE, NULL, NULL);
+            MHD_RESPMEM_MUST_FREE, "Content-Disposition", disp);
+    }
     return api_send(c, 200, "application/json", body, len,
         MHD_RESPMEM_MUST_FREE, NULL, NULL);
 }
@@ -368,9 +376,16 @@ api_answer(struct http_api *a, struct MHD_Connection *c, const char *path,
     memset(&g, 0, sizeof(g));
     g.q = &q;
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, api_arg, &g);
-    if (g.bad)
+    if (g.bad) {
+        char esc[300], kesc[80];
+
+        log_info("api refused ep=%s status=400 param=%s reason=\"%s\"",
+            api_ep_name(ep), log_escape(kesc, sizeof(kesc), g.key,
+            strlen(g.key)), log_escape(esc, sizeof(esc), g.err,
+            strlen(g.err)));
         return api_problem(c, 400, "Bad Request", g.err, g.key[0] ? g.key :
             NULL, NULL, NULL);
+    }
     if (ep == API_EP_INBOUND_REPROCESS)
         return api_reprocess(a, c, id);
     return api_get(a, c, &q);

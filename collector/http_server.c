@@ -66,6 +66,41 @@
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define HTTP_SNI_MAX        16          /* tls_sni_certs entries */
 
+struct http_server;
+
+/* http_ready's answers */
+enum http_ready {
+    READY_OK, READY_UNREACHABLE, READY_NO_ANSWER, READY_OLD_SCHEMA
+};
+
+/* http_metrics' answer from the database */
+struct http_stats {
+    bool                ok;             /* the database answered */
+    struct store_stats  s;
+};
+
+/*
+ * One database answer shared by the requests of /metrics or of /readyz
+ * (http_ops_cache_ms): the first request after it is older asks the
+ * database, requests arriving meanwhile wait for that answer rather than
+ * ask again, so scrapes cost at most one query per period whatever their
+ * number.  The answer is written only by the asking thread (asking set),
+ * read under mu.
+ */
+struct http_ops {
+    pthread_mutex_t     mu;
+    pthread_cond_t      done;
+    bool                asking;
+    bool                have;           /* answer holds one */
+    struct timespec     at;             /* CLOCK_MONOTONIC, when answered */
+    void              (*ask)(struct http_server *, void *answer);
+    size_t              size;           /* of the answer */
+    union {
+        enum http_ready     ready;
+        struct http_stats   stats;
+    }                   answer;
+};
+
 /* One certificate chain and key, as loaded; never freed while serving. */
 struct http_creds {
     gnutls_pcert_st    *pcert;
@@ -90,6 +125,8 @@ struct http_server {
     size_t                n_sni;
     struct mta_sts_set   *sts;          /* owned; mta_sts_policy */
     struct http_api      *api;          /* /api/v1 (http_api.c) */
+    struct http_ops       ready_ops;    /* /readyz's answer */
+    struct http_ops       stats_ops;    /* /metrics' database figures */
     char                  web_root[CONFIG_STRING_MAX];  /* resolved */
 };
 
@@ -376,6 +413,7 @@ http_reply(struct MHD_Connection *c, enum metrics_path path,
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    http_static_common_headers(r, c);
     if (hdr != NULL)
         MHD_add_response_header(r, hdr, hval);
     if (atomic_load(&http_draining))
@@ -486,10 +524,71 @@ route(const struct config *cfg, const char *url)
 
 /* ---- handlers ---- */
 
-static enum MHD_Result
-http_readyz(struct http_server *h, struct MHD_Connection *c)
+/* ---- /readyz and /metrics: answers shared for http_ops_cache_ms ---- */
+
+static void
+http_ops_init(struct http_ops *o, void (*ask)(struct http_server *, void *),
+    size_t size)
+{
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_cond_init(&o->done, NULL);
+    o->ask = ask;
+    o->size = size;
+}
+
+static void
+http_ops_free(struct http_ops *o)
+{
+    pthread_cond_destroy(&o->done);
+    pthread_mutex_destroy(&o->mu);
+}
+
+/* ms_since - milliseconds from t to now (CLOCK_MONOTONIC) */
+static long long
+ms_since(const struct timespec *t)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)(now.tv_sec - t->tv_sec) * 1000 +
+        (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* http_ops_get - o's answer into out (o->size bytes): the shared one
+ * while it is younger than http_ops_cache_ms, else asked anew (once for
+ * all requests waiting on it) */
+static void
+http_ops_get(struct http_server *h, struct http_ops *o, void *out)
+{
+    long long ttl = h->cfg->http_ops_cache_ms;
+
+    if (ttl == 0) {                        /* no sharing: ask each time */
+        o->ask(h, out);
+        return;
+    }
+    pthread_mutex_lock(&o->mu);
+    while (o->asking)
+        pthread_cond_wait(&o->done, &o->mu);
+    if (!o->have || ms_since(&o->at) >= ttl) {
+        o->asking = true;
+        pthread_mutex_unlock(&o->mu);
+        o->ask(h, &o->answer);             /* the only writer: asking */
+        pthread_mutex_lock(&o->mu);
+        clock_gettime(CLOCK_MONOTONIC, &o->at);
+        o->have = true;
+        o->asking = false;
+        pthread_cond_broadcast(&o->done);
+    }
+    memcpy(out, &o->answer, o->size);
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* http_ready_ask - does the database answer, with the current schema? */
+static void
+http_ready_ask(struct http_server *h, void *answer)
 {
     const struct store_migration *m;
+    enum http_ready              *r = answer;
     struct store                 *st;
     char                          err[256];
     int                           want = 0, have = 0, missing = 0;
@@ -498,38 +597,69 @@ http_readyz(struct http_server *h, struct MHD_Connection *c)
     for (m = store_migrations; m->sql != NULL; m++)
         want = m->version;
     if ((st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS, err, sizeof(err)))
-        == NULL)
-        return http_problem(c, MP_READYZ, 503, "Service Unavailable",
-            "database unreachable", "Retry-After", HTTP_RETRY_AFTER);
+        == NULL) {
+        *r = READY_UNREACHABLE;
+        return;
+    }
     ok = store_schema_version(st, &have) == RUAD_OK &&
         store_schema_missing(st, &missing) == RUAD_OK;
     store_pool_put(h->pool, st);
-    if (!ok)
+    *r = !ok ? READY_NO_ANSWER : have != want || missing > 0 ?
+        READY_OLD_SCHEMA : READY_OK;
+}
+
+/* http_stats_ask - the database's figures for /metrics */
+static void
+http_stats_ask(struct http_server *h, void *answer)
+{
+    struct http_stats *a = answer;
+    struct store      *st;
+    char               err[256];
+
+    a->ok = false;
+    if ((st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS, err, sizeof(err)))
+        != NULL) {
+        a->ok = store_stats(st, &a->s) == RUAD_OK;
+        store_pool_put(h->pool, st);
+    }
+}
+
+static enum MHD_Result
+http_readyz(struct http_server *h, struct MHD_Connection *c)
+{
+    enum http_ready r;
+
+    http_ops_get(h, &h->ready_ops, &r);
+    switch (r) {
+    case READY_UNREACHABLE:
+        return http_problem(c, MP_READYZ, 503, "Service Unavailable",
+            "database unreachable", "Retry-After", HTTP_RETRY_AFTER);
+    case READY_NO_ANSWER:
         return http_problem(c, MP_READYZ, 503, "Service Unavailable",
             "database not answering", "Retry-After", HTTP_RETRY_AFTER);
-    if (have != want || missing > 0)
+    case READY_OLD_SCHEMA:
         return http_problem(c, MP_READYZ, 503, "Service Unavailable",
             "database schema is not current (run ruad migrate)",
             "Retry-After", HTTP_RETRY_AFTER);
-    return http_reply(c, MP_READYZ, 200, "text/plain", "ready\n", 6, NULL,
-        NULL);
+    default:
+        return http_reply(c, MP_READYZ, 200, "text/plain", "ready\n", 6,
+            NULL, NULL);
+    }
 }
 
 static enum MHD_Result
 http_metrics(struct http_server *h, struct MHD_Connection *c)
 {
-    struct store_stats *stats = calloc(1, sizeof(*stats));
-    struct store       *st;
+    struct http_stats  *a = calloc(1, sizeof(*a));
+    struct store_stats *stats = a != NULL ? &a->s : NULL;
     struct buf          b;
-    char                err[256];
     long long           expiry = 0;
     enum MHD_Result     ret;
     bool                have = false;
 
-    if (stats != NULL && (st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS,
-        err, sizeof(err))) != NULL) {
-        have = store_stats(st, stats) == RUAD_OK;
-        store_pool_put(h->pool, st);
+    if (a != NULL) {
+        http_ops_get(h, &h->stats_ops, a);
+        have = a->ok;
     }
     if (h->tls) {
         pthread_mutex_lock(&h->mu);
@@ -541,7 +671,7 @@ http_metrics(struct http_server *h, struct MHD_Connection *c)
     metrics_request(MP_METRICS, 200);
     if (metrics_render(&b, have ? stats : NULL, expiry) != RUAD_OK) {
         buf_free(&b);
-        free(stats);
+        free(a);
         return http_problem(c, MP_METRICS, 500, "Internal Server Error",
             "metrics", NULL, NULL);
     }
@@ -554,6 +684,7 @@ http_metrics(struct http_server *h, struct MHD_Connection *c)
         if (r != NULL) {
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                 "text/plain; version=0.0.4");
+            http_static_common_headers(r, c);
             if (atomic_load(&http_draining))
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
                     "close");
@@ -562,7 +693,7 @@ http_metrics(struct http_server *h, struct MHD_Connection *c)
         }
     }
     buf_free(&b);
-    free(stats);
+    free(a);
     return ret;
 }
 
@@ -954,6 +1085,8 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         free(h);
         return NULL;
     }
+    http_ops_init(&h->ready_ops, http_ready_ask, sizeof(enum http_ready));
+    http_ops_init(&h->stats_ops, http_stats_ask, sizeof(struct http_stats));
     h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, http_access,
         h,
         MHD_OPTION_EXTERNAL_LOGGER, http_log, h,      /* must come first */
@@ -971,6 +1104,8 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
     if (h->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s (in use, or no such "
             "address?)", cfg->http_listen);
+        http_ops_free(&h->ready_ops);
+        http_ops_free(&h->stats_ops);
         creds_free(h->creds);
         while (h->n_sni > 0)
             creds_free(h->sni[--h->n_sni]);
@@ -1016,6 +1151,8 @@ http_server_stop(struct http_server *h, unsigned drain_s)
     if (ls != MHD_INVALID_SOCKET)          /* ours once quiesced */
         close(ls);
     http_tls_server = NULL;
+    http_ops_free(&h->ready_ops);
+    http_ops_free(&h->stats_ops);
     creds_free(h->creds);
     while (h->n_sni > 0)
         creds_free(h->sni[--h->n_sni]);

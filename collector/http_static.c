@@ -42,11 +42,14 @@
 #define RUAD_WEB_DIR "/usr/local/share/ruad/web"
 #endif
 
+/* RFC 6797 6.1.1: a year; no includeSubDomains, which would bind every
+ * other host of the domain ruad's name is in to HTTPS as well */
+#define HTTP_HSTS_VALUE "max-age=31536000"
+
 /* Sent with every answer from here, files and problems alike. */
 static const char *const static_headers[][2] = {
     { "Content-Security-Policy", "default-src 'self'; base-uri 'none'; "
       "object-src 'none'; form-action 'self'; frame-ancestors 'none'" },
-    { "X-Content-Type-Options", "nosniff" },
     { "Referrer-Policy", "no-referrer" },
     { "X-Frame-Options", "DENY" },
     { "Cross-Origin-Opener-Policy", "same-origin" },
@@ -350,6 +353,18 @@ http_static_root(const struct config *cfg, char *buf, size_t buflen)
 
 /* ---- answers ---- */
 
+void
+http_static_common_headers(struct MHD_Response *r, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci != NULL && ci->tls_session != NULL)
+        MHD_add_response_header(r, "Strict-Transport-Security",
+            HTTP_HSTS_VALUE);
+}
+
 static void
 add_headers(struct MHD_Response *r)
 {
@@ -377,6 +392,7 @@ problem(struct MHD_Connection *c, unsigned status, const char *body,
     if (allow != NULL)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     add_headers(r);
+    http_static_common_headers(r, c);
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     metrics_request(MP_WEB, status);
@@ -458,6 +474,7 @@ http_static_serve(const char *root, struct MHD_Connection *c,
     MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, date);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     add_headers(r);
+    http_static_common_headers(r, c);
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     metrics_request(MP_WEB, status);

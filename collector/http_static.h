@@ -82,6 +82,17 @@ struct MHD_Connection;
 int http_static_serve(const char *root, struct MHD_Connection *c,
     const char *path);
 
+struct MHD_Response;
+
+/*
+ * http_static_common_headers - what every answer of ruad carries, files,
+ * API, problems and /metrics alike: X-Content-Type-Options: nosniff, and
+ * on a TLS connection Strict-Transport-Security (RFC 6797 7.2: never
+ * over plain HTTP).
+ */
+void http_static_common_headers(struct MHD_Response *r,
+    struct MHD_Connection *c);
+
 /* http_static_refuse - a method other than GET or HEAD: 405 with Allow
  * for a file that is there, else 404 */
 int http_static_refuse(const char *root, struct MHD_Connection *c,

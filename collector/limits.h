@@ -52,6 +52,9 @@
 #define HTTP_CONN_MAX         1000           /* connections in all */
 #define HTTP_CONN_PER_IP_MAX  64             /* connections from one IP */
 #define HTTP_THREADS          8              /* request threads */
+#define HTTP_OPS_CACHE_MS     5000           /* /metrics and /readyz share
+                                                one database answer this
+                                                long (http_ops_cache_ms) */
 /* The dashboard's files (http_static.c): the longest path in web/ is
  * about 40 bytes, 3 deep. */
 #define HTTP_STATIC_PATH_MAX  1024           /* bytes of the request path */

@@ -95,21 +95,29 @@ day_ceil(int64_t t)
     return day + (t % 86400 > 0);
 }
 
-/* q_date - "$N::date" of day (days since 1970-01-01) */
+/* q_text - "$N" for a copy of text (kept in s->own, cut at 63 bytes) */
 static void
-q_date(struct sqlq *s, int64_t day)
+q_text(struct sqlq *s, const char *text)
 {
-    int64_t y;
-    int     m, d;
-
     if (s->n == PARAMS_MAX) {
         s->err = true;
         return;
     }
-    report_civil_from_days(day, &y, &m, &d);
-    snprintf(s->own[s->n], sizeof(s->own[0]), "%04lld-%02d-%02d",
-        (long long)y, m, d);
+    snprintf(s->own[s->n], sizeof(s->own[0]), "%s", text);
     q_param(s, s->own[s->n]);
+}
+
+/* q_date - "$N::date" of day (days since 1970-01-01) */
+static void
+q_date(struct sqlq *s, int64_t day)
+{
+    char    t[32];
+    int64_t y;
+    int     m, d;
+
+    report_civil_from_days(day, &y, &m, &d);
+    snprintf(t, sizeof(t), "%04lld-%02d-%02d", (long long)y, m, d);
+    q_text(s, t);
     q_sql(s, "::date");
 }
 
@@ -397,16 +405,14 @@ q_echo(struct sqlq *s, const struct api_query *q)
     q_sql(s, "::text, 'since', ");
     if (q->has_since) {
         report_fmt_time(q->since, ts);
-        snprintf(s->own[s->n], sizeof(s->own[0]), "%s", ts);
-        q_param(s, s->own[s->n]);
+        q_text(s, ts);
     } else {
         q_param(s, NULL);
     }
     q_sql(s, "::text, 'until', ");
     if (q->has_until) {
         report_fmt_time(q->until, ts);
-        snprintf(s->own[s->n], sizeof(s->own[0]), "%s", ts);
-        q_param(s, s->own[s->n]);
+        q_text(s, ts);
     } else {
         q_param(s, NULL);
     }

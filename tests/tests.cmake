@@ -31,6 +31,10 @@ foreach(src ${RUAD_UNIT_TESTS})
         ENVIRONMENT "RUAD_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
 endforeach()
 
+# store_api.c's SQL builders are static: its test includes the file and
+# links what it calls (the store, the parameter names), never PostgreSQL
+target_link_libraries(test_store_api PRIVATE ruad_store ruad_api_params)
+
 # dkim.c again with its portable block scan (what builds without SSE2 use)
 add_executable(test_dkim_portable tests/unit/test_dkim.c
     tests/unit/testutil.c collector/dkim.c)

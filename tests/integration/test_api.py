@@ -16,6 +16,10 @@ Checks, all through HTTP replies and SQL:
 - pagination (limit 1..7) returns every row of the list once, in order;
 - bad parameters answer 400 with a problem document naming the parameter,
   each limit one past (limit 1001, a 256-byte value) and at (1000, 255);
+  bytes that are not UTF-8 in every string parameter, and cursors whose
+  values PostgreSQL could not compute with (a report time past 9999 or
+  before 1970, ids past their column) are 400 too, never 500; at the ends
+  of their ranges they are 200;
 - every response validates against docs/openapi.json (python3-jsonschema,
   JSON Schema 2020-12) and GET /api/v1/openapi.json is that file;
 - no token 401 (WWW-Authenticate), unknown token 401, a read token on
@@ -1020,6 +1024,44 @@ def check_bad_params():
         ("/api/v1/inbound", {"channel": "fax"}, "channel"),
         ("/api/v1/domains", {"domain": "example.com"}, "domain"),
     ] + [("/api/v1/dmarc/reports", {"cursor": c}, "cursor") for c in forged]
+    # bytes PostgreSQL would refuse (not UTF-8) and cursors whose values
+    # are out of range for its arithmetic: the parameter's fault (400),
+    # never "the query failed" (500); every string and cursor parameter
+    def b64(text):
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    tmax = (253402300799 + 1) * 1000000          # one past 9999-12-31
+    for tmpl, key in (("/api/v1/dmarc/reports", "org"),
+                      ("/api/v1/tlsrpt/reports", "org"),
+                      ("/api/v1/dmarc/reports", "domain"),
+                      ("/api/v1/dmarc/records", "header_from"),
+                      ("/api/v1/dmarc/records", "source_ip"),
+                      ("/api/v1/inbound", "state"),
+                      ("/api/v1/inbound", "channel"),
+                      ("/api/v1/dmarc/summary", "group_by"),
+                      ("/api/v1/tlsrpt/summary", "group_by"),
+                      ("/api/v1/dmarc/sources", "since"),
+                      ("/api/v1/dmarc/sources", "cursor")):
+        for v in (b"\xff", b"Z\xc3(rich", b"\xc0\xaf", b"\xed\xa0\x80"):
+            bad.append((tmpl, {key: v}, key))
+    bad += [
+        ("/api/v1/dmarc/reports", {"cursor": b64("d.%d.1" % tmax)},
+         "cursor"),
+        ("/api/v1/dmarc/reports", {"cursor": b64("d.-1.1")}, "cursor"),
+        ("/api/v1/dmarc/reports", {"cursor": b64("d.-%d.1" % (2**63 - 1))},
+         "cursor"),
+        ("/api/v1/dmarc/reports", {"cursor": b64("d.%d.1" % (2**63 - 1))},
+         "cursor"),
+        ("/api/v1/tlsrpt/reports", {"cursor": b64("t.%d.1" % (2**63 - 1))},
+         "cursor"),
+        ("/api/v1/tlsrpt/reports", {"cursor": b64("t.-5.1")}, "cursor"),
+        ("/api/v1/inbound", {"cursor": b64("i.-5.1")}, "cursor"),
+        ("/api/v1/dmarc/records", {"cursor": b64("r.%d.1" % 2**63)},
+         "cursor"),
+        ("/api/v1/dmarc/records", {"cursor": b64("r.1.%d" % 2**31)},
+         "cursor"),
+        ("/api/v1/dmarc/sources", {"cursor": b64("s.%d.1" % 2**63)},
+         "cursor"),
+    ]
     for tmpl, params, name in bad:
         path = tmpl + "?" + urllib.parse.urlencode(params)
         o = api(tmpl, path, want=400)
@@ -1036,6 +1078,19 @@ def check_bad_params():
     # at the limits: fine
     o = api("/api/v1/dmarc/reports", params={"org": "a" * 255})
     t.check(o["items"] == [], "a 255-byte org: 200, no items")
+    o = api("/api/v1/dmarc/reports", params={"org": "Z\u00fcrich \u20ac "
+                                             "\U0001f600"})
+    t.check(o["items"] == [], "an org in UTF-8 beyond ASCII: 200")
+    for tmpl, c in (("/api/v1/dmarc/reports", "d.%d.1" % (tmax - 1)),
+                    ("/api/v1/dmarc/reports", "d.0.1"),
+                    ("/api/v1/tlsrpt/reports", "t.%d.1" % (tmax - 1)),
+                    ("/api/v1/inbound", "i.0.%d" % (2**63 - 1)),
+                    ("/api/v1/dmarc/records", "r.%d.%d" % (2**63 - 1,
+                                                           2**31 - 1)),
+                    ("/api/v1/dmarc/sources", "s.%d.1.2.3.4" % (2**63 - 1))):
+        o = api(tmpl, params={"cursor": b64(c)})
+        t.check(isinstance(o, dict) and "items" in o, "cursor %s at the "
+                "end of its range: 200" % c)
     o = api("/api/v1/dmarc/reports", params={"limit": "1000"})
     t.check(o["items"], "limit=1000: 200")
     o = api("/api/v1/dmarc/reports", params={

@@ -10,6 +10,15 @@ man page and the .deb.
 - deploy/postfix/transport compiles with postmap and routes the rua
   addresses (and nothing else) to ruad.
 - deploy/ruad.8 renders with groff without a warning.
+- deploy/quickstart (the real script, from a copy of deploy/ in a 0700
+  directory that no other user can enter, on free ports, with this
+  build: RUAD_QS_BUILD) starts ruad and PostgreSQL and prints a dashboard
+  link whose token works; as root both run as an unprivileged user, not
+  uid 0; PostgreSQL refuses a connection over 127.0.0.1 without a
+  password (as postgres and as ruad) and takes one with the generated
+  pgpass; the token files, the pgpass and the logs are 0600 and no log
+  holds the token; /metrics needs the token; no parent directory's mode
+  changed (no o+x); `quickstart stop` stops both.
 - The .deb (`cmake --build BUILD --target package`) installs with
   `dpkg -i`, creates the user ruad, and `ruad --version` runs from
   /usr/bin; the installed unit verifies; `dpkg --purge` removes it all.
@@ -123,6 +132,121 @@ p = sh("groff", "-man", "-Tutf8", "-ww", "-z",
        os.path.join(SRC, "deploy", "ruad.8"))
 t.check(p.returncode == 0 and p.stderr == "",
         "man page: groff warnings: %s" % p.stderr)
+
+# ---- the quickstart ----------------------------------------------------------------
+
+
+def parents(path):
+    """(directory, mode) of path and every directory above it."""
+    out = []
+    while True:
+        out.append((path, os.stat(path).st_mode & 0o7777))
+        if path == "/":
+            return out
+        path = os.path.dirname(path)
+
+
+def quickstart():
+    from ruadtest import free_port
+    top = tempfile.mkdtemp(prefix="qs.", dir=TMP)     # 0700: others stay out
+    os.makedirs(os.path.join(top, "deploy"))
+    for f in ("quickstart", "install-deps"):
+        shutil.copy2(os.path.join(SRC, "deploy", f), os.path.join(top,
+                                                                  "deploy"))
+    qs = os.path.join(top, "deploy", "quickstart")
+    before = parents(top)
+    pg_port, http_port, smtp_port = free_port(), free_port(), free_port()
+    env = dict(os.environ, RUAD_QS_BUILD=BUILD, RUAD_PG_PORT=str(pg_port),
+               RUAD_HTTP_PORT=str(http_port), RUAD_SMTP_PORT=str(smtp_port),
+               RUAD_SAMPLES=os.path.join(top, "no-samples"))
+    env.pop("RUAD_DATABASE_URL", None)
+    env.pop("PGPASSFILE", None)
+    state = None
+    try:
+        p = sh(qs, env=env, timeout=600)
+        state = os.path.realpath(os.path.join(top, "var"))
+        m = re.search(r"signed in: +(https://127\.0\.0\.1:%d/)#token=(\S+)"
+                      % http_port, p.stdout)
+        if not t.check(p.returncode == 0 and m, "quickstart: runs and prints "
+                       "a dashboard link: %s\n%s" % (p.stdout[-1500:],
+                                                      p.stderr[-1500:])):
+            return
+        base, token = m.group(1), m.group(2)
+
+        def curl(path, *extra):
+            c = sh("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+                   *extra, base + path.lstrip("/"))
+            return c.stdout.strip()
+        auth = ("-H", "Authorization: Bearer " + token)
+        t.check(curl("/") == "200", "quickstart: the dashboard answers")
+        t.check(curl("/api/v1/domains", *auth) == "200",
+                "quickstart: the link's token reads the API")
+        t.check(curl("/metrics") == "401" and curl("/metrics", *auth) ==
+                "200", "quickstart: /metrics needs the token")
+        # who runs what
+        pid = int(open(os.path.join(state, "ruad.pid")).read())
+        pm = int(open(os.path.join(state, "pg", "data", "postmaster.pid"))
+                 .readline())
+        uid_ruad = os.stat("/proc/%d" % pid).st_uid
+        uid_pg = os.stat("/proc/%d" % pm).st_uid
+        exe = os.path.basename(os.readlink("/proc/%d/exe" % pid))
+        t.check(exe == "ruad", "quickstart: ruad.pid is ruad's (%s)" % exe)
+        if os.geteuid() == 0:
+            t.check(uid_ruad != 0 and uid_pg != 0, "quickstart: as root, "
+                    "ruad (uid %d) and PostgreSQL (uid %d) run unprivileged"
+                    % (uid_ruad, uid_pg))
+            t.check(not state.startswith(top), "quickstart: as root the "
+                    "state is outside the checkout (%s)" % state)
+        else:
+            t.check(uid_ruad == os.geteuid(), "quickstart: ruad runs as "
+                    "the user who started it")
+        # PostgreSQL wants a password, and takes the generated one
+        noenv = dict(os.environ, PGCONNECT_TIMEOUT="5")
+        noenv["PGPASSFILE"] = os.path.join(top, "no-pgpass")
+        for role in ("postgres", "ruad"):
+            c = sh("psql", "-h", "127.0.0.1", "-p", str(pg_port), "-U", role,
+                   "-w", "-d", "ruad", "-Atc", "SELECT 1", env=noenv)
+            t.check(c.returncode != 0 and "password" in c.stderr,
+                    "quickstart: PostgreSQL refuses %s without a password "
+                    "over 127.0.0.1: %s" % (role, c.stderr.strip()))
+        pgpass = os.path.join(state, "secrets", "pgpass")
+        c = sh("psql", "-h", "127.0.0.1", "-p", str(pg_port), "-U", "ruad",
+               "-w", "-d", "ruad", "-Atc", "SELECT count(*) > 0 FROM inbound",
+               env=dict(noenv, PGPASSFILE=pgpass))
+        t.check(c.returncode == 0 and c.stdout.strip() == "t",
+                "quickstart: the generated password works: %s" % c.stderr)
+        # secrets and logs: the owner's only; the token in no log
+        for f in ("tokens", "dashboard-link", "secrets/pgpass",
+                  "secrets/pg-superuser", "log/ruad.log",
+                  "log/postgresql.log"):
+            path = os.path.join(state, f)
+            mode = os.stat(path).st_mode & 0o777 if os.path.exists(
+                path) else None
+            t.check(mode == 0o600, "quickstart: %s is 0600 (%s)" % (
+                f, "missing" if mode is None else "%o" % mode))
+        t.check(os.stat(state).st_mode & 0o077 == 0,
+                "quickstart: the state directory is the owner's only")
+        for f in glob.glob(os.path.join(state, "log", "*")):
+            t.check(token.encode() not in open(f, "rb").read(),
+                    "quickstart: the token is not in %s" % f)
+        link = os.path.join(state, "dashboard-link")
+        t.check(os.path.exists(link) and token in open(link).read(),
+                "quickstart: the link is kept in dashboard-link")
+        t.check(parents(top) == before, "quickstart: no parent directory's "
+                "mode changed: %s -> %s" % (before, parents(top)))
+    finally:
+        p = sh(qs, "stop", env=env, timeout=120)
+        t.check(p.returncode == 0, "quickstart stop: %s" % p.stderr)
+        if state is not None and os.path.isdir(state):
+            st = sh(qs, "status", env=env).stdout
+            t.check("ruad not running" in st and "PostgreSQL not running" in
+                    st, "quickstart stop stops both: %s" % st)
+            if state != top and not state.startswith(top + "/"):
+                shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+quickstart()
 
 # ---- the .deb ----------------------------------------------------------------------
 

@@ -137,7 +137,9 @@ class Server:
         self.logf = open(self.log, "ab")
         self.p = subprocess.Popen(
             [RUAD, "serve", "--http-listen=127.0.0.1:%d" % self.port,
-             "--log-level=info", *NO_SMTP, *self.opts], env=self.env,
+             "--log-level=info", *NO_SMTP,
+             # gauges and /readyz read right after each change: unshared
+             "--http-ops-cache-ms=0", *self.opts], env=self.env,
             stdout=self.logf, stderr=subprocess.STDOUT)
         # up when /healthz answers
         ok = wait_for(lambda: self.p.poll() is not None or

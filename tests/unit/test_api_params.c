@@ -83,6 +83,19 @@ static const struct set_case {
     { API_EP_DMARC_REPORTS, "domain", "ex'ample.com", false },
     { API_EP_DMARC_REPORTS, "org", "Google Inc.", true },
     { API_EP_DMARC_REPORTS, "org", "a\tb", false },
+    /* UTF-8 (RFC 3629): PostgreSQL refuses anything else in a text
+     * parameter, so it is the parameter's fault, not the query's */
+    { API_EP_DMARC_REPORTS, "org", "Z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x98\x80",
+      true },
+    { API_EP_DMARC_REPORTS, "org", "\xff", false },
+    { API_EP_DMARC_REPORTS, "org", "\xc3\x28", false },      /* bad tail */
+    { API_EP_DMARC_REPORTS, "org", "a\xc3", false },          /* cut short */
+    { API_EP_DMARC_REPORTS, "org", "\xc0\xaf", false },      /* overlong / */
+    { API_EP_DMARC_REPORTS, "org", "\xe0\x80\xaf", false },  /* overlong */
+    { API_EP_DMARC_REPORTS, "org", "\xed\xa0\x80", false },  /* surrogate */
+    { API_EP_DMARC_REPORTS, "org", "\xf4\x90\x80\x80", false },  /* > U+10FFFF */
+    { API_EP_DMARC_REPORTS, "org", "\x80", false },          /* lone tail */
+    { API_EP_TLS_REPORTS, "org", "\xfe\xff", false },
     { API_EP_DMARC_REPORTS, "group_by", "day", false },   /* not here */
     { API_EP_DMARC_REPORTS, "state", "parsed", false },
     { API_EP_DMARC_SUMMARY, "group_by", "org", true },
@@ -272,6 +285,28 @@ test_cursor(void **state)
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (api_cursor_decode(bad[i], strlen(bad[i]), &d))
             fail_msg("cursor %s decoded", bad[i]);
+    /* report cursors: a begin time a report can have, in microseconds;
+     * past either end PostgreSQL's timestamp arithmetic fails (500) */
+    {
+        static const struct api_cursor range[] = {
+            { .kind = 'd', .a = API_CURSOR_TIME_MIN, .id = 1 },
+            { .kind = 't', .a = API_CURSOR_TIME_MAX, .id = 1 },
+            { .kind = 'i', .a = 0, .id = INT64_MAX },
+            { .kind = 'd', .a = API_CURSOR_TIME_MIN - 1, .id = 1 },
+            { .kind = 'd', .a = API_CURSOR_TIME_MAX + 1, .id = 1 },
+            { .kind = 't', .a = INT64_MAX, .id = 1 },
+            { .kind = 'd', .a = -INT64_MAX, .id = 1 },
+            { .kind = 'i', .a = 5, .id = 1 },      /* inbound: a is 0 */
+        };
+
+        for (i = 0; i < sizeof(range) / sizeof(range[0]); i++) {
+            api_cursor_encode(&range[i], enc);
+            if (api_cursor_decode(enc, strlen(enc), &d) != (i < 3))
+                fail_msg("cursor %c.%lld.%lld: %s", range[i].kind,
+                    (long long)range[i].a, (long long)range[i].id,
+                    i < 3 ? "refused" : "decoded");
+        }
+    }
     /* API_CURSOR_MAX: one past is refused on length alone */
     memset(big, 'A', sizeof(big));
     assert_false(api_cursor_decode(big, API_CURSOR_MAX, &d));
