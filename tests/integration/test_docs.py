@@ -6,8 +6,12 @@ the keys of the settings table in collector/config.c and the keys of the
 reference must be the same set; and every key of the reference, set to
 its documented default as a flag, must be accepted by
 `ruad serve --check-config`.  The README and ruad --help must name the
-verbs that exist.
+verbs that exist.  docs/openapi.json passes Redocly CLI's recommended
+rules (tests/lint: the linter pinned by its package-lock.json, installed
+by `npm ci --prefix tests/lint`) with no error and no warning, and every
+operation has an operationId of its own.
 """
+import json
 import os
 import re
 import subprocess
@@ -61,4 +65,32 @@ for verb in ["serve", "migrate", "import", "reprocess", "parse",
     t.check(re.search(r"^  %s\b" % verb, help_text, re.M),
             "--help names %s" % verb)
     t.check("ruad %s" % verb in readme, "README names ruad %s" % verb)
+
+# the API document as client generators and linters expect it
+doc_path = os.path.join(SRC, "docs", "openapi.json")
+doc = json.load(open(doc_path))
+ops = [(m, p, o.get("operationId")) for p, item in doc["paths"].items()
+       for m, o in item.items() if m in ("get", "post", "put", "delete")]
+ids = [i for _, _, i in ops]
+t.check(ops and all(ids) and len(set(ids)) == len(ids),
+        "every operation has an operationId of its own: %s" %
+        [(m, p) for m, p, i in ops if not i])
+t.check(doc["info"].get("license", {}).get("identifier"),
+        "the API document names its license")
+lint_dir = os.path.join(SRC, "tests", "lint")
+redocly = os.path.join(lint_dir, "node_modules", ".bin", "redocly")
+if t.check(os.path.exists(redocly), "the pinned linter is installed "
+           "(npm ci --prefix tests/lint)"):
+    p = subprocess.run([redocly, "lint", doc_path, "--config",
+                        os.path.join(lint_dir, "redocly.yaml"),
+                        "--format=json"], capture_output=True, text=True,
+                       timeout=300, cwd=lint_dir)
+    try:
+        totals = json.loads(p.stdout)["totals"]
+    except (ValueError, KeyError):
+        totals = None
+    t.check(totals is not None and totals["errors"] == 0 and
+            totals["warnings"] == 0, "redocly lint docs/openapi.json: %s "
+            "%s %s" % (totals, p.stdout[-1500:] if totals else p.stdout[
+                -500:], p.stderr[-500:]))
 t.finish()
