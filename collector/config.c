@@ -19,9 +19,14 @@
 #include "limits.h"
 #include "log.h"
 
-#define CONFIG_LINE_MAX 4096
+#define CONFIG_LINE_MAX (64u << 10)   /* one line of the file */
 
-enum cfg_kind { CFG_SIZE, CFG_UINT, CFG_LOGLEVEL, CFG_STRING, CFG_BOOL };
+/* CFG_LIST: a comma list on the heap (char *), any length up to
+ * CONFIG_LIST_MAX; repeating the key in the file appends */
+enum cfg_kind { CFG_SIZE, CFG_UINT, CFG_LOGLEVEL, CFG_STRING, CFG_BOOL,
+    CFG_LIST };
+
+static char config_empty[1];         /* every list starts as this "" */
 
 static const struct config_row {
     const char    *name;
@@ -89,7 +94,7 @@ static const struct config_row {
       "SMTP address, host:port (127.0.0.1:2525); empty: no SMTP" },
     { "smtp_hostname", CFG_STRING, OFF(smtp_hostname), 0, 0,
       "name in the banner and Received header (the host name)" },
-    { "smtp_accept", CFG_STRING, OFF(smtp_accept), 0, 0,
+    { "smtp_accept", CFG_LIST, OFF(smtp_accept), 0, 0,
       "recipients taken: a@rua.example or @rua.example, comma separated" },
     { "smtp_max_message_size", CFG_SIZE, OFF(smtp_max_message),
       64u << 10, 1u << 30, "bytes of one message (SIZE)" },
@@ -119,13 +124,13 @@ static const struct config_row {
       "mailed TLS reports need an aligned DKIM pass (RFC 8460 5.3)" },
     { "dmarc_require_dkim", CFG_BOOL, OFF(dmarc_require_dkim), 0, 1,
       "mailed DMARC reports need an aligned DKIM pass" },
-    { "trusted_reporters", CFG_STRING, OFF(trusted_reporters), 0, 0,
+    { "trusted_reporters", CFG_LIST, OFF(trusted_reporters), 0, 0,
       "domains whose mailed reports are taken without DKIM, comma list" },
     { "public_url", CFG_STRING, OFF(public_url), 0, 0,
       "https URL reporters reach ruad at (TLS rua, dns-records)" },
-    { "mta_sts_policy", CFG_STRING, OFF(mta_sts_policy), 0, 0,
+    { "mta_sts_policy", CFG_LIST, OFF(mta_sts_policy), 0, 0,
       "MTA-STS policies served, DOMAIN:FILE, comma separated" },
-    { "tls_sni_certs", CFG_STRING, OFF(tls_sni_certs), 0, 0,
+    { "tls_sni_certs", CFG_LIST, OFF(tls_sni_certs), 0, 0,
       "more certificates, CERT:KEY comma list, picked by TLS SNI" },
     { "api_tokens_file", CFG_STRING, OFF(api_tokens_file), 0, 0,
       "tokens of /api/v1 (ruad token new); empty: the API refuses all" },
@@ -173,8 +178,102 @@ config_init(struct config *c)
     c->store_threads = STORE_THREADS;
     c->dns_timeout_ms = DNS_TIMEOUT_MS;
     c->tlsrpt_require_dkim = 1;
+    c->smtp_accept = c->trusted_reporters = config_empty;
+    c->mta_sts_policy = c->tls_sni_certs = config_empty;
     if (url != NULL)
         snprintf(c->database_url, sizeof(c->database_url), "%s", url);
+}
+
+void
+config_free(struct config *c)
+{
+    size_t i;
+
+    for (i = 0; i < N_ROWS; i++) {
+        char **slot = (char **)((char *)c + config_rows[i].off);
+
+        if (config_rows[i].kind != CFG_LIST)
+            continue;
+        if (*slot != config_empty)
+            free(*slot);
+        *slot = config_empty;
+    }
+}
+
+/* list_put - replace a list, or append value to it (comma between) */
+static enum ruad_rc
+list_put(struct config *c, const struct config_row *r, const char *value,
+    bool append, char *err, size_t errlen)
+{
+    char  **slot = (char **)((char *)c + r->off), *p;
+    size_t  ol = append ? strlen(*slot) : 0, vl = strlen(value);
+
+    if (append && vl == 0)
+        return RUAD_OK;
+    if (vl > CONFIG_LIST_MAX || ol > CONFIG_LIST_MAX - vl) {
+        snprintf(err, errlen, "%s: the list is longer than %u bytes",
+            r->name, CONFIG_LIST_MAX);
+        return RUAD_MALFORMED;
+    }
+    if (ol + vl == 0) {
+        p = config_empty;
+    } else {
+        if ((p = malloc(ol + vl + 2)) == NULL) {
+            snprintf(err, errlen, "%s: out of memory", r->name);
+            return RUAD_NOMEM;
+        }
+        memcpy(p, *slot, ol);
+        if (ol > 0 && vl > 0)
+            p[ol++] = ',';
+        memcpy(p + ol, value, vl + 1);
+    }
+    if (*slot != config_empty)
+        free(*slot);
+    *slot = p;
+    return RUAD_OK;
+}
+
+/* key_norm - key with dashes as underscores into name; false if too long */
+static bool
+key_norm(const char *key, char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; key[i] != '\0' && i + 1 < len; i++)
+        name[i] = key[i] == '-' ? '_' : key[i];
+    name[i] = '\0';
+    return key[i] == '\0';
+}
+
+/* row_find - the table row of a normalized key, or NULL */
+static const struct config_row *
+row_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < N_ROWS; i++)
+        if (strcmp(config_rows[i].name, name) == 0)
+            return &config_rows[i];
+    return NULL;
+}
+
+bool
+config_has_key(const char *key)
+{
+    char name[64];
+
+    return key_norm(key, name, sizeof(name)) &&
+        (imap_config_is_key(name) || row_find(name) != NULL);
+}
+
+bool
+config_is_list(const char *key)
+{
+    char                     name[64];
+    const struct config_row *r;
+
+    return key_norm(key, name, sizeof(name)) &&
+        (r = row_find(name)) != NULL && r->kind == CFG_LIST;
 }
 
 /* store - write v into a field of the given width */
@@ -240,18 +339,17 @@ config_parse_number(const char *s, bool suffix, uint64_t *out)
     return true;
 }
 
-enum ruad_rc
-config_set(struct config *c, const char *key, const char *value, char *err,
-    size_t errlen)
+/* config_put - config_set, or config_add when append */
+static enum ruad_rc
+config_put(struct config *c, const char *key, const char *value,
+    bool append, char *err, size_t errlen)
 {
     char     name[64];
     size_t   i;
     uint64_t v;
     int      lvl;
 
-    for (i = 0; key[i] != '\0' && i + 1 < sizeof(name); i++)
-        name[i] = key[i] == '-' ? '_' : key[i];
-    name[i] = '\0';
+    key_norm(key, name, sizeof(name));
     if (imap_config_is_key(name))
         return imap_config_set(&c->imap, name, value, err, errlen);
     for (i = 0; i < N_ROWS; i++) {
@@ -259,6 +357,8 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 
         if (strcmp(r->name, name) != 0)
             continue;
+        if (r->kind == CFG_LIST)
+            return list_put(c, r, value, append, err, errlen);
         if (r->kind == CFG_STRING) {
             if (strlen(value) >= r->width) {
                 snprintf(err, errlen, "%s: longer than %zu bytes", r->name,
@@ -306,6 +406,20 @@ config_set(struct config *c, const char *key, const char *value, char *err,
     return RUAD_MALFORMED;
 }
 
+enum ruad_rc
+config_set(struct config *c, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+    return config_put(c, key, value, false, err, errlen);
+}
+
+enum ruad_rc
+config_add(struct config *c, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+    return config_put(c, key, value, true, err, errlen);
+}
+
 /* strip - trim blanks at both ends, in place */
 static char *
 strip(char *s)
@@ -321,23 +435,62 @@ strip(char *s)
     return s;
 }
 
+/* The keys one file has set, and where: a second line for a key that is
+ * not a list is an error naming both. */
+struct seen_key {
+    char     name[64];
+    unsigned line;
+};
+
+/* seen_note - the line that set key before (0: none), and note this one */
+static unsigned
+seen_note(struct seen_key **seen, size_t *n, const char *key,
+    unsigned line)
+{
+    struct seen_key *s;
+    char             name[64];
+    size_t           i;
+
+    /* imap.a.url and imap_a_url are one key */
+    key_norm(key, name, sizeof(name));
+    for (i = 0; name[i] != '\0'; i++)
+        if (name[i] == '.')
+            name[i] = '_';
+    for (i = 0; i < *n; i++)
+        if (strcmp((*seen)[i].name, name) == 0)
+            return (*seen)[i].line;
+    if ((*n & (*n + 1)) == 0 || *n == 0) {     /* grow at 0, 1, 3, 7, ... */
+        if ((s = realloc(*seen, (*n * 2 + 2) * sizeof(*s))) == NULL)
+            return 0;
+        *seen = s;
+    }
+    snprintf((*seen)[*n].name, sizeof((*seen)[*n].name), "%s", name);
+    (*seen)[(*n)++].line = line;
+    return 0;
+}
+
 enum ruad_rc
 config_load_file(struct config *c, const char *path, char *err,
     size_t errlen)
 {
-    FILE        *f;
-    char         line[CONFIG_LINE_MAX + 2], msg[256], *k, *v, *eq, *hash;
-    unsigned     lineno = 0;
-    enum ruad_rc rc = RUAD_OK;
+    FILE            *f;
+    char            *line = NULL, msg[512], *k, *v, *eq, *hash;
+    size_t           cap = 0, n_seen = 0;
+    struct seen_key *seen = NULL;
+    ssize_t          len;
+    unsigned         lineno = 0, before;
+    bool             list;
+    enum ruad_rc     rc = RUAD_OK;
 
     if ((f = fopen(path, "r")) == NULL) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return RUAD_IO;
     }
-    while (fgets(line, sizeof(line), f) != NULL) {
+    while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        if (strlen(line) > CONFIG_LINE_MAX) {
-            snprintf(err, errlen, "%s:%u: line longer than %d bytes", path,
+        if ((size_t)len > CONFIG_LINE_MAX) {
+            snprintf(err, errlen, "%s:%u: line longer than %u bytes (a "
+                "list may go on over several lines of its key)", path,
                 lineno, CONFIG_LINE_MAX);
             rc = RUAD_MALFORMED;
             break;
@@ -356,7 +509,18 @@ config_load_file(struct config *c, const char *path, char *err,
         *eq = '\0';
         k = strip(k);
         v = strip(eq + 1);
-        if (config_set(c, k, v, msg, sizeof(msg)) != RUAD_OK) {
+        list = config_is_list(k);
+        if (config_has_key(k) &&
+            (before = seen_note(&seen, &n_seen, k, lineno)) != 0 && !list) {
+            snprintf(err, errlen, "%s:%u: %s is already set on line %u "
+                "(it takes one value; only the lists smtp_accept, "
+                "trusted_reporters, mta_sts_policy and tls_sni_certs may "
+                "repeat)", path, lineno, k, before);
+            rc = RUAD_MALFORMED;
+            break;
+        }
+        if ((list ? config_add(c, k, v, msg, sizeof(msg)) :
+            config_set(c, k, v, msg, sizeof(msg))) != RUAD_OK) {
             snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
             rc = RUAD_MALFORMED;
             break;
@@ -366,6 +530,8 @@ config_load_file(struct config *c, const char *path, char *err,
         snprintf(err, errlen, "%s: read error", path);
         rc = RUAD_IO;
     }
+    free(line);
+    free(seen);
     fclose(f);
     return rc;
 }
@@ -452,6 +618,9 @@ config_usage(FILE *f)
             fprintf(f, "  %-22s %s (info)\n", r->name, r->help);
         else if (r->kind == CFG_STRING)
             fprintf(f, "  %-22s %s\n", r->name, r->help);
+        else if (r->kind == CFG_LIST)
+            fprintf(f, "  %-22s %s (a list: repeat the key)\n", r->name,
+                r->help);
         else if (r->kind == CFG_BOOL)
             fprintf(f, "  %-22s %s (%s)\n", r->name, r->help,
                 load((char *)&c + r->off, r->width) ? "yes" : "no");
@@ -467,7 +636,7 @@ void
 config_reference(FILE *f)
 {
     static const char *const kinds[] = { "size", "number", "level",
-        "text", "yes/no" };
+        "text", "yes/no", "list" };
     struct config c;
     size_t        i;
 
@@ -479,6 +648,11 @@ config_reference(FILE *f)
         "starts a comment) and from `--key=value` flags, which override the\n"
         "file; dashes and underscores are alike.  Sizes take a K, M or G\n"
         "suffix (powers of 1024).\n\n"
+        "A key of kind *list* is a comma list of any length: in the file it\n"
+        "may repeat, and each line appends to the list (one line per\n"
+        "domain scales to hundreds of domains); as a flag it replaces the\n"
+        "file's list, and repeated flags append.  Any other key set twice in\n"
+        "one file is an error that names both lines.\n\n"
         "| key | kind | default | range | meaning |\n"
         "|---|---|---|---|---|\n", f);
     for (i = 0; i < N_ROWS; i++) {
@@ -488,6 +662,8 @@ config_reference(FILE *f)
 
         if (r->kind == CFG_LOGLEVEL)
             def = "info";
+        else if (r->kind == CFG_LIST)
+            def = "";
         else if (r->kind == CFG_STRING)
             def = strcmp(r->name, "smtp_hostname") == 0 ? "(host name)" :
                 strcmp(r->name, "database_url") == 0 ? "" :

@@ -3,6 +3,11 @@
  * `key = value` lines (# starts a comment), and the same keys as flags
  * (`--decompress-max-bytes=...`).  Values are range-checked; after start-up
  * the config is read-only and passed as `const struct config *`.
+ *
+ * List settings (smtp_accept, trusted_reporters, mta_sts_policy,
+ * tls_sni_certs) are comma lists of any length, kept on the heap: a key
+ * repeated in the file appends to its list.  Any other key given twice in
+ * one file is an error naming both lines.  config_free releases the lists.
  */
 #ifndef RUAD_CONFIG_H
 #define RUAD_CONFIG_H
@@ -17,6 +22,7 @@
 #include "result.h"
 
 #define CONFIG_STRING_MAX 1024
+#define CONFIG_LIST_MAX   (1u << 20)   /* bytes of one list setting */
 
 struct config {
     struct report_limits limits;
@@ -39,7 +45,7 @@ struct config {
     /* SMTP */
     char                 smtp_listen[CONFIG_STRING_MAX];  /* "" = off */
     char                 smtp_hostname[256];
-    char                 smtp_accept[CONFIG_STRING_MAX];  /* a@d,@d,... */
+    char                *smtp_accept;     /* list: a@d,@d,... */
     uint64_t             smtp_max_message;
     uint32_t             smtp_max_recipients;
     uint32_t             smtp_timeout;                    /* seconds */
@@ -53,11 +59,11 @@ struct config {
     uint32_t             dns_timeout_ms;
     uint32_t             tlsrpt_require_dkim;   /* bool */
     uint32_t             dmarc_require_dkim;    /* bool */
-    char                 trusted_reporters[CONFIG_STRING_MAX];
+    char                *trusted_reporters;     /* list */
     /* publishing: dns-records, MTA-STS */
     char                 public_url[CONFIG_STRING_MAX];  /* https://... */
-    char                 mta_sts_policy[CONFIG_STRING_MAX]; /* D:FILE,.. */
-    char                 tls_sni_certs[CONFIG_STRING_MAX];  /* C:K,... */
+    char                *mta_sts_policy;    /* list: D:FILE,... */
+    char                *tls_sni_certs;     /* list: C:K,... */
     struct imap_config   imap;                  /* imap.NAME.KEY sources */
     /* query API */
     char                 api_tokens_file[CONFIG_STRING_MAX]; /* "" = none */
@@ -71,15 +77,29 @@ struct config {
  */
 void config_init(struct config *c);
 
+/* config_free - release the lists; c is config_init'ed again */
+void config_free(struct config *c);
+
 /*
- * config_set - set key (underscores or dashes) from its text value.
- * On error returns RUAD_MALFORMED with a message in err.
+ * config_set - set key (underscores or dashes) from its text value; a
+ * list is replaced.  On error returns RUAD_MALFORMED with a message in err.
  */
 enum ruad_rc config_set(struct config *c, const char *key, const char *value,
     char *err, size_t errlen);
 
+/* config_add - as config_set, but a list key appends value to its list */
+enum ruad_rc config_add(struct config *c, const char *key, const char *value,
+    char *err, size_t errlen);
+
+/* config_has_key - is key (underscores or dashes) a setting? */
+bool config_has_key(const char *key);
+
+/* config_is_list - is key a list setting (repeats append)? */
+bool config_is_list(const char *key);
+
 /*
- * config_load_file - read `key = value` lines.  The first error is
+ * config_load_file - read `key = value` lines; a list key may repeat
+ * (its values append), any other key may not.  The first error is
  * returned with "PATH:LINE: message" in err.
  */
 enum ruad_rc config_load_file(struct config *c, const char *path, char *err,

@@ -471,7 +471,7 @@ parse_args(int argc, char **argv, struct config *cfg)
 static int
 cmd_parse(int argc, char **argv)
 {
-    struct config    cfg;
+    static struct config cfg;   /* its lists live until exit */
     struct parse_out o;
     int              i, first, failed = 0;
     bool             want_dkim = false;
@@ -539,7 +539,7 @@ common_args(int argc, char **argv, struct config *cfg)
 static int
 cmd_migrate(int argc, char **argv)
 {
-    struct config cfg;
+    static struct config cfg;   /* its lists live until exit */
     struct store *st;
     int           first, applied = 0, version = 0;
 
@@ -694,7 +694,7 @@ import_path(struct store *st, const struct config *cfg, const char *path,
 static int
 cmd_import(int argc, char **argv)
 {
-    struct config cfg;
+    static struct config cfg;   /* its lists live until exit */
     struct store *st;
     int           i, first;
     bool          ok = true;
@@ -719,7 +719,7 @@ cmd_reprocess(int argc, char **argv)
 {
     static const char *const states[] = { "failed", "pending", "processing",
         "malformed", "too_large", "not_a_report", "unauthenticated", NULL };
-    struct config        cfg;
+    static struct config cfg;   /* its lists live until exit */
     struct store        *st;
     struct worker_result r;
     const char          *state = "failed";
@@ -782,7 +782,7 @@ cmd_reprocess(int argc, char **argv)
 static int
 cmd_dkim_verify(int argc, char **argv)
 {
-    struct config       cfg;
+    static struct config cfg;   /* its lists live until exit */
     struct dkim_verdict v;
     struct dkim_summary sum;
     struct buf          line;
@@ -866,7 +866,7 @@ fetch_stored(void *ctx, int64_t id)
 static int
 cmd_imap_fetch(int argc, char **argv)
 {
-    struct config           cfg;
+    static struct config cfg;   /* its lists live until exit */
     struct store           *st;
     struct imap_poll_result r;
     struct worker_result    w;
@@ -1069,7 +1069,7 @@ serve_worker(void *arg)
 static int
 cmd_serve(int argc, char **argv)
 {
-    struct config       cfg;
+    static struct config cfg;   /* its lists live until exit */
     struct store_pool  *pool;
     struct http_server *http;
     struct smtp_server *smtp = NULL;
@@ -1207,7 +1207,7 @@ cmd_serve(int argc, char **argv)
 static int
 cmd_dns_records(int argc, char **argv)
 {
-    struct config        cfg;
+    static struct config cfg;   /* its lists live until exit */
     struct dnsrec_opts   o;
     struct dnsrec_lookup lk = { .txt = dns_txt, .mx = dns_mx,
         .tlsa = dns_tlsa, .addrs = dns_addrs };
@@ -1256,7 +1256,7 @@ cmd_dns_records(int argc, char **argv)
 static int
 cmd_token(int argc, char **argv)
 {
-    struct config  cfg;
+    static struct config cfg;   /* its lists live until exit */
     enum api_scope scope = API_SCOPE_NONE;
     char           tok[API_TOKEN_LEN + 1], err[1200];
     int            first, i;

@@ -12,7 +12,7 @@
 #include "result.h"
 
 #define MTA_STS_POLICY_MAX  65536   /* RFC 8461 3.3: 64 KB, then give up */
-#define MTA_STS_DOMAINS_MAX 64
+#define MTA_STS_DOMAINS_MAX 1024
 #define MTA_STS_MX_MAX      64      /* mx: lines in one policy */
 
 struct mta_sts_policy {

@@ -117,6 +117,80 @@ test_file(void **state)
     assert_int_equal(config_load_file(&c, path, err, sizeof(err)), RUAD_IO);
 }
 
+/* lists grow line by line; any other key is set once per file */
+static void
+test_lists(void **state)
+{
+    struct config c;
+    char          path[512], err[1024], want[8192];
+    size_t        i, n = 0;
+    FILE         *f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/test_config_lists.conf", tu_tmpdir());
+    f = fopen(path, "w");
+    fputs("smtp_accept = dmarc@rua.example\n"
+        "smtp-accept = tlsrpt@rua.example\n", f);
+    /* 50 domains, one long line (over the old 1,023 bytes) and then one
+     * line each */
+    fputs("mta_sts_policy = ", f);
+    for (i = 0; i < 25; i++) {
+        fprintf(f, "%sdomain-number-%02zu.example:/etc/ruad/mta-sts/"
+            "domain-number-%02zu.example.txt", i ? "," : "", i, i);
+        n += (size_t)snprintf(want + n, sizeof(want) - n, "%s"
+            "domain-number-%02zu.example:/etc/ruad/mta-sts/"
+            "domain-number-%02zu.example.txt", i ? "," : "", i, i);
+    }
+    fputs("\n", f);
+    for (; i < 50; i++) {
+        fprintf(f, "mta_sts_policy = domain-number-%02zu.example:/etc/ruad/"
+            "mta-sts/domain-number-%02zu.example.txt\n", i, i);
+        n += (size_t)snprintf(want + n, sizeof(want) - n, ","
+            "domain-number-%02zu.example:/etc/ruad/mta-sts/"
+            "domain-number-%02zu.example.txt", i, i);
+    }
+    fclose(f);
+    config_init(&c);
+    assert_int_equal(config_load_file(&c, path, err, sizeof(err)), RUAD_OK);
+    assert_string_equal(c.smtp_accept,
+        "dmarc@rua.example,tlsrpt@rua.example");
+    assert_true(strlen(c.mta_sts_policy) > 2 * CONFIG_STRING_MAX);
+    assert_string_equal(c.mta_sts_policy, want);
+    /* a flag replaces a list, config_add appends to it */
+    assert_int_equal(config_set(&c, "smtp_accept", "@x.example", err,
+        sizeof(err)), RUAD_OK);
+    assert_string_equal(c.smtp_accept, "@x.example");
+    assert_int_equal(config_add(&c, "smtp-accept", "@y.example", err,
+        sizeof(err)), RUAD_OK);
+    assert_string_equal(c.smtp_accept, "@x.example,@y.example");
+    assert_int_equal(config_set(&c, "smtp_accept", "", err, sizeof(err)),
+        RUAD_OK);
+    assert_string_equal(c.smtp_accept, "");
+    config_free(&c);
+    assert_string_equal(c.mta_sts_policy, "");
+
+    /* a single value twice: both lines named */
+    f = fopen(path, "w");
+    fputs("workers = 2\nsmtp_listen = 0.0.0.0:25\n# again\n"
+        "smtp-listen = [::]:25\n", f);
+    fclose(f);
+    config_init(&c);
+    assert_int_equal(config_load_file(&c, path, err, sizeof(err)),
+        RUAD_MALFORMED);
+    assert_non_null(strstr(err, ":4: smtp-listen is already set on line 2"));
+    config_free(&c);
+    f = fopen(path, "w");
+    fputs("imap.box.url = imaps://a.example/INBOX\n"
+        "imap_box_url = imaps://b.example/INBOX\n", f);
+    fclose(f);
+    config_init(&c);
+    assert_int_equal(config_load_file(&c, path, err, sizeof(err)),
+        RUAD_MALFORMED);
+    assert_non_null(strstr(err, ":2: imap_box_url is already set on line 1"));
+    config_free(&c);
+    remove(path);
+}
+
 /* config_check: the settings as a whole */
 static void
 test_check(void **state)
@@ -155,6 +229,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_table),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_lists),
         cmocka_unit_test(test_check),
     };
 
