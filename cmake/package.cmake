@@ -6,7 +6,8 @@
 #   /lib/systemd/system/ruad.service       the hardened unit (not started)
 #   /etc/ruad/ruad.conf                    the annotated example (conffile)
 #   /usr/share/man/man8/ruad.8.gz          ruad(8)
-#   /usr/share/doc/ruad/                   README, docs, Postfix snippet
+#   /usr/share/doc/ruad/                   README, SECURITY, changelog.gz,
+#                                          copyright, docs, Postfix snippet
 # postinst creates the system user ruad; nothing starts until the admin
 # has filled in ruad.conf and runs `systemctl enable --now ruad`.
 
@@ -25,7 +26,16 @@ install(FILES ${CMAKE_SOURCE_DIR}/deploy/ruad.conf
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/postfix/README.md
     ${CMAKE_SOURCE_DIR}/deploy/postfix/transport
     DESTINATION share/doc/ruad/examples/postfix)
-install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION share/doc/ruad)
+install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/SECURITY.md
+    ${CMAKE_SOURCE_DIR}/deploy/debian/copyright DESTINATION share/doc/ruad)
+# Debian wants the changelog as changelog.gz (Policy 12.7)
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/changelog.gz
+    COMMAND gzip -9n -c ${CMAKE_SOURCE_DIR}/CHANGELOG.md >
+        ${CMAKE_BINARY_DIR}/changelog.gz
+    DEPENDS ${CMAKE_SOURCE_DIR}/CHANGELOG.md
+    COMMENT "Compressing CHANGELOG.md")
+add_custom_target(changelog ALL DEPENDS ${CMAKE_BINARY_DIR}/changelog.gz)
+install(FILES ${CMAKE_BINARY_DIR}/changelog.gz DESTINATION share/doc/ruad)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION share/doc/ruad/docs
     FILES_MATCHING PATTERN "*.md")
 
@@ -41,7 +51,10 @@ install(FILES ${CMAKE_BINARY_DIR}/ruad.8.gz DESTINATION share/man/man8)
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME ruad)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "ruad maintainers <ruad@localhost>")
+# no mail address: the maintainers are reached through the project's
+# issue tracker (SECURITY.md for vulnerabilities)
+set(CPACK_PACKAGE_CONTACT "ruad maintainers")
+set(CPACK_PACKAGE_VENDOR "the ruad project")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "DMARC and SMTP TLS report collector (rua endpoint)")
 set(CPACK_PACKAGE_DESCRIPTION

@@ -19,7 +19,9 @@ man page and the .deb.
   pgpass; the token files, the pgpass and the logs are 0600 and no log
   holds the token; /metrics needs the token; no parent directory's mode
   changed (no o+x); `quickstart stop` stops both.
-- The .deb (`cmake --build BUILD --target package`) installs with
+- The .deb (`cmake --build BUILD --target package`) holds the Debian
+  copyright file, changelog.gz, SECURITY.md and docs/deploy.md, and its
+  Maintainer is no placeholder address; it installs with
   `dpkg -i`, creates the user ruad, and `ruad --version` runs from
   /usr/bin; the installed unit verifies; `dpkg --purge` removes it all.
   This part needs root (CI is root) and runs in the release build only
@@ -281,8 +283,16 @@ else:
                   "./etc/ruad/ruad.conf", "./usr/share/man/man8/ruad.8.gz",
                   "./usr/share/ruad/migrations/001_initial.sql",
                   "./usr/share/ruad/web/",
-                  "./usr/share/doc/ruad/docs/configuration.md"]:
+                  "./usr/share/doc/ruad/docs/configuration.md",
+                  "./usr/share/doc/ruad/copyright",
+                  "./usr/share/doc/ruad/changelog.gz",
+                  "./usr/share/doc/ruad/SECURITY.md",
+                  "./usr/share/doc/ruad/docs/deploy.md"]:
             t.check(f in files, "deb: holds %s" % f)
+        info = sh("dpkg-deb", "-f", debs[0], "Maintainer").stdout
+        t.check(info.strip() and not re.search(r"localhost|example|@",
+                                               info),
+                "deb: Maintainer is no placeholder: %r" % info)
         p = dpkg("-i", debs[0])
         try:
             t.check(p.returncode == 0, "deb: dpkg -i: %s %s" % (p.stdout,

@@ -6,7 +6,8 @@ the keys of the settings table in collector/config.c and the keys of the
 reference must be the same set; and every key of the reference, set to
 its documented default as a flag, must be accepted by
 `ruad serve --check-config`.  The README and ruad --help must name the
-verbs that exist.  docs/openapi.json passes Redocly CLI's recommended
+verbs that exist.  LICENSE, SECURITY.md, CHANGELOG.md and docs/deploy.md
+exist and the README links each of them.  docs/openapi.json passes Redocly CLI's recommended
 rules (tests/lint: the linter pinned by its package-lock.json, installed
 by `npm ci --prefix tests/lint`) with no error and no warning, and every
 operation has an operationId of its own.
@@ -65,6 +66,10 @@ for verb in ["serve", "migrate", "import", "reprocess", "parse",
     t.check(re.search(r"^  %s\b" % verb, help_text, re.M),
             "--help names %s" % verb)
     t.check("ruad %s" % verb in readme, "README names ruad %s" % verb)
+
+for f in ["LICENSE", "SECURITY.md", "CHANGELOG.md", "docs/deploy.md"]:
+    t.check(os.path.isfile(os.path.join(SRC, f)) and
+            "](%s)" % f in readme, "%s exists and the README links it" % f)
 
 # the API document as client generators and linters expect it
 doc_path = os.path.join(SRC, "docs", "openapi.json")
