@@ -113,13 +113,4 @@ enum ruad_rc dnsrec_check_uri(const char *uri, size_t len, bool dmarc,
 
 void dnsrec_uris_free(struct dnsrec_uris *u);
 
-/*
- * dnsrec_take_args - remove dns-records' own options from argv (--domain
- * D or --domain=D, --wildcard, --check, --p= --sp= --adkim= --aspf=
- * --pct= --size=) into o and *check, leaving the settings.  -1 with the
- * reason in err on a bad option.
- */
-int dnsrec_take_args(int *argc, char **argv, struct dnsrec_opts *o,
-    bool *check, char *err, size_t errlen);
-
 #endif /* RUAD_DNSREC_H */

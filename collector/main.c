@@ -48,14 +48,85 @@
 
 #define LINE_MAX_JSON (64u << 20)   /* one record or TLS report as JSON */
 
-static const char usage_text[] =
-    "usage: ruad [--help] [--version] VERB [ARGS]\n"
-    "\n"
-    "ruad receives DMARC aggregate reports (RFC 7489, RFC 9990) and SMTP TLS\n"
-    "reports (RFC 8460) and keeps them in PostgreSQL.\n"
-    "\n"
-    "verbs:\n"
-    "  parse [--dkim] [OPTIONS] FILE...\n"
+/*
+ * The command line: `ruad VERB [OPTION|ARG]...`.  One parser serves every
+ * verb (args_parse, getopt_long-like): options and arguments may come in
+ * any order until `--`; an option's value is `--key=value` or the next
+ * word (`--key value`); every verb takes -h/--help (its own help),
+ * --config FILE and every setting as --KEY VALUE, besides its own
+ * options (struct verb_opt).  An unknown option or a missing value is an
+ * error naming the option (exit 2).
+ */
+struct verb_opt {
+    const char *name;        /* without the dashes */
+    const char *arg;         /* its value's name; NULL: a switch */
+    const char *help;
+};
+
+#define ARGS_GIVEN_MAX 512       /* verb options on one command line */
+
+struct args {
+    const struct verb *verb;
+    char             **operands;   /* the FILEs, ... (into argv) */
+    int                n_operands;
+    struct {
+        const struct verb_opt *opt;
+        const char            *value;   /* "" for a switch */
+    }                  given[ARGS_GIVEN_MAX];
+    size_t             n_given;
+};
+
+struct verb {
+    const char            *name;
+    const char            *text;   /* its --help block: synopsis, meaning */
+    const struct verb_opt *opts;   /* ends with { NULL } */
+    int                    log_level;
+    int                  (*run)(struct config *, const struct args *);
+};
+
+static int cmd_parse(struct config *, const struct args *);
+static int cmd_dkim_verify(struct config *, const struct args *);
+static int cmd_migrate(struct config *, const struct args *);
+static int cmd_import(struct config *, const struct args *);
+static int cmd_serve(struct config *, const struct args *);
+static int cmd_imap_fetch(struct config *, const struct args *);
+static int cmd_reprocess(struct config *, const struct args *);
+static int cmd_dns_records(struct config *, const struct args *);
+static int cmd_config_reference(struct config *, const struct args *);
+static int cmd_token(struct config *, const struct args *);
+
+static const struct verb_opt opts_none[] = { { NULL, NULL, NULL } };
+static const struct verb_opt opts_parse[] = {
+    { "dkim", NULL, "verify the DKIM signatures of mails too" },
+    { NULL, NULL, NULL } };
+static const struct verb_opt opts_serve[] = {
+    { "check-config", NULL, "check the settings and open the files serve "
+      "would open (certificates, keys, policies, tokens), print "
+      "\"configuration OK\" or every problem, exit 0 or 2" },
+    { NULL, NULL, NULL } };
+static const struct verb_opt opts_imap_fetch[] = {
+    { "source", "NAME", "poll only the source imap.NAME" },
+    { NULL, NULL, NULL } };
+static const struct verb_opt opts_reprocess[] = {
+    { "state", "STATE", "the rows to run again (failed)" },
+    { NULL, NULL, NULL } };
+static const struct verb_opt opts_dns_records[] = {
+    { "domain", "D", "a domain whose reports come here (repeat it)" },
+    { "check", NULL, "resolve the records and compare" },
+    { "wildcard", NULL, "one *._report._dmarc record for every domain" },
+    { "p", "POLICY", "DMARC policy: none, quarantine or reject (none)" },
+    { "sp", "POLICY", "DMARC subdomain policy" },
+    { "adkim", "r|s", "DKIM alignment" },
+    { "aspf", "r|s", "SPF alignment" },
+    { "pct", "N", "percentage the policy applies to" },
+    { "size", "SIZE", "size limit on the mailto URI, e.g. 10m" },
+    { NULL, NULL, NULL } };
+static const struct verb_opt opts_token[] = {
+    { "scope", "read|write", "what the token may do (needed)" },
+    { NULL, NULL, NULL } };
+
+static const struct verb verbs[] = {
+    { "parse", "  parse [--dkim] [OPTIONS] FILE...\n"
     "                           parse report files (xml, json, gzip, zip or\n"
     "                           plain, told apart by content) or report mails\n"
     "                           (eml; --dkim adds the DKIM verdict) and print\n"
@@ -63,21 +134,25 @@ static const char usage_text[] =
     "                           JSON object per file and line:\n"
     "                           {\"file\",\"reports\",\"warnings\",\"error\"}\n"
     "                           (docs/report-json.md); exit 0 if every file\n"
-    "                           gave at least one report, else 1\n"
-    "  dkim-verify [--dns-server=HOST:PORT] FILE...\n"
+    "                           gave at least one report, else 1\n",
+      opts_parse, LOG_L_WARN, cmd_parse },
+    { "dkim-verify", "  dkim-verify [--dns-server=HOST:PORT] FILE...\n"
     "                           check the DKIM signatures of mails (RFC 6376,\n"
     "                           RFC 8463); one JSON line per file:\n"
     "                           {\"file\",\"result\",\"aligned\",\"domain\",\n"
     "                           \"selector\",\"from_domain\",\"signatures\"}; exit\n"
-    "                           0 only when every file has a passing signature\n"
-    "  migrate                  create or update the schema in the database\n"
-    "                           (database_url or RUAD_DATABASE_URL)\n"
-    "  import [OPTIONS] FILE|DIR...\n"
+    "                           0 only when every file has a passing signature\n",
+      opts_none, LOG_L_WARN, cmd_dkim_verify },
+    { "migrate", "  migrate                  create or update the schema in the database\n"
+    "                           (database_url or RUAD_DATABASE_URL)\n",
+      opts_none, LOG_L_WARN, cmd_migrate },
+    { "import", "  import [OPTIONS] FILE|DIR...\n"
     "                           store each file (eml, xml, json, gzip, zip;\n"
     "                           directories are walked) as received, process\n"
     "                           it, print \"FILE: VERDICT reports...\"; exit 0\n"
-    "                           if every file was parsed or a duplicate\n"
-    "  serve [--check-config] [OPTIONS]\n"
+    "                           if every file was parsed or a duplicate\n",
+      opts_none, LOG_L_WARN, cmd_import },
+    { "serve", "  serve [--check-config] [OPTIONS]\n"
     "                           run the service: HTTP(S) on http_listen\n"
     "                           (POST /tlsrpt, GET /healthz /readyz\n"
     "                           /metrics, /api/v1, and the dashboard's\n"
@@ -87,48 +162,246 @@ static const char usage_text[] =
     "                           (imap.NAME.*), and the workers;\n"
     "                           SIGTERM drains\n"
     "                           and stops, SIGHUP reloads tls_cert/tls_key;\n"
-    "                           --check-config prints \"configuration OK\"\n"
-    "                           or the first error\n"
-    "  imap-fetch [--source=NAME] [OPTIONS]\n"
+    "                           --check-config checks the settings and the\n"
+    "                           files they name, prints \"configuration OK\"\n"
+    "                           or every problem\n",
+      opts_serve, LOG_L_INFO, cmd_serve },
+    { "imap-fetch", "  imap-fetch [--source NAME] [OPTIONS]\n"
     "                           poll each IMAP source (imap.NAME.* settings)\n"
     "                           once: store new messages, do the action,\n"
     "                           process them and print one line per message\n"
-    "                           and source; exit 0 if every poll succeeded\n"
-    "  reprocess [--state=STATE]  run the rows in STATE again (default\n"
+    "                           and source; exit 0 if every poll succeeded\n",
+      opts_imap_fetch, LOG_L_WARN, cmd_imap_fetch },
+    { "reprocess", "  reprocess [--state STATE]  run the rows in STATE again (default\n"
     "                           failed; also pending, malformed, too_large,\n"
-    "                           not_a_report)\n"
-    "  dns-records --domain D [--domain D2...] [--check] [--wildcard]\n"
-    "              [--p=none|quarantine|reject] [--sp=...] [--adkim=r|s]\n"
-    "              [--aspf=r|s] [--pct=N] [--size=10m]\n"
+    "                           not_a_report)\n",
+      opts_reprocess, LOG_L_WARN, cmd_reprocess },
+    { "dns-records", "  dns-records --domain D [--domain D2...] [--check] [--wildcard]\n"
+    "              [--p none|quarantine|reject] [--sp ...] [--adkim r|s]\n"
+    "              [--aspf r|s] [--pct N] [--size 10m]\n"
     "                           print the DNS records that send D's reports\n"
     "                           here (from smtp_accept, smtp_hostname,\n"
     "                           public_url, mta_sts_policy); --check\n"
     "                           resolves them (dns_server) and prints ok,\n"
     "                           missing, different or error per record;\n"
     "                           exit 0 when all are ok, 1 if not, 3 when\n"
-    "                           DNS did not answer\n"
-    "  config-reference         print every setting as Markdown\n"
-    "                           (docs/configuration.md)\n"
-    "  token new --scope=read|write [OPTIONS]\n"
+    "                           DNS did not answer\n",
+      opts_dns_records, LOG_L_INFO, cmd_dns_records },
+    { "config-reference", "  config-reference         print every setting as Markdown\n"
+    "                           (docs/configuration.md)\n",
+      opts_none, LOG_L_WARN, cmd_config_reference },
+    { "token", "  token new --scope read|write [OPTIONS]\n"
     "                           make a bearer token for /api/v1, print it\n"
     "                           once and append its SHA-256 and scope to\n"
     "                           api_tokens_file (a running serve picks it up);\n"
     "                           serve answers /api/v1 (docs/openapi.json)\n"
-    "                           only to such tokens\n"
-    "\n"
-    "settings (in a --config FILE as `key = value`, or as --key=value\n"
-    "flags, which override the file; dashes and underscores are alike):\n"
-    ;
+    "                           only to such tokens\n",
+      opts_token, LOG_L_WARN, cmd_token },
+};
+
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static const char options_text[] =
+    "  --config FILE, --config=FILE\n"
+    "                  read settings from FILE (flags override it)\n"
+    "  --KEY VALUE, --KEY=VALUE\n"
+    "                  any setting (dashes and underscores are alike)\n"
+    "  -h, --help      this text\n";
 
 static void
 usage(FILE *f)
 {
-    fputs(usage_text, f);
+    size_t i;
+
+    fputs("usage: ruad [--help] [--version] VERB [ARGS]\n"
+        "       ruad VERB --help\n"
+        "\n"
+        "ruad receives DMARC aggregate reports (RFC 7489, RFC 9990) and SMTP TLS\n"
+        "reports (RFC 8460) and keeps them in PostgreSQL.\n"
+        "\n"
+        "verbs (options and arguments in any order; --key value or\n"
+        "--key=value):\n", f);
+    for (i = 0; i < N_VERBS; i++)
+        fputs(verbs[i].text, f);
+    fputs("\nsettings (in a --config FILE as `key = value`, or as --key=value\n"
+        "flags, which override the file; dashes and underscores are alike):\n",
+        f);
     config_usage(f);
-    fputs("\noptions:\n"
-        "  --config FILE   read settings from FILE\n"
-        "  -h, --help      this text\n"
-        "  -V, --version   print the version\n", f);
+    fputs("\noptions of every verb:\n", f);
+    fputs(options_text, f);
+    fputs("  -V, --version   print the version\n", f);
+}
+
+/* verb_usage - `ruad VERB --help` */
+static void
+verb_usage(FILE *f, const struct verb *v)
+{
+    const struct verb_opt *o;
+
+    fprintf(f, "usage: ruad %s", v->text + 2);
+    fputs("\noptions:\n", f);
+    for (o = v->opts; o->name != NULL; o++) {
+        char head[64];
+
+        snprintf(head, sizeof(head), "--%s%s%s", o->name, o->arg ? " " :
+            "", o->arg ? o->arg : "");
+        fprintf(f, "  %-22s %s\n", head, o->help);
+    }
+    fputs(options_text, f);
+    fputs("\nThe settings are listed by `ruad --help` and `ruad "
+        "config-reference`.\n", f);
+}
+
+/* args_value - the last value given for the verb option, or NULL */
+static const char *
+args_value(const struct args *a, const char *name)
+{
+    const char *v = NULL;
+    size_t      i;
+
+    for (i = 0; i < a->n_given; i++)
+        if (strcmp(a->given[i].opt->name, name) == 0)
+            v = a->given[i].value;
+    return v;
+}
+
+/* take_value - an option's value: after '=', else the next word */
+static const char *
+take_value(int argc, char **argv, int *i, const char *eq)
+{
+    if (eq != NULL)
+        return eq + 1;
+    if (*i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
+
+/*
+ * args_parse - sort argv (after the verb) into the verb's options, the
+ * settings (applied to cfg: every --config file first, then the flags in
+ * order; a list flag replaces the file's list, repeated it appends) and
+ * the operands.  Returns 1 to go on, 0 when --help was printed, -1 on an
+ * error (already reported).
+ */
+static int
+args_parse(const struct verb *v, int argc, char **argv, struct config *cfg,
+    struct args *a)
+{
+    const char *vals[ARGS_GIVEN_MAX], *keys[ARGS_GIVEN_MAX], *eq, *val;
+    char        name[128], err[1200], listed[ARGS_GIVEN_MAX][64];
+    int         i, k, n_flags = 0, n_listed = 0;
+    bool        dashdash = false, is_cfg;
+    const struct verb_opt *o;
+
+    memset(a, 0, sizeof(*a));
+    a->verb = v;
+    a->operands = argv + 1;
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+
+        if (dashdash || arg[0] != '-' || arg[1] == '\0') {
+            argv[1 + a->n_operands++] = argv[i];   /* stays in order */
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            dashdash = true;
+            continue;
+        }
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            verb_usage(stdout, v);
+            return 0;
+        }
+        if (arg[1] != '-') {
+            fprintf(stderr, "ruad: %s: unknown option %s (ruad %s --help)\n",
+                v->name, arg, v->name);
+            return -1;
+        }
+        eq = strchr(arg, '=');
+        snprintf(name, sizeof(name), "%.*s", (int)(eq != NULL ?
+            (size_t)(eq - arg - 2) : strlen(arg + 2)), arg + 2);
+        for (o = v->opts; o->name != NULL; o++)
+            if (strcmp(o->name, name) == 0)
+                break;
+        is_cfg = strcmp(name, "config") == 0;
+        if (o->name != NULL && o->arg == NULL) {
+            if (eq != NULL) {
+                fprintf(stderr, "ruad: %s: --%s takes no value\n", v->name,
+                    name);
+                return -1;
+            }
+            val = "";
+        } else if (o->name != NULL || is_cfg || config_has_key(name)) {
+            if ((val = take_value(argc, argv, &i, eq)) == NULL) {
+                fprintf(stderr, "ruad: %s: --%s needs a value (--%s %s)\n",
+                    v->name, name, name, o->name != NULL ? o->arg :
+                    is_cfg ? "FILE" : "VALUE");
+                return -1;
+            }
+        } else {
+            fprintf(stderr, "ruad: %s: unknown option --%s (ruad %s --help "
+                "lists the options and settings)\n", v->name, name, v->name);
+            return -1;
+        }
+        if (a->n_given + (size_t)n_flags >= ARGS_GIVEN_MAX) {
+            fprintf(stderr, "ruad: %s: more than %d options\n", v->name,
+                ARGS_GIVEN_MAX);
+            return -1;
+        }
+        if (o->name != NULL) {
+            a->given[a->n_given].opt = o;
+            a->given[a->n_given++].value = val;
+        } else {
+            keys[n_flags] = arg;           /* "--key" or "--key=value" */
+            vals[n_flags++] = val;
+        }
+    }
+    /* the files first, then the flags over them */
+    for (k = 0; k < n_flags; k++) {
+        const char *arg = keys[k] + 2;
+
+        if (strncmp(arg, "config", 6) == 0 && (arg[6] == '\0' ||
+            arg[6] == '=') && config_load_file(cfg, vals[k], err,
+            sizeof(err)) != RUAD_OK) {
+            fprintf(stderr, "ruad: %s\n", err);
+            return -1;
+        }
+    }
+    for (k = 0; k < n_flags; k++) {
+        const char *arg = keys[k] + 2;
+        bool        again = false;
+        char        norm[64];
+        int         j;
+
+        eq = strchr(arg, '=');
+        snprintf(name, sizeof(name), "%.*s", (int)(eq != NULL ?
+            (size_t)(eq - arg) : strlen(arg)), arg);
+        if (strcmp(name, "config") == 0)
+            continue;
+        for (j = 0; name[j] != '\0' && j + 1 < (int)sizeof(norm); j++)
+            norm[j] = name[j] == '-' ? '_' : name[j];
+        norm[j] = '\0';
+        for (j = 0; j < n_listed; j++)
+            again |= strcmp(listed[j], norm) == 0;
+        if (config_is_list(norm) && !again && n_listed < ARGS_GIVEN_MAX)
+            snprintf(listed[n_listed++], sizeof(listed[0]), "%s", norm);
+        if ((again ? config_add(cfg, name, vals[k], err, sizeof(err)) :
+            config_set(cfg, name, vals[k], err, sizeof(err))) != RUAD_OK) {
+            fprintf(stderr, "ruad: %s: --%s: %s\n", v->name, name, err);
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/* args_no_operands - for verbs that take none: 0, or -1 (reported) */
+static int
+args_no_operands(const struct args *a)
+{
+    if (a->n_operands == 0)
+        return 0;
+    fprintf(stderr, "ruad: %s: unexpected argument \"%s\"\n", a->verb->name,
+        a->operands[0]);
+    return -1;
 }
 
 /* Streams of one `ruad parse` input (see the file comment). */
@@ -415,82 +688,14 @@ parse_one(const char *path, const struct config *cfg, bool want_dkim,
     return rc == RUAD_OK;
 }
 
-/*
- * parse_args - `--config FILE` first, then `--key=value` flags in order
- * (they override the file); the rest are FILEs (after `--`, all are).
- * Returns the index of the first FILE, -1 on error (already reported),
- * or 0 when --help was printed.
- */
 static int
-parse_args(int argc, char **argv, struct config *cfg)
+cmd_parse(struct config *cfg, const struct args *a)
 {
-    char        err[512], key[64];
-    const char *eq;
-    int         i;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0 || strncmp(argv[i], "--", 2) != 0)
-            break;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            if (config_load_file(cfg, argv[++i], err, sizeof(err)) !=
-                RUAD_OK) {
-                fprintf(stderr, "ruad: %s\n", err);
-                return -1;
-            }
-        }
-    }
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return i + 1;
-        if (strncmp(argv[i], "--", 2) != 0)
-            return i;
-        if (strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(argv[i], "--config") == 0) {
-            i++;
-            continue;
-        }
-        if ((eq = strchr(argv[i], '=')) == NULL ||
-            (size_t)(eq - argv[i] - 2) >= sizeof(key)) {
-            fprintf(stderr, "ruad: %s: expected --key=value (see ruad "
-                "--help)\n", argv[i]);
-            return -1;
-        }
-        memcpy(key, argv[i] + 2, (size_t)(eq - argv[i] - 2));
-        key[eq - argv[i] - 2] = '\0';
-        if (config_set(cfg, key, eq + 1, err, sizeof(err)) != RUAD_OK) {
-            fprintf(stderr, "ruad: --%s: %s\n", key, err);
-            return -1;
-        }
-    }
-    return argc;
-}
-
-static int
-cmd_parse(int argc, char **argv)
-{
-    static struct config cfg;   /* its lists live until exit */
     struct parse_out o;
-    int              i, first, failed = 0;
-    bool             want_dkim = false;
+    int              i, failed = 0;
+    bool             want_dkim = args_value(a, "dkim") != NULL;
 
-    for (i = 1; i < argc; i++)            /* --dkim is ours */
-        if (strcmp(argv[i], "--dkim") == 0) {
-            want_dkim = true;
-            memmove(argv + i, argv + i + 1, (size_t)(argc - i) *
-                sizeof(*argv));
-            argc--;
-            break;
-        }
-
-    config_init(&cfg);
-    cfg.log_level = LOG_L_WARN;
-    if ((first = parse_args(argc, argv, &cfg)) <= 0)
-        return first == 0 ? 0 : 2;
-    log_set_level((enum log_level)cfg.log_level);
-    if (first >= argc) {
+    if (a->n_operands == 0) {
         fprintf(stderr, "ruad: parse: no FILE given\n");
         return 2;
     }
@@ -501,8 +706,8 @@ cmd_parse(int argc, char **argv)
             strerror(errno));
         return 1;
     }
-    for (i = first; i < argc; i++)
-        if (!parse_one(argv[i], &cfg, want_dkim, &o))
+    for (i = 0; i < a->n_operands; i++)
+        if (!parse_one(a->operands[i], cfg, want_dkim, &o))
             failed++;
     fclose(o.recs);
     fclose(o.reports);
@@ -522,35 +727,15 @@ open_store(const struct config *cfg)
     return st;
 }
 
-/* common_args - config and flags for a database verb; first FILE index */
 static int
-common_args(int argc, char **argv, struct config *cfg)
+cmd_migrate(struct config *cfg, const struct args *a)
 {
-    int first;
-
-    config_init(cfg);
-    cfg->log_level = LOG_L_WARN;
-    if ((first = parse_args(argc, argv, cfg)) <= 0)
-        return first;
-    log_set_level((enum log_level)cfg->log_level);
-    return first;
-}
-
-static int
-cmd_migrate(int argc, char **argv)
-{
-    static struct config cfg;   /* its lists live until exit */
     struct store *st;
-    int           first, applied = 0, version = 0;
+    int           applied = 0, version = 0;
 
-    if ((first = common_args(argc, argv, &cfg)) <= 0)
-        return first == 0 ? 0 : 2;
-    if (first < argc) {
-        fprintf(stderr, "ruad: migrate: unexpected argument \"%s\"\n",
-            argv[first]);
+    if (args_no_operands(a) != 0)
         return 2;
-    }
-    if ((st = open_store(&cfg)) == NULL)
+    if ((st = open_store(cfg)) == NULL)
         return 3;
     if (store_migrate(st, &applied) != RUAD_OK ||
         store_schema_version(st, &version) != RUAD_OK) {
@@ -692,50 +877,42 @@ import_path(struct store *st, const struct config *cfg, const char *path,
 }
 
 static int
-cmd_import(int argc, char **argv)
+cmd_import(struct config *cfg, const struct args *a)
 {
-    static struct config cfg;   /* its lists live until exit */
     struct store *st;
-    int           i, first;
+    int           i;
     bool          ok = true;
 
-    if ((first = common_args(argc, argv, &cfg)) <= 0)
-        return first == 0 ? 0 : 2;
-    if (first >= argc) {
+    if (a->n_operands == 0) {
         fprintf(stderr, "ruad: import: no FILE given\n");
         return 2;
     }
-    if ((st = open_store(&cfg)) == NULL)
+    if ((st = open_store(cfg)) == NULL)
         return 3;
-    for (i = first; i < argc; i++)
-        if (!import_path(st, &cfg, argv[i], 0))
+    for (i = 0; i < a->n_operands; i++)
+        if (!import_path(st, cfg, a->operands[i], 0))
             ok = false;
     store_close(st);
     return ok ? 0 : 1;
 }
 
 static int
-cmd_reprocess(int argc, char **argv)
+cmd_reprocess(struct config *cfg, const struct args *a)
 {
     static const char *const states[] = { "failed", "pending", "processing",
         "malformed", "too_large", "not_a_report", "unauthenticated", NULL };
-    static struct config cfg;   /* its lists live until exit */
     struct store        *st;
     struct worker_result r;
-    const char          *state = "failed";
+    const char          *state = args_value(a, "state");
     int64_t              ids[1000];
     size_t               n, i, k, total = 0;
     char                 name[32];
-    int                  first;
     enum ruad_rc         rc;
 
-    for (i = 1; i < (size_t)argc; i++)      /* --state is ours */
-        if (strncmp(argv[i], "--state=", 8) == 0) {
-            state = argv[i] + 8;
-            memmove(argv + i, argv + i + 1, (argc - i) * sizeof(*argv));
-            argc--;
-            break;
-        }
+    if (state == NULL)
+        state = "failed";
+    if (args_no_operands(a) != 0)
+        return 2;
     for (k = 0; states[k] != NULL && strcmp(states[k], state) != 0; k++)
         ;
     if (states[k] == NULL) {
@@ -743,9 +920,7 @@ cmd_reprocess(int argc, char **argv)
             state);
         return 2;
     }
-    if ((first = common_args(argc, argv, &cfg)) <= 0)
-        return first == 0 ? 0 : 2;
-    if ((st = open_store(&cfg)) == NULL)
+    if ((st = open_store(cfg)) == NULL)
         return 3;
     /* rows in state, a batch at a time; each is decided before the next
      * batch is read, so the loop ends */
@@ -763,7 +938,7 @@ cmd_reprocess(int argc, char **argv)
                 store_close(st);
                 return 1;
             }
-            rc = worker_process(st, &cfg, ids[i], &r);
+            rc = worker_process(st, cfg, ids[i], &r);
             snprintf(name, sizeof(name), "inbound %lld", (long long)ids[i]);
             if (rc == RUAD_OK)
                 import_print(name, &r);
@@ -780,32 +955,28 @@ cmd_reprocess(int argc, char **argv)
 
 /* ruad dkim-verify: one JSON line per mail; exit 0 if every one passes */
 static int
-cmd_dkim_verify(int argc, char **argv)
+cmd_dkim_verify(struct config *cfg, const struct args *a)
 {
-    static struct config cfg;   /* its lists live until exit */
     struct dkim_verdict v;
     struct dkim_summary sum;
     struct buf          line;
-    int                 i, first, fd, failed = 0;
+    int                 i, fd, failed = 0;
     size_t              len;
-    char               *msg;
+    char               *msg, *path;
 
-    config_init(&cfg);
-    cfg.log_level = LOG_L_WARN;
-    if ((first = parse_args(argc, argv, &cfg)) <= 0)
-        return first == 0 ? 0 : 2;
-    if (first >= argc) {
+    if (a->n_operands == 0) {
         fprintf(stderr, "ruad: dkim-verify: no FILE given\n");
         return 2;
     }
     buf_init(&line, 1u << 20);
-    for (i = first; i < argc; i++) {
+    for (i = 0; i < a->n_operands; i++) {
+        path = a->operands[i];
         buf_reset(&line);
         buf_append_str(&line, "{\"file\":");
-        report_json_string(&line, argv[i]);
-        if ((fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0 ||
-            (msg = read_all(fd, cfg.import_max, &len)) == NULL) {
-            fprintf(stderr, "ruad: %s: %s\n", argv[i], strerror(errno));
+        report_json_string(&line, path);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+            (msg = read_all(fd, cfg->import_max, &len)) == NULL) {
+            fprintf(stderr, "ruad: %s: %s\n", path, strerror(errno));
             if (fd >= 0)
                 close(fd);
             buf_append_str(&line, ",\"result\":null,\"error\":");
@@ -816,7 +987,7 @@ cmd_dkim_verify(int argc, char **argv)
             continue;
         }
         close(fd);
-        mail_dkim(&cfg, msg, len, &v, &sum);
+        mail_dkim(cfg, msg, len, &v, &sum);
         free(msg);
         buf_append_byte(&line, ',');
         {
@@ -864,40 +1035,26 @@ fetch_stored(void *ctx, int64_t id)
 }
 
 static int
-cmd_imap_fetch(int argc, char **argv)
+cmd_imap_fetch(struct config *cfg, const struct args *a)
 {
-    static struct config cfg;   /* its lists live until exit */
     struct store           *st;
     struct imap_poll_result r;
     struct worker_result    w;
     struct fetch_ids        f = { 0 };
     atomic_bool             stop = false;
-    const char             *only = NULL;
+    const char             *only = args_value(a, "source");
     char                    err[600];
-    int                     first, failed = 0, i;
+    int                     failed = 0, i;
     size_t                  k, j;
 
-    for (i = 1; i < argc; i++)            /* --source=NAME is ours */
-        if (strncmp(argv[i], "--source=", 9) == 0) {
-            only = argv[i] + 9;
-            memmove(argv + i, argv + i + 1, (size_t)(argc - i) *
-                sizeof(*argv));
-            argc--;
-            break;
-        }
-    if ((first = common_args(argc, argv, &cfg)) <= 0)
-        return first == 0 ? 0 : 2;
-    if (first < argc) {
-        fprintf(stderr, "ruad: imap-fetch: unexpected argument \"%s\"\n",
-            argv[first]);
+    if (args_no_operands(a) != 0)
         return 2;
-    }
-    if (config_check(&cfg, err, sizeof(err)) != RUAD_OK) {
+    if (config_check(cfg, err, sizeof(err)) != RUAD_OK) {
         fprintf(stderr, "ruad: %s\n", err);
         return 2;
     }
-    for (k = 0, i = 0; k < cfg.imap.n; k++)
-        i += only == NULL || strcmp(cfg.imap.src[k].name, only) == 0;
+    for (k = 0, i = 0; k < cfg->imap.n; k++)
+        i += only == NULL || strcmp(cfg->imap.src[k].name, only) == 0;
     if (i == 0) {
         fprintf(stderr, "ruad: imap-fetch: %s\n", only != NULL ?
             "no such IMAP source" : "no IMAP source configured "
@@ -905,21 +1062,21 @@ cmd_imap_fetch(int argc, char **argv)
         return 2;
     }
     imap_global_init();
-    if ((st = open_store(&cfg)) == NULL)
+    if ((st = open_store(cfg)) == NULL)
         return 3;
-    for (k = 0; k < cfg.imap.n; k++) {
-        const struct imap_source_cfg *s = &cfg.imap.src[k];
+    for (k = 0; k < cfg->imap.n; k++) {
+        const struct imap_source_cfg *s = &cfg->imap.src[k];
 
         if (only != NULL && strcmp(s->name, only) != 0)
             continue;
         f.n = 0;
-        if (imap_poll(&cfg, s, st, &stop, fetch_stored, &f, &r) !=
+        if (imap_poll(cfg, s, st, &stop, fetch_stored, &f, &r) !=
             RUAD_OK) {
             fprintf(stderr, "ruad: imap.%s: %s\n", s->name, r.error);
             failed++;
         }
         for (j = 0; j < f.n; j++) {
-            enum ruad_rc rc = worker_process(st, &cfg, f.ids[j], &w);
+            enum ruad_rc rc = worker_process(st, cfg, f.ids[j], &w);
 
             if (rc == RUAD_OK)
                 import_print(s->name, &w);
@@ -1067,9 +1224,8 @@ serve_worker(void *arg)
 }
 
 static int
-cmd_serve(int argc, char **argv)
+cmd_serve(struct config *cfg, const struct args *a)
 {
-    static struct config cfg;   /* its lists live until exit */
     struct store_pool  *pool;
     struct http_server *http;
     struct smtp_server *smtp = NULL;
@@ -1078,33 +1234,19 @@ cmd_serve(int argc, char **argv)
     pthread_t          *workers;
     sigset_t            sigs;
     char                err[600];
-    int                 first, sig = 0, i;
-    bool                check = false;
+    int                 sig = 0, i;
+    bool                check = args_value(a, "check-config") != NULL;
 
-    for (i = 1; i < argc; i++)            /* --check-config is ours */
-        if (strcmp(argv[i], "--check-config") == 0) {
-            check = true;
-            memmove(argv + i, argv + i + 1, (size_t)(argc - i) *
-                sizeof(*argv));
-            argc--;
-            break;
-        }
-    config_init(&cfg);
-    if ((first = parse_args(argc, argv, &cfg)) <= 0)
-        return first == 0 ? 0 : 2;
-    if (first < argc) {
-        fprintf(stderr, "ruad: serve: unexpected argument \"%s\"\n",
-            argv[first]);
+    if (args_no_operands(a) != 0)
         return 2;
-    }
-    if (config_check(&cfg, err, sizeof(err)) != RUAD_OK) {
+    if (config_check(cfg, err, sizeof(err)) != RUAD_OK) {
         fprintf(stderr, "ruad: %s\n", err);
         return 2;
     }
     if (check) {
         struct mta_sts_set *sts;         /* the policies are read now */
 
-        if (mta_sts_load(cfg.mta_sts_policy, &sts, err, sizeof(err)) !=
+        if (mta_sts_load(cfg->mta_sts_policy, &sts, err, sizeof(err)) !=
             RUAD_OK) {
             fprintf(stderr, "ruad: %s\n", err);
             return 2;
@@ -1113,11 +1255,10 @@ cmd_serve(int argc, char **argv)
         printf("configuration OK\n");
         return 0;
     }
-    log_set_level((enum log_level)cfg.log_level);
     metrics_init();
     imap_global_init();
     metrics_add_section(imap_metrics_render);
-    serve.cfg = &cfg;
+    serve.cfg = cfg;
     /* thousands of idle SMTP sessions need descriptors */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -1132,26 +1273,26 @@ cmd_serve(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    if ((pool = store_pool_new(cfg.database_url, cfg.http_threads + 2)) ==
+    if ((pool = store_pool_new(cfg->database_url, cfg->http_threads + 2)) ==
         NULL) {
         fprintf(stderr, "ruad: out of memory\n");
         return 1;
     }
-    if ((serve.ingest = ingest_start(cfg.database_url, cfg.store_threads,
+    if ((serve.ingest = ingest_start(cfg->database_url, cfg->store_threads,
         serve_kick)) == NULL) {
         fprintf(stderr, "ruad: out of memory\n");
         store_pool_free(pool);
         return 1;
     }
-    if ((http = http_server_start(&cfg, pool, serve.ingest, serve_kick,
+    if ((http = http_server_start(cfg, pool, serve.ingest, serve_kick,
         err, sizeof(err))) == NULL) {
         fprintf(stderr, "ruad: %s\n", err);
         ingest_stop(serve.ingest);
         store_pool_free(pool);
         return 1;
     }
-    if (cfg.smtp_listen[0] != '\0' &&
-        (smtp = smtp_server_start(&cfg, serve.ingest, err, sizeof(err))) ==
+    if (cfg->smtp_listen[0] != '\0' &&
+        (smtp = smtp_server_start(cfg, serve.ingest, err, sizeof(err))) ==
         NULL) {
         fprintf(stderr, "ruad: %s\n", err);
         http_server_stop(http, 0);
@@ -1159,13 +1300,13 @@ cmd_serve(int argc, char **argv)
         store_pool_free(pool);
         return 1;
     }
-    if ((workers = calloc(cfg.workers, sizeof(*workers))) == NULL)
+    if ((workers = calloc(cfg->workers, sizeof(*workers))) == NULL)
         return 1;
-    for (i = 0; i < (int)cfg.workers; i++)
+    for (i = 0; i < (int)cfg->workers; i++)
         pthread_create(&workers[i], NULL, serve_worker, NULL);
-    imap = imap_start(&cfg, serve_kick);
+    imap = imap_start(cfg, serve_kick);
     log_info("serve started version=%s workers=%u pid=%d", RUAD_VERSION,
-        cfg.workers, (int)getpid());
+        cfg->workers, (int)getpid());
 
     for (;;) {
         if (sigwait(&sigs, &sig) != 0)
@@ -1193,7 +1334,7 @@ cmd_serve(int argc, char **argv)
     serve.stop = true;
     pthread_cond_broadcast(&serve.cv);
     pthread_mutex_unlock(&serve.mu);
-    for (i = 0; i < (int)cfg.workers; i++)
+    for (i = 0; i < (int)cfg->workers; i++)
         pthread_join(workers[i], NULL);
     free(workers);
     ingest_stop(serve.ingest);       /* all answered; the workers asked it */
@@ -1205,45 +1346,66 @@ cmd_serve(int argc, char **argv)
 
 /* ruad dns-records: print the records, or check what is published */
 static int
-cmd_dns_records(int argc, char **argv)
+cmd_dns_records(struct config *cfg, const struct args *a)
 {
-    static struct config cfg;   /* its lists live until exit */
     struct dnsrec_opts   o;
     struct dnsrec_lookup lk = { .txt = dns_txt, .mx = dns_mx,
         .tlsa = dns_tlsa, .addrs = dns_addrs };
     struct dns          *d;
     char                 err[600];
     unsigned             bad = 0;
-    int                  first;
-    bool                 check;
+    size_t               i;
+    bool                 check = args_value(a, "check") != NULL;
     enum ruad_rc         rc;
 
-    if (dnsrec_take_args(&argc, argv, &o, &check, err, sizeof(err)) != 0) {
-        fprintf(stderr, "ruad: dns-records: %s\n", err);
+    if (args_no_operands(a) != 0)
         return 2;
-    }
-    config_init(&cfg);
-    if ((first = parse_args(argc, argv, &cfg)) <= 0)
-        return first == 0 ? 0 : 2;
-    if (first < argc) {
-        fprintf(stderr, "ruad: dns-records: unexpected argument \"%s\"\n",
-            argv[first]);
-        return 2;
+    memset(&o, 0, sizeof(o));
+    for (i = 0; i < a->n_given; i++) {
+        const char *n = a->given[i].opt->name, *v = a->given[i].value;
+
+        if (strcmp(n, "domain") == 0) {
+            if (*v == '\0') {
+                fprintf(stderr, "ruad: dns-records: --domain needs a "
+                    "domain\n");
+                return 2;
+            }
+            if (o.n_domains == DNSREC_DOMAINS_MAX) {
+                fprintf(stderr, "ruad: dns-records: more than %d domains\n",
+                    DNSREC_DOMAINS_MAX);
+                return 2;
+            }
+            o.domains[o.n_domains++] = v;
+        } else if (strcmp(n, "wildcard") == 0) {
+            o.wildcard = true;
+        } else if (strcmp(n, "p") == 0) {
+            o.p = v;
+        } else if (strcmp(n, "sp") == 0) {
+            o.sp = v;
+        } else if (strcmp(n, "adkim") == 0) {
+            o.adkim = v;
+        } else if (strcmp(n, "aspf") == 0) {
+            o.aspf = v;
+        } else if (strcmp(n, "pct") == 0) {
+            o.pct = v;
+        } else if (strcmp(n, "size") == 0) {
+            o.size = v;
+        }
     }
     if (!check) {
-        if (dnsrec_print(&cfg, &o, stdout, err, sizeof(err)) != RUAD_OK) {
+        if (dnsrec_print(cfg, &o, stdout, err, sizeof(err)) != RUAD_OK) {
             fprintf(stderr, "ruad: dns-records: %s\n", err);
             return 2;
         }
         return 0;
     }
-    if ((d = dns_new(cfg.dns_server, cfg.dns_timeout_ms, err,
+    if ((d = dns_new(cfg->dns_server, cfg->dns_timeout_ms, err,
         sizeof(err))) == NULL) {
         fprintf(stderr, "ruad: dns-records: %s\n", err);
         return 2;
     }
     lk.ctx = d;
-    rc = dnsrec_check(&cfg, &o, &lk, stdout, &bad, err, sizeof(err));
+    rc = dnsrec_check(cfg, &o, &lk, stdout, &bad, err, sizeof(err));
     dns_free(d);
     if (rc == RUAD_MALFORMED) {
         fprintf(stderr, "ruad: dns-records: %s\n", err);
@@ -1252,50 +1414,38 @@ cmd_dns_records(int argc, char **argv)
     return rc == RUAD_TEMPFAIL ? 3 : bad > 0 ? 1 : 0;
 }
 
-/* cmd_token - `ruad token new --scope=read|write`: print a new token */
+/* cmd_config_reference - every setting as Markdown */
 static int
-cmd_token(int argc, char **argv)
+cmd_config_reference(struct config *cfg, const struct args *a)
 {
-    static struct config cfg;   /* its lists live until exit */
-    enum api_scope scope = API_SCOPE_NONE;
+    (void)cfg;
+    if (args_no_operands(a) != 0)
+        return 2;
+    config_reference(stdout);
+    return 0;
+}
+
+/* cmd_token - `ruad token new --scope read|write`: print a new token */
+static int
+cmd_token(struct config *cfg, const struct args *a)
+{
+    const char    *sc = args_value(a, "scope");
+    enum api_scope scope = sc != NULL ? api_scope_parse(sc) :
+        API_SCOPE_NONE;
     char           tok[API_TOKEN_LEN + 1], err[1200];
-    int            first, i;
 
-    if (argc < 2 || strcmp(argv[1], "new") != 0) {
-        fprintf(stderr, "ruad: usage: ruad token new --scope=read|write "
-            "[--config FILE] [--api-tokens-file=FILE]\n");
+    if (a->n_operands != 1 || strcmp(a->operands[0], "new") != 0) {
+        fprintf(stderr, "ruad: token: usage: ruad token new --scope "
+            "read|write [--config FILE] [--api-tokens-file FILE]\n");
         return 2;
     }
-    argc--, argv++;
-    for (i = 1; i < argc; i++)            /* --scope is ours */
-        if (strncmp(argv[i], "--scope", 7) == 0) {
-            const char *v = argv[i][7] == '=' ? argv[i] + 8 :
-                argv[i][7] == '\0' && i + 1 < argc ? argv[i + 1] : "";
-            int         n = argv[i][7] == '=' ? 1 : 2;
-
-            scope = api_scope_parse(v);
-            if (argv[i][7] != '=' && argv[i][7] != '\0')
-                scope = API_SCOPE_NONE;
-            if (i + n > argc)
-                n = argc - i;
-            memmove(argv + i, argv + i + n, (size_t)(argc - i - n + 1) *
-                sizeof(*argv));
-            argc -= n;
-            break;
-        }
     if (scope == API_SCOPE_NONE) {
-        fprintf(stderr, "ruad: token new: --scope=read or --scope=write\n");
+        fprintf(stderr, "ruad: token: --scope read or --scope write%s%s%s\n",
+            sc != NULL ? " (not \"" : "", sc != NULL ? sc : "",
+            sc != NULL ? "\")" : "");
         return 2;
     }
-    config_init(&cfg);
-    if ((first = parse_args(argc, argv, &cfg)) <= 0)
-        return first == 0 ? 0 : 2;
-    if (first < argc) {
-        fprintf(stderr, "ruad: token: unexpected argument \"%s\"\n",
-            argv[first]);
-        return 2;
-    }
-    if (api_token_new(cfg.api_tokens_file, scope, tok, err, sizeof(err)) !=
+    if (api_token_new(cfg->api_tokens_file, scope, tok, err, sizeof(err)) !=
         RUAD_OK) {
         fprintf(stderr, "ruad: token new: %s\n", err);
         return 1;
@@ -1307,44 +1457,53 @@ cmd_token(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    const char *verb;
+    const struct verb *v = NULL;
+    struct config      cfg;
+    struct args       *a;
+    size_t             i;
+    int                rc;
 
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
-    verb = argv[1];
-    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 ||
-        strcmp(verb, "help") == 0) {
-        usage(stdout);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        for (i = 0; argc > 2 && i < N_VERBS; i++)
+            if (strcmp(verbs[i].name, argv[2]) == 0)
+                v = &verbs[i];
+        if (v != NULL)
+            verb_usage(stdout, v);
+        else
+            usage(stdout);
         return 0;
     }
-    if (strcmp(verb, "--version") == 0 || strcmp(verb, "-V") == 0) {
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("ruad %s\n", RUAD_VERSION);
         return 0;
     }
-    if (strcmp(verb, "parse") == 0)
-        return cmd_parse(argc - 1, argv + 1);
-    if (strcmp(verb, "migrate") == 0)
-        return cmd_migrate(argc - 1, argv + 1);
-    if (strcmp(verb, "import") == 0)
-        return cmd_import(argc - 1, argv + 1);
-    if (strcmp(verb, "reprocess") == 0)
-        return cmd_reprocess(argc - 1, argv + 1);
-    if (strcmp(verb, "serve") == 0)
-        return cmd_serve(argc - 1, argv + 1);
-    if (strcmp(verb, "dkim-verify") == 0)
-        return cmd_dkim_verify(argc - 1, argv + 1);
-    if (strcmp(verb, "dns-records") == 0)
-        return cmd_dns_records(argc - 1, argv + 1);
-    if (strcmp(verb, "token") == 0)
-        return cmd_token(argc - 1, argv + 1);
-    if (strcmp(verb, "config-reference") == 0) {
-        config_reference(stdout);
-        return 0;
+    for (i = 0; i < N_VERBS; i++)
+        if (strcmp(verbs[i].name, argv[1]) == 0)
+            v = &verbs[i];
+    if (v == NULL) {
+        fprintf(stderr, "ruad: unknown verb \"%s\" (see ruad --help)\n",
+            argv[1]);
+        return 2;
     }
-    if (strcmp(verb, "imap-fetch") == 0)
-        return cmd_imap_fetch(argc - 1, argv + 1);
-    fprintf(stderr, "ruad: unknown verb \"%s\" (see ruad --help)\n", verb);
-    return 2;
+    if ((a = malloc(sizeof(*a))) == NULL) {
+        fprintf(stderr, "ruad: out of memory\n");
+        return 1;
+    }
+    config_init(&cfg);
+    cfg.log_level = v->log_level;
+    rc = args_parse(v, argc - 1, argv + 1, &cfg, a);
+    if (rc > 0) {
+        log_set_level((enum log_level)cfg.log_level);
+        rc = v->run(&cfg, a);
+    } else {
+        rc = rc == 0 ? 0 : 2;
+    }
+    config_free(&cfg);
+    free(a);
+    return rc;
 }

@@ -6,6 +6,16 @@ the first); mta_sts_policy for 50 domains, one line each or one line of
 over 1,023 bytes, with 50 real policy files, passes
 `serve --check-config`; a single-value key set twice in the file is
 refused (exit 2) with both line numbers.
+
+Flags, one parser for every verb: `--config=FILE` and `--config FILE`
+both read the file; `--key value` and `--key=value` both set a key, also
+after the file names (`parse FILE --zip-max-members=0` is refused, not
+taken as a file); `serve -h`, `serve --help` and `ruad help serve` print
+serve's own help; an unknown option, a missing value and a value given
+to a switch are refused naming the flag; `token new --scope read` and
+`--scope=write` both make a token; dns-records takes `--p reject` and
+`--p=reject`; `reprocess --state failed` runs (against PostgreSQL when
+RUAD_DATABASE_URL is set, else SKIPPED).
 """
 import os
 import shutil
@@ -79,6 +89,88 @@ p = run("serve", "--check-config", "--config", conf)
 t.check(p.returncode == 2 and "dup.conf:5: http-listen is already set on "
         "line 3" in p.stderr, "a repeated single-value key names both "
         "lines: %s" % p.stderr)
+
+# ---- flags without traps ----
+bad = write("bad-listen.conf", "smtp_listen = nowhere\n")
+for form in (["--config=" + bad], ["--config", bad]):
+    p = run("serve", "--check-config", *form)
+    t.check(p.returncode == 2 and "smtp_listen" in p.stderr,
+            "%s reads the file: %s" % (" ".join(form), p.stderr))
+for form in (["--smtp-listen", "nowhere"], ["--smtp-listen=nowhere"],
+             ["--smtp_listen", "nowhere"]):
+    p = run("serve", "--check-config", *form)
+    t.check(p.returncode == 2 and "smtp_listen" in p.stderr,
+            "%s is a setting: %s" % (" ".join(form), p.stderr))
+
+xml = write("report.xml", """<?xml version="1.0"?>
+<feedback><report_metadata><org_name>admin-test</org_name>
+<email>a@example.com</email><report_id>1</report_id>
+<date_range><begin>1764979200</begin><end>1765065599</end></date_range>
+</report_metadata><policy_published><domain>example.com</domain>
+<p>none</p></policy_published><record><row><source_ip>192.0.2.1</source_ip>
+<count>1</count><policy_evaluated><disposition>none</disposition>
+<dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>
+<identifiers><header_from>example.com</header_from></identifiers>
+<auth_results><spf><domain>example.com</domain><result>pass</result></spf>
+</auth_results></record></feedback>
+""")
+p = run("parse", xml, "--zip-max-members=0")
+t.check(p.returncode == 2 and "--zip-max-members" in p.stderr and
+        p.stdout == "", "a flag after the file is a flag, and checked: %d %s"
+        % (p.returncode, p.stderr))
+p = run("parse", xml, "--log-level", "debug", "--", xml)
+t.check(p.returncode == 0 and p.stdout.count('"admin-test"') == 2,
+        "--key value after a file, then -- and a file: %d %s" %
+        (p.returncode, p.stderr))
+
+for args in (["serve", "-h"], ["serve", "--help"], ["help", "serve"],
+             ["serve", "--config", "/nonexistent", "--help"]):
+    p = run(*args)
+    t.check(p.returncode == 0 and p.stdout.startswith("usage: ruad serve")
+            and "--check-config" in p.stdout and "--config FILE" in
+            p.stdout, "%s: serve's help: %d %s" % (" ".join(args),
+                                                     p.returncode, p.stderr))
+for args, flag, why in (
+        (["serve", "--bogus"], "--bogus", "unknown option"),
+        (["serve", "--check-config", "-x"], "-x", "unknown option"),
+        (["parse", xml, "--log-level"], "--log-level", "needs a value"),
+        (["serve", "--check-config=yes"], "--check-config", "takes no value"),
+        (["reprocess", "--state"], "--state", "needs a value"),
+        (["serve", "--workers", "0"], "--workers", "is not a number")):
+    p = run(*args)
+    t.check(p.returncode == 2 and flag in p.stderr and why in p.stderr,
+            "%s: refused naming %s (%s): %s" % (" ".join(args), flag, why,
+                                                 p.stderr))
+
+tokens = os.path.join(work, "tokens")
+for scope in (["--scope", "read"], ["--scope=write"]):
+    p = run("token", "new", *scope, "--api-tokens-file", tokens)
+    t.check(p.returncode == 0 and len(p.stdout.strip()) >= 32,
+            "token new %s: %s" % (" ".join(scope), p.stderr))
+t.check(os.path.exists(tokens) and
+        len(open(tokens).read().splitlines()) == 2, "two tokens written")
+
+conf = write("dns.conf", "smtp_accept = @rua.example.net\n"
+             "smtp_hostname = mx.example.net\n")
+for form in (["--p", "reject"], ["--p=reject"]):
+    p = run("dns-records", "--config", conf, "--domain", "example.com",
+            *form)
+    t.check(p.returncode == 0 and "p=reject;" in p.stdout,
+            "dns-records %s: %s" % (" ".join(form), p.stderr))
+
+if os.environ.get("RUAD_DATABASE_URL"):
+    p = run("migrate")
+    t.check(p.returncode == 0, "migrate: %s" % p.stderr)
+    for form in (["--state", "failed"], ["--state=failed"]):
+        p = run("reprocess", *form)
+        t.check(p.returncode == 0 and p.stdout.startswith("reprocessed "),
+                "reprocess %s: %d %s" % (" ".join(form), p.returncode,
+                                         p.stderr))
+    p = run("reprocess", "--state", "bogus")
+    t.check(p.returncode == 2 and '"bogus"' in p.stderr,
+            "reprocess --state bogus is refused: %s" % p.stderr)
+else:
+    t.skip(3, "RUAD_DATABASE_URL is not set: reprocess --state not run")
 
 shutil.rmtree(work, ignore_errors=True)
 t.finish()
