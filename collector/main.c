@@ -35,6 +35,7 @@
 #include "dnsrec.h"
 #include "mta_sts.h"
 #include "http_server.h"
+#include "preflight.h"
 #include "imap.h"
 #include "ingest.h"
 #include "inbound.h"
@@ -103,6 +104,8 @@ static const struct verb_opt opts_serve[] = {
     { "check-config", NULL, "check the settings and open the files serve "
       "would open (certificates, keys, policies, tokens), print "
       "\"configuration OK\" or every problem, exit 0 or 2" },
+    { "as-user", "USER", "with --check-config as root: open the files as "
+      "USER (default: " PREFLIGHT_USER " if that user exists)" },
     { NULL, NULL, NULL } };
 static const struct verb_opt opts_imap_fetch[] = {
     { "source", "NAME", "poll only the source imap.NAME" },
@@ -1244,14 +1247,14 @@ cmd_serve(struct config *cfg, const struct args *a)
         return 2;
     }
     if (check) {
-        struct mta_sts_set *sts;         /* the policies are read now */
+        unsigned n = preflight_check(cfg, args_value(a, "as-user"),
+            stderr);
 
-        if (mta_sts_load(cfg->mta_sts_policy, &sts, err, sizeof(err)) !=
-            RUAD_OK) {
-            fprintf(stderr, "ruad: %s\n", err);
+        if (n > 0) {
+            fprintf(stderr, "ruad: %u problem%s in the configuration\n", n,
+                n == 1 ? "" : "s");
             return 2;
         }
-        mta_sts_free(sts);
         printf("configuration OK\n");
         return 0;
     }

@@ -7,6 +7,13 @@ over 1,023 bytes, with 50 real policy files, passes
 `serve --check-config`; a single-value key set twice in the file is
 refused (exit 2) with both line numbers.
 
+`serve --check-config` opens what serve opens and says what is wrong,
+every problem at once (exit 2): a missing certificate, a key that is
+not the certificate's, an empty smtp_accept while SMTP listens on port
+25, a missing api_tokens_file; with a real pair, the tokens file and the
+rua addresses it prints "configuration OK".  As root, `--as-user nobody`
+opens the files as nobody: a 0600 root key is then unreadable.
+
 Flags, one parser for every verb: `--config=FILE` and `--config FILE`
 both read the file; `--key value` and `--key=value` both set a key, also
 after the file names (`parse FILE --zip-max-members=0` is refused, not
@@ -89,6 +96,49 @@ p = run("serve", "--check-config", "--config", conf)
 t.check(p.returncode == 2 and "dup.conf:5: http-listen is already set on "
         "line 3" in p.stderr, "a repeated single-value key names both "
         "lines: %s" % p.stderr)
+
+# ---- --check-config checks ----
+cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+key2 = os.path.join(work, "key2.pem")
+for k, c in ((key, cert), (key2, cert + ".other")):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", k,
+                    "-out", c, "-days", "2", "-subj", "/CN=rua.example.net"],
+                   capture_output=True, check=True)
+tokens_ok = write("tokens-ok", "")
+as_user = ["--as-user", "root"] if os.geteuid() == 0 else []
+accept = ["--smtp-accept", "dmarc@rua.example.net"]
+good = ["--tls-cert", cert, "--tls-key", key, "--smtp-listen", "[::]:25",
+        "--api-tokens-file", tokens_ok]
+p = run("serve", "--check-config", *good, *accept, *as_user)
+t.check(p.returncode == 0 and p.stdout == "configuration OK\n",
+        "check-config: a good set-up is OK: %s" % p.stderr)
+for change, what in (
+        (["--tls-cert", cert + ".missing"], "tls_cert: %s.missing: No such "
+         "file" % cert),
+        (["--tls-key", key2], "are not a pair"),
+        ([], "smtp_accept is empty while SMTP listens on port 25"),
+        (["--api-tokens-file", tokens_ok + ".missing"], "api_tokens_file: "
+         "%s.missing: no such file" % tokens_ok)):
+    p = run("serve", "--check-config", *good, *change,
+            *(accept if change else []), *as_user)
+    t.check(p.returncode == 2 and what in p.stderr and
+            "configuration OK" not in p.stdout,
+            "check-config refuses %s: %d %s" % (" ".join(change),
+                                                p.returncode, p.stderr))
+p = run("serve", "--check-config", *good, "--tls-cert", cert + ".missing",
+        "--api-tokens-file", "/nonexistent", *as_user)
+t.check(p.returncode == 2 and "3 problems" in p.stderr,
+        "check-config reports every problem at once: %s" % p.stderr)
+if os.geteuid() == 0:
+    os.chmod(key, 0o600)
+    p = run("serve", "--check-config", *good, *accept, "--as-user",
+            "nobody")
+    t.check(p.returncode == 2 and "tls_key: %s: Permission denied (as user "
+            "nobody)" % key in p.stderr, "check-config opens the files as "
+            "the service user: %s" % p.stderr)
+else:
+    t.skip(1, "not root: --as-user not tested")
 
 # ---- flags without traps ----
 bad = write("bad-listen.conf", "smtp_listen = nowhere\n")

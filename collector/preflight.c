@@ -1,0 +1,297 @@
+/*
+ * preflight.c - `ruad serve --check-config`: open what the service will
+ * open, and say what is wrong (see preflight.h).
+ *
+ * config_check has judged the settings' syntax; here every file they
+ * name is opened (certificates and keys loaded as a pair, the MTA-STS
+ * policies validated, the tokens file and the IMAP secrets read), and
+ * settings that would lose reports are refused.  Every problem is
+ * printed, not only the first.  Run as root, the files are opened as the
+ * service user (a child that drops to it), since that is who must read
+ * them.
+ */
+#include "preflight.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "mta_sts.h"
+
+struct preflight {
+    FILE     *out;
+    unsigned  problems;
+    char      who[80];       /* " (as user ruad)" or "" */
+};
+
+static void pf_problem(struct preflight *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+pf_problem(struct preflight *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("ruad: check: ", p->out);
+    va_start(ap, fmt);
+    vfprintf(p->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', p->out);
+    p->problems++;
+}
+
+/* pf_readable - can the file be opened for reading?  Says why not. */
+static bool
+pf_readable(struct preflight *p, const char *key, const char *path)
+{
+    struct stat sb;
+    int         fd;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+        pf_problem(p, "%s: %s: %s%s", key, path, strerror(errno), p->who);
+        return false;
+    }
+    if (fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        pf_problem(p, "%s: %s: not a regular file", key, path);
+        close(fd);
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+/* pf_ssl_reason - OpenSSL's last error, or what */
+static const char *
+pf_ssl_reason(char *buf, size_t len, const char *what)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    if (e == 0)
+        snprintf(buf, len, "%s", what);
+    else
+        ERR_error_string_n(e, buf, len);
+    ERR_clear_error();
+    return buf;
+}
+
+/* pf_pair - a PEM certificate chain and its key, loaded as serve would */
+static void
+pf_pair(struct preflight *p, const char *ckey, const char *cert,
+    const char *kkey, const char *key)
+{
+    SSL_CTX *ctx;
+    X509    *x;
+    char     why[256];
+    bool     ok_c = pf_readable(p, ckey, cert);
+    bool     ok_k = pf_readable(p, kkey, key);
+
+    if (!ok_c || !ok_k)
+        return;
+    if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+        pf_problem(p, "%s: cannot make a TLS context", ckey);
+        return;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        pf_problem(p, "%s: %s: not a PEM certificate chain: %s", ckey, cert,
+            pf_ssl_reason(why, sizeof(why), "no certificate"));
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) !=
+        1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) ==
+            X509_R_KEY_VALUES_MISMATCH)
+            pf_problem(p, "%s and %s: %s and %s are not a pair (the key "
+                "is not the certificate's)", ckey, kkey, cert, key);
+        else
+            pf_problem(p, "%s: %s: not a PEM private key: %s", kkey, key,
+                pf_ssl_reason(why, sizeof(why), "no key"));
+        ERR_clear_error();
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        pf_problem(p, "%s and %s: %s and %s are not a pair: %s", ckey, kkey,
+            cert, key, pf_ssl_reason(why, sizeof(why), "different keys"));
+    } else if ((x = SSL_CTX_get0_certificate(ctx)) != NULL &&
+        X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+        pf_problem(p, "%s: %s has expired", ckey, cert);
+    }
+    SSL_CTX_free(ctx);
+}
+
+/* pf_sni - each CERT:KEY of tls_sni_certs */
+static void
+pf_sni(struct preflight *p, const char *spec)
+{
+    const char *s = spec, *e, *colon;
+    char        cert[1024], key[1024];
+
+    while (*s != '\0') {
+        while (*s == ' ' || *s == ',')
+            s++;
+        if (*s == '\0')
+            break;
+        e = s + strcspn(s, ",");
+        colon = memchr(s, ':', (size_t)(e - s));
+        if (colon == NULL || (size_t)(colon - s) >= sizeof(cert) ||
+            (size_t)(e - colon) > sizeof(key)) {
+            pf_problem(p, "tls_sni_certs: \"%.*s\" is not CERT:KEY",
+                (int)(e - s), s);
+        } else {
+            snprintf(cert, sizeof(cert), "%.*s", (int)(colon - s), s);
+            snprintf(key, sizeof(key), "%.*s", (int)(e - colon - 1),
+                colon + 1);
+            while (key[0] != '\0' && key[strlen(key) - 1] == ' ')
+                key[strlen(key) - 1] = '\0';
+            pf_pair(p, "tls_sni_certs", cert, "tls_sni_certs", key);
+        }
+        s = e;
+    }
+}
+
+/* pf_port - the port of a host:port setting, 0 if none */
+static unsigned
+pf_port(const char *listen)
+{
+    char     host[256];
+    unsigned port = 0;
+
+    if (listen[0] == '\0' ||
+        !config_split_listen(listen, host, sizeof(host), &port))
+        return 0;
+    return port;
+}
+
+/* pf_run - every check, in this process */
+static void
+pf_run(struct preflight *p, const struct config *c)
+{
+    struct mta_sts_set *sts;
+    char                err[1200];
+    size_t              i;
+    DIR                *d;
+
+    if (c->tls_cert[0] != '\0')
+        pf_pair(p, "tls_cert", c->tls_cert, "tls_key", c->tls_key);
+    if (c->tls_sni_certs[0] != '\0')
+        pf_sni(p, c->tls_sni_certs);
+    if (mta_sts_load(c->mta_sts_policy, &sts, err, sizeof(err)) !=
+        RUAD_OK)
+        pf_problem(p, "%s%s", err, p->who);
+    else
+        mta_sts_free(sts);
+    if (c->api_tokens_file[0] != '\0' &&
+        access(c->api_tokens_file, F_OK) != 0 && errno == ENOENT)
+        pf_problem(p, "api_tokens_file: %s: no such file (`ruad token new "
+            "--scope read` makes it; without it the API refuses every "
+            "request)", c->api_tokens_file);
+    else if (c->api_tokens_file[0] != '\0')
+        pf_readable(p, "api_tokens_file", c->api_tokens_file);
+    if (c->web_root[0] != '\0') {
+        if ((d = opendir(c->web_root)) == NULL)
+            pf_problem(p, "web_root: %s: %s%s", c->web_root,
+                strerror(errno), p->who);
+        else
+            closedir(d);
+    }
+    if (c->smtp_listen[0] != '\0' && c->smtp_accept[0] == '\0') {
+        if (pf_port(c->smtp_listen) == 25)
+            pf_problem(p, "smtp_accept is empty while SMTP listens on port "
+                "25 (%s): every report would get 550 and be lost; list the "
+                "rua addresses (smtp_accept = dmarc@rua.example.net)",
+                c->smtp_listen);
+        else
+            fprintf(p->out, "ruad: check: warning: smtp_accept is empty: "
+                "SMTP on %s refuses every recipient (550)\n",
+                c->smtp_listen);
+    }
+    for (i = 0; i < c->imap.n; i++) {
+        const struct imap_source_cfg *s = &c->imap.src[i];
+        char                          key[128];
+
+        if (s->password_file[0] != '\0') {
+            snprintf(key, sizeof(key), "imap.%s.password_file", s->name);
+            pf_readable(p, key, s->password_file);
+        }
+        if (s->token_file[0] != '\0') {
+            snprintf(key, sizeof(key), "imap.%s.token_file", s->name);
+            pf_readable(p, key, s->token_file);
+        }
+        if (s->ca_file[0] != '\0') {
+            snprintf(key, sizeof(key), "imap.%s.ca_file", s->name);
+            pf_readable(p, key, s->ca_file);
+        }
+    }
+}
+
+/* pf_drop - become user pw in this (child) process */
+static bool
+pf_drop(const struct passwd *pw)
+{
+    return initgroups(pw->pw_name, pw->pw_gid) == 0 &&
+        setgid(pw->pw_gid) == 0 && setuid(pw->pw_uid) == 0 &&
+        setuid(0) != 0;                  /* and there is no way back */
+}
+
+unsigned
+preflight_check(const struct config *c, const char *user, FILE *out)
+{
+    struct preflight p = { .out = out };
+    struct passwd   *pw = NULL;
+    pid_t            pid;
+    int              status;
+
+    if (geteuid() == 0) {
+        if (user == NULL)
+            user = PREFLIGHT_USER;
+        if ((pw = getpwnam(user)) == NULL && strcmp(user,
+            PREFLIGHT_USER) != 0) {
+            fprintf(out, "ruad: check: no user \"%s\"\n", user);
+            return 1;
+        }
+    } else if (user != NULL) {
+        struct passwd *me = getpwuid(geteuid());
+
+        if (me == NULL || strcmp(me->pw_name, user) != 0) {
+            fprintf(out, "ruad: check: only root can check as user "
+                "\"%s\"\n", user);
+            return 1;
+        }
+    }
+    if (pw == NULL || pw->pw_uid == 0) {
+        pf_run(&p, c);
+        return p.problems;
+    }
+    /* as the service user: a child drops to it and reports its count */
+    fflush(out);
+    if ((pid = fork()) < 0) {
+        fprintf(out, "ruad: check: fork: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid == 0) {
+        if (!pf_drop(pw)) {
+            fprintf(out, "ruad: check: cannot become user %s: %s\n",
+                pw->pw_name, strerror(errno));
+            fflush(out);
+            _exit(1);
+        }
+        snprintf(p.who, sizeof(p.who), " (as user %s)", pw->pw_name);
+        pf_run(&p, c);
+        fflush(out);
+        _exit(p.problems > 100 ? 100 : (int)p.problems);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status))
+        return 1;
+    return (unsigned)WEXITSTATUS(status);
+}
