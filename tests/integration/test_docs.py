@@ -6,7 +6,9 @@ the keys of the settings table in collector/config.c and the keys of the
 reference must be the same set; and every key of the reference, set to
 its documented default as a flag, must be accepted by
 `ruad serve --check-config`.  The README and ruad --help must name the
-verbs that exist.  LICENSE, SECURITY.md, CHANGELOG.md and docs/deploy.md
+verbs that exist, and so must the man page (deploy/ruad.8, rendered),
+which also covers the API, the dashboard, /metrics and the tokens file
+and has examples; `ruad VERB --help` prints each verb's usage.  LICENSE, SECURITY.md, CHANGELOG.md and docs/deploy.md
 exist and the README links each of them.  docs/openapi.json passes Redocly CLI's recommended
 rules (tests/lint: the linter pinned by its package-lock.json, installed
 by `npm ci --prefix tests/lint`) with no error and no warning, and every
@@ -60,12 +62,25 @@ t.check(p.returncode == 2, "an unknown key is refused")
 
 help_text = run("--help").stdout
 readme = open(os.path.join(SRC, "README.md")).read()
+man = subprocess.run(["groff", "-man", "-Tutf8", "-P", "-cbou",
+                      os.path.join(SRC, "deploy", "ruad.8")],
+                     capture_output=True, text=True, timeout=60).stdout
+man = re.sub(r"\s+", " ", man.replace("\u2010 ", "").replace("\u2010", "-"))
 for verb in ["serve", "migrate", "import", "reprocess", "parse",
              "dkim-verify", "dns-records", "config-reference",
-             "imap-fetch"]:
+             "imap-fetch", "token"]:
     t.check(re.search(r"^  %s\b" % verb, help_text, re.M),
             "--help names %s" % verb)
     t.check("ruad %s" % verb in readme, "README names ruad %s" % verb)
+    t.check("ruad %s" % verb in man, "the man page's synopsis names ruad %s"
+            % verb)
+    h = run(verb, "--help")
+    t.check(h.returncode == 0 and h.stdout.startswith("usage: ruad %s" %
+                                                      verb),
+            "ruad %s --help: its own usage" % verb)
+for topic in ["/api/v1", "/metrics", "api_tokens_file", "dashboard",
+              "EXAMPLES", "--check-config"]:
+    t.check(topic in man, "the man page covers %s" % topic)
 
 for f in ["LICENSE", "SECURITY.md", "CHANGELOG.md", "docs/deploy.md"]:
     t.check(os.path.isfile(os.path.join(SRC, f)) and
