@@ -119,7 +119,13 @@ static const struct config_row {
     { "dns_server", CFG_STRING, OFF(dns_server), 0, 0,
       "DNS server for DKIM and dns-records --check, IPv4:port" },
     { "dns_timeout_ms", CFG_UINT, OFF(dns_timeout_ms), 1000, 60000,
-      "DNS timeout per try, whole seconds (two tries)" },
+      "DNS timeout per try (two tries per server)" },
+    { "dkim_dns_budget_ms", CFG_UINT, OFF(dkim_dns_budget_ms), 500, 120000,
+      "time for all DKIM key lookups of one mail, asked in parallel; then "
+      "temperror" },
+    { "dkim_temperror_giveup", CFG_UINT, OFF(dkim_temperror_giveup), 0,
+      30 * 86400, "seconds after receipt a DKIM temperror is retried; then "
+      "it stands (no pass) and the DKIM policy decides" },
     { "tlsrpt_require_dkim", CFG_BOOL, OFF(tlsrpt_require_dkim), 0, 1,
       "mailed TLS reports need an aligned DKIM pass (RFC 8460 5.3)" },
     { "dmarc_require_dkim", CFG_BOOL, OFF(dmarc_require_dkim), 0, 1,
@@ -177,6 +183,8 @@ config_init(struct config *c)
     c->smtp_greet_delay_ms = SMTP_GREET_DELAY_MS;
     c->store_threads = STORE_THREADS;
     c->dns_timeout_ms = DNS_TIMEOUT_MS;
+    c->dkim_dns_budget_ms = DKIM_DNS_BUDGET_MS;
+    c->dkim_temperror_giveup = DKIM_GIVEUP_S;
     c->tlsrpt_require_dkim = 1;
     c->smtp_accept = c->trusted_reporters = config_empty;
     c->mta_sts_policy = c->tls_sni_certs = config_empty;

@@ -57,6 +57,8 @@ struct config {
     /* DKIM */
     char                 dns_server[256];       /* "" = resolv.conf */
     uint32_t             dns_timeout_ms;
+    uint32_t             dkim_dns_budget_ms;    /* a mail's lookups */
+    uint32_t             dkim_temperror_giveup; /* seconds after receipt */
     uint32_t             tlsrpt_require_dkim;   /* bool */
     uint32_t             dmarc_require_dkim;    /* bool */
     char                *trusted_reporters;     /* list */

@@ -10,6 +10,16 @@
  * append to such a message), and a message with more than one From is not
  * a pass (which From would the signature vouch for?).
  *
+ * A key with the flag y in t= (a colon-separated list, RFC 6376 3.6.1)
+ * is in testing mode: its signature is verified and shown (testing), but
+ * the message is treated as unsigned by it, so it counts neither in the
+ * verdict's result nor as its pass.  d=, s= and the key name must be names
+ * DNS can carry (labels of 1 to 63 octets, at most 253 in all): if not,
+ * the signature is a permerror at once, never a lookup that "fails for
+ * now".  Each signature is taken as far as it goes without its key, then
+ * every key of the mail is asked at once (struct dkim_lookup's txt_many:
+ * one time budget for the mail), then each signature is verified.
+ *
  * SECURITY: the message, its signatures and the key records are peer
  * data.  The header block is capped (DKIM_HEADER_MAX), at most
  * DKIM_SIGS_MAX signatures are evaluated, base64 values are bounded by
@@ -712,6 +722,24 @@ key_cache_put(const char *alg, const char *p, EVP_PKEY *pkey)
     pthread_mutex_unlock(&key_mu);
 }
 
+/* in_list - is word one of the items of the colon-separated list (FWS
+ * already stripped)?  Items are compared whole: "ys" is not "y". */
+static bool
+in_list(const char *list, const char *word)
+{
+    size_t      wl = strlen(word);
+    const char *p = list, *e;
+
+    for (;; p = e + 1) {
+        e = strchr(p, ':');
+        if ((size_t)((e ? e : p + strlen(p)) - p) == wl &&
+            strncmp(p, word, wl) == 0)
+            return true;
+        if (e == NULL)
+            return false;
+    }
+}
+
 /* key_parse - one TXT record; false with a reason (revoked, bad, ...) */
 static bool
 key_parse(const char *rec, const char *alg_key, struct key *k, char *why,
@@ -766,22 +794,14 @@ key_parse(const char *rec, const char *alg_key, struct key *k, char *why,
             "rsa");
         goto out;
     }
-    if (h != NULL && strstr(h, "sha256") == NULL) {
+    if (h != NULL && !in_list(h, "sha256")) {
         snprintf(why, whylen, "key record h= excludes sha256");
         goto out;
     }
     if (s != NULL) {
-        bool star = false, email = false, tlsrpt = false;
-        char *q, *e;
+        bool star = in_list(s, "*"), email = in_list(s, "email"),
+             tlsrpt = in_list(s, "tlsrpt");
 
-        for (q = s; q != NULL && *q != '\0'; q = e) {
-            e = strchr(q, ':');
-            if (e != NULL)
-                *e++ = '\0';
-            star |= strcmp(q, "*") == 0;
-            email |= strcmp(q, "email") == 0;
-            tlsrpt |= strcmp(q, "tlsrpt") == 0;
-        }
         k->no_tlsrpt = !star && !tlsrpt;
         if (!star && !email && !tlsrpt) {
             snprintf(why, whylen, "key record s= is for other services");
@@ -789,8 +809,9 @@ key_parse(const char *rec, const char *alg_key, struct key *k, char *why,
         }
     }
     if (t != NULL) {
-        k->testing = strstr(t, "y") != NULL;
-        k->strict = strstr(t, "s") != NULL;
+        /* RFC 6376 3.6.1: flags y and s; others are ignored */
+        k->testing = in_list(t, "y");
+        k->strict = in_list(t, "s");
     }
     if ((k->pkey = key_cache_get(alg_key, p)) != NULL) {
         k->ed25519 = strcmp(alg_key, "ed25519") == 0;
@@ -875,103 +896,147 @@ domain_within(const char *idom, const char *d, bool strict)
         strcasecmp(idom + li - ld, d) == 0;
 }
 
-static void
-verify_one(struct msg *m, const struct field *f, const struct dkim_lookup *lk,
-    time_t now, bool many_from, struct dkim_sig *o)
+/*
+ * name_check - is s a domain name DNS can be asked for (RFC 1035 2.3.4,
+ * RFC 6376 3.5): labels of 1 to 63 octets, at most 253 in all?  NULL if
+ * so, else why not.  A name that breaks this can never be looked up, so
+ * it is a permerror, not a lookup that "fails for now".
+ */
+static const char *
+name_check(const char *s)
 {
-    struct sig     s;
-    struct key     k;
-    struct buf     data;
-    char           why[128], name[400];
-    unsigned char  bh[64], md[32], sigb[1024];
-    long           bhn, sn;
-    bool           hrelaxed = false, brelaxed = false, retry;
-    char         **recs = NULL;
-    size_t         nrec = 0, i, j;
-    enum ruad_rc   rc;
-    EVP_MD_CTX    *ctx = NULL;
-    const char    *keyalg;
+    size_t      l = 0;
+    const char *p;
 
-    memset(&k, 0, sizeof(k));
-    buf_init(&data, DKIM_HEADER_MAX + 4096);
-    if (!sig_parse(f, &s, why, sizeof(why))) {
-        set(o, DKIM_PERMERROR, "%s", why);
-        goto out;
+    if (strlen(s) > 253)
+        return "over 253 octets";
+    for (p = s;; p++) {
+        if (*p != '.' && *p != '\0') {
+            l++;
+            continue;
+        }
+        if (l == 0)
+            return "an empty label";
+        if (l > 63)
+            return "a label over 63 octets";
+        if (*p == '\0')
+            return NULL;
+        l = 0;
     }
-    if (!is_dns_name(s.d) || !is_dns_name(s.s)) {
+}
+
+/* One signature between its own checks and its key. */
+struct job {
+    struct sig  s;
+    struct buf  data;       /* canonical header data, signature last */
+    const char *keyalg;     /* "rsa" or "ed25519" */
+    char        name[400];  /* the key's name; "" when none is needed */
+    bool        many_from;
+};
+
+/*
+ * sig_prepare - everything about one signature that needs no key: its
+ * tags, the body hash and the header data.  True when its key is to be
+ * fetched (j->name); else o holds the signature's verdict.
+ */
+static bool
+sig_prepare(struct msg *m, const struct field *f, time_t now, bool many_from,
+    struct job *j, struct dkim_sig *o)
+{
+    struct sig    *s = &j->s;
+    char           why[128];
+    const char    *bad;
+    unsigned char  bh[64], md[32];
+    long           bhn;
+    bool           hrelaxed = false, brelaxed = false;
+    size_t         i, k;
+
+    j->many_from = many_from;
+    buf_init(&j->data, DKIM_HEADER_MAX + 4096);
+    if (!sig_parse(f, s, why, sizeof(why))) {
+        set(o, DKIM_PERMERROR, "%s", why);
+        return false;
+    }
+    if (!is_dns_name(s->d) || !is_dns_name(s->s)) {
         /* RFC 6376 3.5: both are domain names; they are stored too */
         set(o, DKIM_PERMERROR, "d= or s= is not a domain name");
-        goto out;
+        return false;
     }
-    snprintf(o->d, sizeof(o->d), "%s", s.d);
-    snprintf(o->s, sizeof(o->s), "%s", s.s);
-    snprintf(o->a, sizeof(o->a), "%s", s.a);
-    if (strcmp(s.a, "rsa-sha256") == 0) {
-        keyalg = "rsa";
-    } else if (strcmp(s.a, "ed25519-sha256") == 0) {
-        keyalg = "ed25519";
-    } else if (strcmp(s.a, "rsa-sha1") == 0) {
+    snprintf(o->d, sizeof(o->d), "%s", s->d);
+    snprintf(o->s, sizeof(o->s), "%s", s->s);
+    snprintf(o->a, sizeof(o->a), "%s", s->a);
+    if ((bad = name_check(s->d)) != NULL ||
+        (bad = name_check(s->s)) != NULL) {
+        set(o, DKIM_PERMERROR, "%s= is not a valid domain name (%s)",
+            name_check(s->d) != NULL ? "d" : "s", bad);
+        return false;
+    }
+    if (strcmp(s->a, "rsa-sha256") == 0) {
+        j->keyalg = "rsa";
+    } else if (strcmp(s->a, "ed25519-sha256") == 0) {
+        j->keyalg = "ed25519";
+    } else if (strcmp(s->a, "rsa-sha1") == 0) {
         set(o, DKIM_FAIL, "rsa-sha1 is not accepted (RFC 8301)");
-        goto out;
+        return false;
     } else {
-        set(o, DKIM_PERMERROR, "unknown algorithm %s", s.a);
-        goto out;
+        set(o, DKIM_PERMERROR, "unknown algorithm %s", s->a);
+        return false;
     }
-    if (s.c != NULL) {
-        char *slash = strchr(s.c, '/');
+    if (s->c != NULL) {
+        char *slash = strchr(s->c, '/');
 
-        hrelaxed = strncmp(s.c, "relaxed", 7) == 0;
+        hrelaxed = strncmp(s->c, "relaxed", 7) == 0;
         brelaxed = slash != NULL && strcmp(slash + 1, "relaxed") == 0;
-        if ((!hrelaxed && strncmp(s.c, "simple", 6) != 0) ||
+        if ((!hrelaxed && strncmp(s->c, "simple", 6) != 0) ||
             (slash != NULL && !brelaxed && strcmp(slash + 1, "simple") != 0)) {
-            set(o, DKIM_PERMERROR, "unknown canonicalisation %s", s.c);
-            goto out;
+            set(o, DKIM_PERMERROR, "unknown canonicalisation %s", s->c);
+            return false;
         }
     }
-    if (s.i != NULL) {
-        const char *at = strrchr(s.i, '@');
+    if (s->i != NULL) {
+        const char *at = strrchr(s->i, '@');
 
-        if (at == NULL || !domain_within(at + 1, s.d, false)) {
+        if (at == NULL || !domain_within(at + 1, s->d, false)) {
             set(o, DKIM_PERMERROR, "i= is not within d=");
-            goto out;
+            return false;
         }
     }
-    if (s.x != NULL && strtoll(s.x, NULL, 10) < (long long)now) {
+    if (s->x != NULL && strtoll(s->x, NULL, 10) < (long long)now) {
         set(o, DKIM_FAIL, "signature expired (x=)");
-        goto out;
+        return false;
     }
-    if (s.t != NULL && strtoll(s.t, NULL, 10) > (long long)now +
+    if (s->t != NULL && strtoll(s->t, NULL, 10) > (long long)now +
         DKIM_FUTURE_SLACK) {
         set(o, DKIM_FAIL, "signature from the future (t=)");
-        goto out;
+        return false;
     }
     /* the body */
-    bhn = b64_decode(s.bh, bh, sizeof(bh));
+    bhn = b64_decode(s->bh, bh, sizeof(bh));
     if (bhn != 32) {
         set(o, DKIM_PERMERROR, "bh= is not a SHA-256 hash");
-        goto out;
+        return false;
     }
     if (!dkim_body_hash(m->body ? m->body : "", m->body_len, brelaxed,
         md)) {
         set(o, DKIM_TEMPERROR, "hash failed");
-        goto out;
+        return false;
     }
     if (memcmp(md, bh, 32) != 0) {
         set(o, DKIM_FAIL, "body hash mismatch (the body was changed)");
-        goto out;
+        return false;
     }
     /* the headers, bottom-up per name (RFC 6376 5.4.2) */
     for (i = 0; i < m->nf; i++)
         m->f[i].used = false;
-    for (j = 0; j < s.n_names; j++) {
+    for (k = 0; k < s->n_names; k++) {
         for (i = m->nf; i-- > 0;) {
-            if (m->f[i].used || !field_is(&m->f[i], s.names[j]))
+            if (m->f[i].used || !field_is(&m->f[i], s->names[k]))
                 continue;
             m->f[i].used = true;
-            if (canon_header(&data, m->f[i].p, m->f[i].len,
+            if (canon_header(&j->data, m->f[i].p, m->f[i].len,
                 m->f[i].name_len, hrelaxed, true) != RUAD_OK) {
                 set(o, DKIM_PERMERROR, "header data too large");
-                goto out;
+                return false;
             }
             break;
         }                 /* no instance left: over-signed, adds nothing */
@@ -981,33 +1046,57 @@ verify_one(struct msg *m, const struct field *f, const struct dkim_lookup *lk,
 
         buf_init(&self, DKIM_HEADER_MAX);
         if (sig_without_b(f, &self) != RUAD_OK ||
-            canon_header(&data, buf_ptr(&self), buf_len(&self),
+            canon_header(&j->data, buf_ptr(&self), buf_len(&self),
             f->name_len, hrelaxed, false) != RUAD_OK) {
             buf_free(&self);
             set(o, DKIM_PERMERROR, "header data too large");
-            goto out;
+            return false;
         }
         buf_free(&self);
     }
-    /* the key */
-    if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", s.s, s.d) >=
-        sizeof(name)) {
-        set(o, DKIM_PERMERROR, "key name too long");
+    /* the key's name: both parts were checked, but not their sum */
+    if ((size_t)snprintf(j->name, sizeof(j->name), "%s._domainkey.%s",
+        s->s, s->d) >= sizeof(j->name) || name_check(j->name) != NULL) {
+        j->name[0] = '\0';
+        set(o, DKIM_PERMERROR, "key name (s=._domainkey.d=) is over 253 "
+            "octets");
+        return false;
+    }
+    return true;
+}
+
+/* sig_finish - verify one prepared signature with its key's answer */
+static void
+sig_finish(struct job *j, const struct dkim_txt *ans, struct dkim_sig *o)
+{
+    struct sig    *s = &j->s;
+    struct key     k;
+    char           why[128];
+    unsigned char  sigb[1024];
+    long           sn;
+    bool           retry;
+    size_t         i;
+    EVP_MD_CTX    *ctx = NULL;
+
+    memset(&k, 0, sizeof(k));
+    if (ans->rc == RUAD_TEMPFAIL) {
+        set(o, DKIM_TEMPERROR, "key lookup failed for now (%s)",
+            ans->why[0] ? ans->why : "no answer");
         goto out;
     }
-    rc = lk && lk->txt ? lk->txt(lk->ctx, name, &recs, &nrec) :
-        RUAD_TEMPFAIL;
-    if (rc == RUAD_TEMPFAIL) {
-        set(o, DKIM_TEMPERROR, "key lookup failed for now");
+    if (ans->rc == RUAD_MALFORMED) {
+        set(o, DKIM_PERMERROR, "key name cannot be looked up (%s)",
+            ans->why[0] ? ans->why : "not a valid DNS name");
         goto out;
     }
-    if (rc != RUAD_OK || nrec == 0) {
+    if (ans->rc != RUAD_OK || ans->n == 0) {
         set(o, DKIM_PERMERROR, "no key record");
         goto out;
     }
     why[0] = '\0';
-    for (i = 0; i < nrec; i++) {
-        if (key_parse(recs[i], keyalg, &k, why, sizeof(why), &retry))
+    for (i = 0; i < ans->n; i++) {
+        if (key_parse(ans->records[i], j->keyalg, &k, why, sizeof(why),
+            &retry))
             break;
         if (!retry)
             break;
@@ -1018,12 +1107,12 @@ verify_one(struct msg *m, const struct field *f, const struct dkim_lookup *lk,
     }
     o->testing = k.testing;
     o->no_tlsrpt = k.no_tlsrpt;
-    if (k.strict && s.i != NULL &&
-        !domain_within(strrchr(s.i, '@') + 1, s.d, true)) {
+    if (k.strict && s->i != NULL &&
+        !domain_within(strrchr(s->i, '@') + 1, s->d, true)) {
         set(o, DKIM_PERMERROR, "key t=s and i= is a subdomain");
         goto out;
     }
-    sn = b64_decode(s.b, sigb, sizeof(sigb));
+    sn = b64_decode(s->b, sigb, sizeof(sigb));
     if (sn <= 0) {
         set(o, DKIM_PERMERROR, "b= is not base64");
         goto out;
@@ -1036,8 +1125,8 @@ verify_one(struct msg *m, const struct field *f, const struct dkim_lookup *lk,
         /* RFC 8463: Ed25519 over the SHA-256 of the header data */
         unsigned char hh[32];
 
-        EVP_Digest(buf_ptr(&data), buf_len(&data), hh, NULL, EVP_sha256(),
-            NULL);
+        EVP_Digest(buf_ptr(&j->data), buf_len(&j->data), hh, NULL,
+            EVP_sha256(), NULL);
         if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k.pkey) != 1 ||
             EVP_DigestVerify(ctx, sigb, (size_t)sn, hh, 32) != 1) {
             set(o, DKIM_FAIL, "signature does not verify");
@@ -1045,28 +1134,62 @@ verify_one(struct msg *m, const struct field *f, const struct dkim_lookup *lk,
         }
     } else if (EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL,
         k.pkey) != 1 || EVP_DigestVerify(ctx, sigb, (size_t)sn,
-        (const unsigned char *)buf_ptr(&data), buf_len(&data)) != 1) {
+        (const unsigned char *)buf_ptr(&j->data), buf_len(&j->data)) != 1) {
         set(o, DKIM_FAIL, "signature does not verify");
         goto out;
     }
-    if (s.l != NULL) {
+    if (s->l != NULL) {
         set(o, DKIM_FAIL, "l= signs only part of the body: not accepted");
         goto out;
     }
-    if (many_from) {
+    if (j->many_from) {
         set(o, DKIM_FAIL, "more than one From header");
         goto out;
     }
-    set(o, DKIM_PASS, "ok");
+    if (k.testing)
+        set(o, DKIM_PASS, "verifies, but the key is in testing mode (t=y): "
+            "treated as unsigned (RFC 6376 3.6.1)");
+    else
+        set(o, DKIM_PASS, "ok");
 out:
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(k.pkey);
-    for (i = 0; i < nrec; i++)
-        free(recs[i]);
-    free(recs);
-    buf_free(&data);
-    sig_clear(&s);
     ERR_clear_error();
+}
+
+static void
+job_clear(struct job *j)
+{
+    buf_free(&j->data);
+    sig_clear(&j->s);
+}
+
+/*
+ * lookup_all - the answers for n distinct key names: all at once through
+ * txt_many, else one by one through txt.  A missing resolver is a
+ * temporary failure (the next attempt may have one).
+ */
+static void
+lookup_all(const struct dkim_lookup *lk, const char *const *names, size_t n,
+    struct dkim_txt *out)
+{
+    size_t i;
+
+    memset(out, 0, n * sizeof(*out));
+    if (n == 0)
+        return;
+    if (lk != NULL && lk->txt_many != NULL) {
+        lk->txt_many(lk->ctx, names, n, out);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        if (lk == NULL || lk->txt == NULL) {
+            out[i].rc = RUAD_TEMPFAIL;
+            snprintf(out[i].why, sizeof(out[i].why), "no resolver");
+            continue;
+        }
+        out[i].rc = lk->txt(lk->ctx, names[i], &out[i].records, &out[i].n);
+    }
 }
 
 /* ---- the message as a whole ---- */
@@ -1152,10 +1275,15 @@ enum ruad_rc
 dkim_verify(const char *msg, size_t len, const struct dkim_lookup *lk,
     time_t now, struct dkim_verdict *v)
 {
-    struct msg   m;
-    char        *crlf;
-    size_t       clen = len, i, froms = 0;
-    enum ruad_rc rc;
+    struct msg      m;
+    char           *crlf;
+    size_t          clen = len, i, k, froms = 0, n_names = 0;
+    enum ruad_rc    rc;
+    struct job      jobs[DKIM_SIGS_MAX];
+    bool            need[DKIM_SIGS_MAX];
+    size_t          which[DKIM_SIGS_MAX];
+    const char     *names[DKIM_SIGS_MAX];
+    struct dkim_txt ans[DKIM_SIGS_MAX];
 
     memset(v, 0, sizeof(*v));
     v->pass = -1;
@@ -1183,18 +1311,48 @@ dkim_verify(const char *msg, size_t len, const struct dkim_lookup *lk,
         }
     if (froms != 1)
         v->from_domain[0] = '\0';
+    /* each signature up to its key, then every key at once (one time
+     * budget for the mail, not one per signature), then the rest */
+    memset(jobs, 0, sizeof(jobs));
     for (i = 0; i < m.nf; i++) {
         if (!field_is(&m.f[i], "dkim-signature"))
             continue;
         v->n_found++;
         if (v->n_sigs >= DKIM_SIGS_MAX)
             continue;
-        verify_one(&m, &m.f[i], lk, now, froms > 1, &v->sigs[v->n_sigs]);
-        if (rank(v->sigs[v->n_sigs].result) > rank(v->result))
-            v->result = v->sigs[v->n_sigs].result;
-        if (v->sigs[v->n_sigs].result == DKIM_PASS && v->pass < 0)
-            v->pass = (int)v->n_sigs;
+        need[v->n_sigs] = sig_prepare(&m, &m.f[i], now, froms > 1,
+            &jobs[v->n_sigs], &v->sigs[v->n_sigs]);
         v->n_sigs++;
+    }
+    for (i = 0; i < v->n_sigs; i++) {
+        if (!need[i])
+            continue;
+        for (k = 0; k < n_names; k++)
+            if (strcasecmp(names[k], jobs[i].name) == 0)
+                break;
+        if (k == n_names)
+            names[n_names++] = jobs[i].name;
+        which[i] = k;
+    }
+    lookup_all(lk, names, n_names, ans);
+    for (i = 0; i < v->n_sigs; i++) {
+        if (need[i])
+            sig_finish(&jobs[i], &ans[which[i]], &v->sigs[i]);
+        job_clear(&jobs[i]);
+    }
+    for (k = 0; k < n_names; k++) {
+        for (i = 0; i < ans[k].n; i++)
+            free(ans[k].records[i]);
+        free(ans[k].records);
+    }
+    /* the verdict: RFC 6376 3.6.1, a testing key's signature is as none */
+    for (i = 0; i < v->n_sigs; i++) {
+        if (v->sigs[i].testing)
+            continue;
+        if (rank(v->sigs[i].result) > rank(v->result))
+            v->result = v->sigs[i].result;
+        if (v->sigs[i].result == DKIM_PASS && v->pass < 0)
+            v->pass = (int)i;
     }
     free(m.f);
     free(crlf);
@@ -1271,6 +1429,12 @@ dkim_summarize(const struct dkim_verdict *v, struct dkim_summary *out)
     for (i = 0; i < v->n_sigs; i++) {
         if (v->sigs[i].result != DKIM_PASS)
             continue;
+        if (v->sigs[i].testing) {
+            if (out->testing[0] == '\0')
+                snprintf(out->testing, sizeof(out->testing), "%s",
+                    v->sigs[i].d);
+            continue;
+        }
         if (best < 0)
             best = (int)i;
         if (dkim_aligned(v->sigs[i].d, v->from_domain)) {

@@ -29,28 +29,51 @@ enum dkim_result {
 /*
  * The key lookup: TXT records of name ("sel._domainkey.example.com"),
  * each record's strings already joined.  RUAD_OK (n may be 0: no record),
- * RUAD_EOF (the name does not exist), RUAD_TEMPFAIL (SERVFAIL, timeout).
+ * RUAD_EOF (the name does not exist), RUAD_TEMPFAIL (SERVFAIL, timeout),
+ * RUAD_MALFORMED (the name cannot be asked: a permanent error).
  * *records and each string are the callee's, freed with free().
+ *
+ * txt_many, when set, is used instead of txt: the keys of all of a mail's
+ * signatures at once (dns.c asks them in parallel, within one time budget
+ * for the whole mail).  out[i] answers names[i]; why is a short text for
+ * a failure ("no answer within 10000 ms", "SERVFAIL"), or "".
  */
+struct dkim_txt {
+    enum ruad_rc rc;
+    char       **records;
+    size_t       n;
+    char         why[96];
+};
+
 struct dkim_lookup {
     void        *ctx;
     enum ruad_rc (*txt)(void *ctx, const char *name, char ***records,
         size_t *n);
+    void        (*txt_many)(void *ctx, const char *const *names, size_t n,
+        struct dkim_txt *out);
 };
 
+/*
+ * One signature.  A key with the flag t=y (testing, RFC 6376 3.6.1) marks
+ * it testing: its own result is what verification gave (a pass when it
+ * verifies), but the message is treated as unsigned by it: it counts
+ * neither in the verdict's result nor as its pass.
+ */
 struct dkim_sig {
     char             d[256];    /* signing domain */
     char             s[128];    /* selector */
     char             a[32];     /* algorithm as written */
     enum dkim_result result;
-    char             reason[128];
-    bool             testing;   /* key record t=y */
+    char             reason[160];
+    bool             testing;   /* key record t=y: not counted */
     bool             no_tlsrpt; /* key record s= excludes tlsrpt and * */
 };
 
 struct dkim_verdict {
-    enum dkim_result result;    /* the best of the signatures */
-    int              pass;      /* index of the passing signature, -1 */
+    enum dkim_result result;    /* the best of the signatures not testing
+                                   (DKIM_NONE when all of them are) */
+    int              pass;      /* index of the passing signature (never
+                                   a testing one), -1 */
     size_t           n_sigs;    /* evaluated (at most DKIM_SIGS_MAX) */
     size_t           n_found;   /* DKIM-Signature fields in the message */
     struct dkim_sig  sigs[DKIM_SIGS_MAX];
@@ -90,6 +113,8 @@ struct dkim_summary {
     bool        aligned;         /* d= aligned with the From domain */
     bool        no_tlsrpt;       /* its key's s= excludes tlsrpt */
     char        from_domain[256];
+    char        testing[256];    /* d= of a signature that verifies with
+                                    a t=y key (not counted), or "" */
 };
 
 /* dkim_summarize - prefer an aligned pass, then any pass */

@@ -79,9 +79,20 @@
 #define SMTP_CONN_PER_IP_MAX  50             /* sessions from one address */
 #define SMTP_GREET_DELAY_MS   300            /* pregreet check */
 
-/* DKIM key lookups (dns.c): a timeout is a temperror, retried later. */
+/*
+ * DKIM key lookups (dns.c, worker.c).  A mail's keys are asked all at
+ * once, within one budget for the whole mail; what is unanswered then is
+ * a temperror: the row waits (uncounted) and is tried again, until
+ * DKIM_GIVEUP_S after it was received, when the temperror stands (no
+ * pass) and the DKIM policy decides.  While every other worker is waiting
+ * on DNS, a worker gets DKIM_DNS_BUSY_MS only, so slow or silent name
+ * servers never hold all workers.
+ */
 #define DNS_TIMEOUT_MS        5000           /* per try; two tries */
+#define DKIM_DNS_BUDGET_MS    10000          /* all of a mail's lookups */
+#define DKIM_DNS_BUSY_MS      1000           /* ...when the others wait */
 #define DKIM_RETRY_S          300            /* first retry after temperror */
+#define DKIM_GIVEUP_S         (3 * 86400)    /* temperror retried this long */
 
 /* Receiving (inbound.c): bigger things are kept as a too_large fact. */
 #define INBOUND_IMPORT_MAX    (64u << 20)    /* bytes of one imported file */

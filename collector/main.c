@@ -579,8 +579,10 @@ mail_dkim(const struct config *cfg, const char *msg, size_t len,
     dns = dns_new(cfg->dns_server, cfg->dns_timeout_ms, err, sizeof(err));
     if (dns == NULL)
         fprintf(stderr, "ruad: %s\n", err);
+    dns_budget(dns, cfg->dkim_dns_budget_ms);
     lk.ctx = dns;
-    lk.txt = dns != NULL ? dns_txt : NULL;
+    lk.txt = NULL;
+    lk.txt_many = dns != NULL ? dns_txt_many : NULL;
     if (dkim_verify(msg, len, &lk, time(NULL), v) != RUAD_OK)
         memset(v, 0, sizeof(*v));
     dkim_summarize(v, sum);
@@ -1303,6 +1305,8 @@ cmd_serve(struct config *cfg, const struct args *a)
         store_pool_free(pool);
         return 1;
     }
+    /* a DNS wait never holds every worker (worker.h) */
+    worker_dns_waiters(cfg->workers - 1);
     if ((workers = calloc(cfg->workers, sizeof(*workers))) == NULL)
         return 1;
     for (i = 0; i < (int)cfg->workers; i++)

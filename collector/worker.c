@@ -5,20 +5,26 @@
  * Verdicts: parsed (at least one report newly stored), duplicate (every
  * report was already there), not_a_report, malformed, too_large (the
  * parser's RUAD_UNSUPPORTED, RUAD_MALFORMED, RUAD_LIMIT), unauthenticated
- * (the DKIM policy kept its reports out), conflict (a stored report has
- * the key and other content), failed (a bug, or WORKER_ATTEMPTS_MAX
- * attempts without a verdict); superseded is given later, by store_pg.c,
- * to a row whose report an authenticated copy replaced.  A row POSTed to
- * /tlsrpt gives TLS reports only (RFC 8460 3): a DMARC report in it is
- * not_a_report.  A database error puts the row back to pending with a
- * growing delay.  The raw bytes are never touched: `ruad reprocess` can
- * run any row again.
+ * (the DKIM policy kept every report out; the reason says which kind and
+ * what DKIM gave), conflict (a stored report has the key and other
+ * content), failed (a bug, or WORKER_ATTEMPTS_MAX attempts without a
+ * verdict); superseded is given later, by store_pg.c, to a row whose
+ * report an authenticated copy replaced.  A row POSTed to /tlsrpt gives
+ * TLS reports only (RFC 8460 3): a DMARC report in it is not_a_report.
+ * A database error puts the row back to pending with a growing delay; so
+ * does a DKIM temperror (a key that could not be fetched within
+ * dkim_dns_budget_ms), uncounted, until dkim_temperror_giveup after
+ * receipt: then the temperror stands (no pass) and the policy decides.
+ * The raw bytes are never touched: `ruad reprocess` can run any row
+ * again.
  *
  * SECURITY: the bytes are peer data; every limit comes from cfg->limits,
  * and the parsers and MIME walker never see the database.
  */
 #include "worker.h"
 
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +44,7 @@ struct worker_ctx {
     bool                 dmarc_ok;  /* DKIM policy lets DMARC reports in */
     bool                 tlsrpt_ok; /* and TLS reports */
     unsigned             refused;   /* reports kept out by the policy */
+    unsigned             refused_dmarc, refused_tlsrpt;
     bool                 tls_only;  /* POSTed to /tlsrpt (RFC 8460 3) */
     unsigned             not_tls;   /* DMARC reports it kept out */
     bool                 no_tlsrpt; /* the signing key's s= lacks tlsrpt */
@@ -73,6 +80,7 @@ policy_dmarc_done(void *ctx, const struct dmarc_report *rep)
     }
     if (!w->dmarc_ok) {
         w->refused++;
+        w->refused_dmarc++;
         return RUAD_OK;
     }
     return w->store.dmarc_done(w->store.ctx, rep);
@@ -94,6 +102,7 @@ policy_tlsrpt_done(void *ctx, const struct tlsrpt_report *rep)
 
     if (!w->tlsrpt_ok) {
         w->refused++;
+        w->refused_tlsrpt++;
         return RUAD_OK;
     }
     if (w->no_tlsrpt)
@@ -126,26 +135,102 @@ trusted(const char *list, const char *from)
     return false;
 }
 
+/*
+ * DNS waits never hold every worker: at most dns_waiters workers look up
+ * keys with the full budget at once (workers - 1 under `ruad serve`; no
+ * limit for import and reprocess, which have one); the others get
+ * DKIM_DNS_BUSY_MS, enough for a name server that answers, and a mail
+ * whose keys do not come in that time waits for a later attempt.
+ */
+static pthread_mutex_t dns_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned        dns_waiters = UINT_MAX;  /* free places */
+
+void
+worker_dns_waiters(unsigned n)
+{
+    pthread_mutex_lock(&dns_mu);
+    dns_waiters = n;
+    pthread_mutex_unlock(&dns_mu);
+}
+
+struct worker_lookup {
+    struct dns *dns;
+    unsigned    budget_ms;
+    bool        short_budget;    /* another worker had the place */
+};
+
+/* worker_txt_many - the mail's key lookups, within its budget */
+static void
+worker_txt_many(void *ctx, const char *const *names, size_t n,
+    struct dkim_txt *out)
+{
+    struct worker_lookup *wl = ctx;
+    bool                  placed;
+
+    pthread_mutex_lock(&dns_mu);
+    if ((placed = dns_waiters > 0) && dns_waiters != UINT_MAX)
+        dns_waiters--;
+    pthread_mutex_unlock(&dns_mu);
+    wl->short_budget = !placed && wl->budget_ms > DKIM_DNS_BUSY_MS;
+    dns_budget(wl->dns, wl->short_budget ? DKIM_DNS_BUSY_MS :
+        wl->budget_ms);
+    dns_txt_many(wl->dns, names, n, out);
+    if (placed) {
+        pthread_mutex_lock(&dns_mu);
+        if (dns_waiters != UINT_MAX)
+            dns_waiters++;
+        pthread_mutex_unlock(&dns_mu);
+    }
+}
+
 /* worker_dkim - verify the mail; RUAD_TEMPFAIL when a key could not be
- * fetched now (and nothing passed) */
+ * fetched now (and nothing passed), with why in tmp */
 static enum ruad_rc
 worker_dkim(const struct config *cfg, const char *raw, size_t len,
-    struct dkim_summary *sum, struct dkim_verdict *v)
+    struct dkim_summary *sum, struct dkim_verdict *v, char *tmp,
+    size_t tmplen)
 {
-    struct dns        *dns;
-    struct dkim_lookup lk;
-    char               err[256];
+    struct worker_lookup wl = { .budget_ms = cfg->dkim_dns_budget_ms };
+    struct dkim_lookup   lk = { .ctx = &wl };
+    char                 err[256];
+    size_t               i;
 
-    dns = dns_new(cfg->dns_server, cfg->dns_timeout_ms, err, sizeof(err));
-    lk.ctx = dns;
-    lk.txt = dns != NULL ? dns_txt : NULL;
+    wl.dns = dns_new(cfg->dns_server, cfg->dns_timeout_ms, err, sizeof(err));
+    if (wl.dns != NULL)
+        lk.txt_many = worker_txt_many;
     if (dkim_verify(raw, len, &lk, time(NULL), v) != RUAD_OK) {
-        dns_free(dns);
+        dns_free(wl.dns);
         return RUAD_NOMEM;
     }
-    dns_free(dns);
+    dns_free(wl.dns);
     dkim_summarize(v, sum);
-    return v->result == DKIM_TEMPERROR ? RUAD_TEMPFAIL : RUAD_OK;
+    if (v->result != DKIM_TEMPERROR)
+        return RUAD_OK;
+    snprintf(tmp, tmplen, "%s", wl.dns == NULL ? err : "");
+    for (i = 0; i < v->n_sigs; i++)
+        if (v->sigs[i].result == DKIM_TEMPERROR) {
+            snprintf(tmp, tmplen, "d=%.80s s=%.60s: %.160s%s", v->sigs[i].d,
+                v->sigs[i].s, v->sigs[i].reason, wl.short_budget ?
+                " (a short budget: every other worker was waiting on DNS)" :
+                "");
+            break;
+        }
+    return RUAD_TEMPFAIL;
+}
+
+/* dkim_words - what the verdict was, for a reason: "dkim=none; d=x.example
+ * verifies with a testing key (t=y): treated as unsigned" */
+static void
+dkim_words(char *dst, size_t n, const struct dkim_summary *d,
+    const char *gave_up)
+{
+    snprintf(dst, n, "dkim=%.20s%s%.200s%s%.200s%s%s", d->result,
+        d->domain[0] ? " d=" : "", d->domain,
+        d->testing[0] && !d->domain[0] ? "; d=" : "",
+        d->domain[0] ? "" : d->testing,
+        d->testing[0] && !d->domain[0] ? " verifies only with a key in "
+        "testing mode (t=y), treated as unsigned (RFC 6376 3.6.1)" : "",
+        gave_up);
 }
 
 /* verdict - state for a parser result with nothing stored */
@@ -185,7 +270,8 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     enum ruad_rc            rc, src;
     const char             *state;
     bool                    retry, mail, authentic;
-    char                    esc[128];
+    char                    esc[128], tmp[400], words[640];
+    const char             *gave_up = "";
 
     memset(res, 0, sizeof(*res));
     if ((rc = store_claim(st, only_id, &row)) != RUAD_OK)
@@ -213,15 +299,21 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     if (mail) {
         /* who vouches for this mail (RFC 6376), and does the policy
          * take its reports */
-        rc = worker_dkim(cfg, row.raw, row.len, &dsum, &dv);
-        if (rc == RUAD_TEMPFAIL) {
-            /* a quarter of the row's age, from 5 minutes to 6 hours: a
-             * reporter's DNS trouble is waited out, never failed */
-            int delay = row.age_s / 4 < DKIM_RETRY_S ? DKIM_RETRY_S :
+        rc = worker_dkim(cfg, row.raw, row.len, &dsum, &dv, tmp,
+            sizeof(tmp));
+        if (rc == RUAD_TEMPFAIL &&
+            row.age_s < (int64_t)cfg->dkim_temperror_giveup) {
+            /* a quarter of the row's age, from 5 minutes to 6 hours, and
+             * the last try when dkim_temperror_giveup is reached: a
+             * reporter's DNS trouble is waited out for that long */
+            int64_t left = (int64_t)cfg->dkim_temperror_giveup - row.age_s;
+            int     delay = row.age_s / 4 < DKIM_RETRY_S ? DKIM_RETRY_S :
                 row.age_s / 4 > 6 * 3600 ? 6 * 3600 : (int)(row.age_s / 4);
 
-            snprintf(res->reason, sizeof(res->reason), "DKIM key lookup "
-                "failed for now; retry in %d s", delay);
+            if (delay > left)
+                delay = (int)left;
+            snprintf(res->reason, sizeof(res->reason), "DKIM temperror "
+                "(%.400s); retry in %d s", tmp, delay);
             snprintf(res->state, sizeof(res->state), "pending");
             store_retry_uncounted(st, row.id, res->reason, delay);
             log_info("inbound=%lld dkim=temperror retry_s=%d",
@@ -230,6 +322,21 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
             store_row_clear(&row);
             return RUAD_OK;
         }
+        if (rc == RUAD_TEMPFAIL) {
+            /* given up: the temperror stands, no pass; the policy decides */
+            gave_up = ", key lookups still failing after "
+                "dkim_temperror_giveup: given up";
+            report_diag_warn(&diag, "DKIM: key lookup still failing %lld s "
+                "after receipt (%s): given up, the verdict stays "
+                "temperror", (long long)row.age_s, tmp);
+            log_info("inbound=%lld dkim=temperror given_up age_s=%lld",
+                (long long)row.id, (long long)row.age_s);
+            rc = RUAD_OK;
+        }
+        if (dsum.testing[0] != '\0' && dsum.domain[0] == '\0')
+            report_diag_warn(&diag, "DKIM: the signature of d=%s verifies, "
+                "but its key is in testing mode (t=y): treated as unsigned "
+                "(RFC 6376 3.6.1)", dsum.testing);
         if (rc != RUAD_OK || store_inbound_dkim(st, row.id, &dsum) !=
             RUAD_OK) {
             store_retry(st, row.id, "database or memory trouble",
@@ -299,10 +406,13 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
             "to /tlsrpt: that path takes TLS reports only (RFC 8460 3)");
     } else if (w.refused > 0) {
         state = "unauthenticated";
+        dkim_words(words, sizeof(words), &dsum, gave_up);
         snprintf(res->reason, sizeof(res->reason), "no aligned DKIM pass "
-            "(dkim=%.40s%s%.200s): %s kept out (RFC 8460 5.3)", dsum.result,
-            dsum.domain[0] ? " d=" : "", dsum.domain,
-            w.tlsrpt_ok ? "DMARC report" : "TLS report");
+            "(%.380s): %s", words, w.refused_dmarc && w.refused_tlsrpt ?
+            "DMARC report kept out (dmarc_require_dkim), TLS report kept "
+            "out (RFC 8460 5.3)" : w.refused_dmarc ? "DMARC report kept "
+            "out (dmarc_require_dkim)" : "TLS report kept out (RFC 8460 "
+            "5.3)");
     } else if (stats.conflicts > 0) {
         state = "conflict";
         snprintf(res->reason, sizeof(res->reason), "a stored report has "

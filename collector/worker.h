@@ -35,4 +35,12 @@ struct worker_result {
 enum ruad_rc worker_process(struct store *st, const struct config *cfg,
     int64_t only_id, struct worker_result *res);
 
+/*
+ * worker_dns_waiters - at most n workers at once wait on DNS with the
+ * whole dkim_dns_budget_ms; the others get DKIM_DNS_BUSY_MS (limits.h).
+ * `ruad serve` sets workers - 1, so silent name servers never hold every
+ * worker; without a call there is no limit (import, reprocess).
+ */
+void worker_dns_waiters(unsigned n);
+
 #endif /* RUAD_WORKER_H */

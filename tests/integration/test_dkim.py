@@ -20,17 +20,40 @@ The shared samples: the DKIM vectors and the real report mails (with the
 historical keys of eml/dkim-public-keys.txt) must give the verdicts that
 INVENTORY.md lists; without the samples those checks are skipped, loudly.
 
+Key flags: t=y (also in a list, t=s:y) marks a signature that verifies
+as testing: treated as unsigned (RFC 6376 3.6.1), so the mail's result is
+none, and t=ys is no flag at all.  Names: an s= or d= label over 63
+octets, or a key name over 253, is a permerror at once, never asked.
+
+Slow DNS: a black hole on loopback (a UDP server that reads every query
+for dead.example and never answers; the others go on to dnsmasq).  A mail
+with five signatures of dead.example takes one time budget
+(--dkim-dns-budget-ms), every key asked at once, not five times two tries
+of the timeout; a good signature beside them still passes.
+
 Through `ruad import` into a database of its own (RUAD_DATABASE_URL, as
 test_store_import): the policy of worker.c (tlsrpt_require_dkim,
-dmarc_require_dkim, trusted_reporters) and a temperror that leaves the row
-pending, uncounted, until `ruad reprocess --state=pending` with working DNS.
+dmarc_require_dkim, trusted_reporters, and the reason that names the kind
+of report kept out), a testing key (unauthenticated, or parsed with a
+warning), a temperror that leaves the row pending, uncounted, until `ruad
+reprocess --state=pending` with working DNS, the retry never scheduled
+past dkim_temperror_giveup, and past it the temperror standing (the
+policy decides: unauthenticated, or parsed with dkim_result temperror).
+
+Through `ruad serve` with two workers and SMTP: two mails of dead.example
+and then a genuine signed report; the genuine one gets its verdict well
+within one DNS budget (a DNS wait never holds every worker), and the two
+stalled ones end unauthenticated, temperror given up, not pending for
+ever.
 """
 import base64
 import gzip
 import json
 import os
 import re
+import select
 import shutil
+import smtplib
 import socket
 import struct
 import subprocess
@@ -43,8 +66,8 @@ from email.mime.text import MIMEText
 from email.policy import SMTP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ruadtest import (RUAD, TMP, Tally, free_port, sample_keys,  # noqa
-                      samples_dir, txt_parts)
+from ruadtest import (RUAD, SLOW, TMP, Tally, free_port,  # noqa
+                      sample_keys, samples_dir, txt_parts, wait_for)
 
 import dkim  # noqa: E402  (Debian's python3-dkim)
 import nacl.signing  # noqa: E402  (python3-nacl, which python3-dkim needs)
@@ -89,6 +112,8 @@ records = {
     "revoked._domainkey." + D: "v=DKIM1; k=rsa; p=",
     "weak._domainkey." + D: "v=DKIM1; k=rsa; p=" + WEAK_PUB,
     "testing._domainkey." + D: "v=DKIM1; k=rsa; t=y; p=" + RSA_PUB,
+    "testing2._domainkey." + D: "v=DKIM1; k=rsa; t=s:y; p=" + RSA_PUB,
+    "notflag._domainkey." + D: "v=DKIM1; k=rsa; t=ys; p=" + RSA_PUB,
     "emailonly._domainkey." + D: "v=DKIM1; k=rsa; s=email; p=" + RSA_PUB,
     "rsa._domainkey.other.example": "v=DKIM1; k=rsa; p=" + RSA_PUB,
     # "missing._domainkey." + D is not served: NXDOMAIN
@@ -98,6 +123,8 @@ KEYS = {"rsa": (RSA_PEM, b"rsa-sha256"), "ed": (ED_SEED, b"ed25519-sha256"),
         "missing": (RSA_PEM, b"rsa-sha256"),
         "weak": (WEAK_PEM, b"rsa-sha256"),
         "testing": (RSA_PEM, b"rsa-sha256"),
+        "testing2": (RSA_PEM, b"rsa-sha256"),
+        "notflag": (RSA_PEM, b"rsa-sha256"),
         "emailonly": (RSA_PEM, b"rsa-sha256")}
 
 # ---- DNS on loopback ----------------------------------------------------
@@ -193,6 +220,70 @@ class Servfail(threading.Thread):
         self.s.close()
 
 
+def qname(q):
+    """The question's name of a DNS query (lower case), or None."""
+    i, parts = 12, []
+    while i < len(q) and q[i] != 0:
+        n = q[i]
+        parts.append(q[i + 1:i + 1 + n].decode("ascii", "replace"))
+        i += 1 + n
+    return ".".join(parts).lower() if i < len(q) else None
+
+
+class BlackHole(threading.Thread):
+    """A name server on loopback that reads every query for a name under
+    `dead` and never answers it (a black hole), and passes the others on
+    to upstream (dnsmasq) and their answers back.  dropped: (time, name)
+    of every query it swallowed."""
+
+    def __init__(self, dead, upstream):
+        super().__init__(daemon=True)
+        self.dead = dead
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.up.connect(("127.0.0.1", upstream))
+        self.addr = "127.0.0.1:%d" % self.s.getsockname()[1]
+        self.dropped, self.pending, self.done = [], {}, False
+        self.lock = threading.Lock()
+        self.start()
+
+    def run(self):
+        while not self.done:
+            try:
+                r, _, _ = select.select([self.s, self.up], [], [], 0.2)
+                if self.s in r:
+                    q, peer = self.s.recvfrom(4096)
+                    name = qname(q)
+                    if name is None:
+                        continue
+                    if name == self.dead or name.endswith("." + self.dead):
+                        with self.lock:
+                            self.dropped.append((time.time(), name))
+                        continue
+                    self.pending[q[:2]] = peer
+                    self.up.send(q)
+                if self.up in r:
+                    a = self.up.recv(65535)
+                    peer = self.pending.pop(a[:2], None)
+                    if peer is not None:
+                        self.s.sendto(a, peer)
+            except OSError:
+                if self.done:
+                    break
+
+    def since(self, t0):
+        """[(seconds after t0, name)] of the queries dropped since t0."""
+        with self.lock:
+            return [(t - t0, n) for t, n in self.dropped if t >= t0]
+
+    def stop(self):
+        self.done = True
+        self.join(2)
+        self.s.close()
+        self.up.close()
+
+
 # ---- messages -----------------------------------------------------------
 
 BASE = (b"From: Report Sender <reports@signer.example>\r\n"
@@ -216,6 +307,30 @@ def sign(msg, sel="rsa", canon=(b"relaxed", b"relaxed"), headers=SIGNED,
                   canonicalize=canon, signature_algorithm=alg or a,
                   include_headers=headers, length=length)
     return h + msg
+
+
+def sign_as(msg, sel, domain, headers=SIGNED, unfold=False):
+    """msg with an rsa-sha256 signature of any selector and domain (the
+    RSA key of "rsa").  unfold: the field on one line, for long names
+    (dkimpy folds inside a d= value, which makes it no domain name; the
+    signature no longer verifies, which the name checks come before)."""
+    h = dkim.sign(msg, sel.encode(), domain.encode(), RSA_PEM,
+                  canonicalize=(b"relaxed", b"relaxed"),
+                  include_headers=headers)
+    if unfold:
+        h = h[:-2].replace(b"\r\n ", b"").replace(b"\r\n\t", b"") + \
+            b"\r\n"
+    return h + msg
+
+
+DEAD = "dead.example"
+
+
+def stalled(msg, n=5):
+    """msg with n signatures of dead.example (selectors s1..sN)."""
+    for i in range(n):
+        msg = sign_as(msg, "s%d" % (i + 1), DEAD)
+    return msg
 
 
 class _TimedDKIM(dkim.DKIM):
@@ -457,15 +572,62 @@ cases["x-future"] = (sign_timed(BASE, now - 86400, now + 86400), "pass")
 
 
 def testing_flag(o):
+    """RFC 6376 3.6.1: the signature verifies, the mail is as unsigned."""
     sigs = o.get("signatures") or [{}]
-    return (o.get("result") == "pass" and sigs[0].get("testing") is True,
-            "result %s testing %s" % (o.get("result"),
-                                      sigs[0].get("testing")))
+    return (o.get("result") == "none" and o.get("domain") is None and
+            sigs[0].get("result") == "pass" and
+            sigs[0].get("testing") is True and
+            "t=y" in (sigs[0].get("reason") or ""),
+            "result %s, signature %s" % (o.get("result"), sigs[0]))
+
+
+def not_testing(o):
+    sigs = o.get("signatures") or [{}]
+    return (o.get("result") == "pass" and sigs[0].get("testing") is False,
+            "result %s, signature %s" % (o.get("result"), sigs[0]))
+
+
+def testing_and_real(o):
+    r = [(x.get("result"), x.get("testing")) for x in
+         o.get("signatures") or []]
+    return (o.get("result") == "pass" and o.get("selector") == "rsa" and
+            r == [("pass", False), ("pass", True)], "%s %s" % (
+                o.get("result"), r))
 
 
 cases["key-t=y"] = (sign(BASE, "testing"), testing_flag)
+cases["key-t=s:y"] = (sign(BASE, "testing2"), testing_flag)
+cases["key-t=ys"] = (sign(BASE, "notflag"), not_testing)
+cases["key-t=y-and-real"] = (sign(sign(BASE, "testing"), "rsa"),
+                             testing_and_real)
 cases["key-s=email"] = (sign(BASE, "emailonly"), "pass")
 cases["unsigned"] = (BASE, {"none"})
+
+
+def bad_name(word):
+    def check(o):
+        sigs = o.get("signatures") or [{}]
+        reason = sigs[0].get("reason") or ""
+        return (o.get("result") == "permerror" and word in reason,
+                "%s: %s" % (o.get("result"), reason))
+    return check
+
+
+L64 = "a" * 64
+cases["s-label-64"] = (sign_as(BASE, L64, D, unfold=True),
+                       bad_name("s= is not a valid domain name (a label "
+                                "over 63 octets)"))
+cases["d-label-64"] = (sign_as(BASE, "rsa", L64 + ".example", unfold=True),
+                       bad_name("d= is not a valid domain name (a label "
+                                "over 63 octets)"))
+cases["d-empty-label"] = (sign_as(BASE, "rsa", "signer..example"),
+                          bad_name("empty label"))
+LONG_D = ".".join(["b" * 63] * 3) + ".example"      # 199 octets
+cases["key-name-254"] = (sign_as(BASE, "s" * 43, LONG_D, unfold=True),
+                         bad_name("over 253"))
+cases["key-name-253"] = (sign_as(BASE, "s" * 42, LONG_D, unfold=True),
+                         bad_name("no key record"))      # asked: NXDOMAIN
+BAD_NAMES = ["s-label-64", "d-label-64", "d-empty-label", "key-name-254"]
 
 
 # ---- the samples' key records and vectors -------------------------------
@@ -536,6 +698,117 @@ def overall(sigs):
     if not sigs:
         return "none"
     return max((w for _, _, w in sigs), key=lambda w: rank.get(w, 0))
+
+
+# ---- ruad serve with a black-holed domain ------------------------------
+
+
+def serve_dns(q, env):
+    """Two mails of dead.example (five signatures each, a black hole for
+    their keys) and then a genuine signed TLS report, by SMTP to `ruad
+    serve --workers=2`: the genuine one is parsed while a worker is still
+    waiting on dead.example, well within one DNS budget; the two stalled
+    ones are pending with a clear reason, and after dkim_temperror_giveup
+    unauthenticated, temperror given up."""
+    budget = 5.0 * SLOW                 # seconds: --dkim-dns-budget-ms
+    giveup = int(2 * budget) + 2        # --dkim-temperror-giveup
+    bh = BlackHole(DEAD, dns.port)
+    smtp_port, http_port = free_port(), free_port()
+    log = open(os.path.join(work, "serve.log"), "wb")
+    srv = subprocess.Popen(
+        [RUAD, "serve", "--http-listen=127.0.0.1:%d" % http_port,
+         "--smtp-listen=127.0.0.1:%d" % smtp_port,
+         "--smtp-accept=@receiver.example", "--smtp-greet-delay-ms=0",
+         "--workers=2", "--dns-server=" + bh.addr,
+         "--dns-timeout-ms=%d" % int(budget * 600),
+         "--dkim-dns-budget-ms=%d" % int(budget * 1000),
+         "--dkim-temperror-giveup=%d" % giveup, "--log-level=info"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    rows_sql = ("SELECT id, state, reason, dkim_result, attempts, "
+                "extract(epoch FROM processed_at - received_at) FROM "
+                "inbound WHERE channel = 'smtp' ORDER BY id")
+    try:
+        def up():
+            try:
+                smtplib.SMTP("127.0.0.1", smtp_port, timeout=2).quit()
+                return True
+            except OSError:
+                return srv.poll() is not None
+        if not t.check(wait_for(up, 10) and srv.poll() is None,
+                       "ruad serve with SMTP is up"):
+            return
+        tag = "%d" % os.getpid()
+        msgs = [stalled(report_mail("tlsrpt", "stalled1-" + tag,
+                                    "reports@" + DEAD)),
+                stalled(report_mail("tlsrpt", "stalled2-" + tag,
+                                    "reports@" + DEAD)),
+                sign(report_mail("tlsrpt", "genuine-" + tag), "rsa",
+                     headers=REPORT_HEADERS)]
+        c = smtplib.SMTP("127.0.0.1", smtp_port, timeout=30)
+        for m, frm in zip(msgs, ["reports@" + DEAD] * 2 +
+                          ["reports@" + D]):
+            c.sendmail(frm, ["rua@receiver.example"], m)
+        c.quit()
+
+        # the genuine report: parsed while a worker still waits on DNS
+        seen, held = {}, None
+        end = time.time() + 3 * budget + 10
+        while time.time() < end:
+            rows = q(rows_sql)
+            if len(rows) == 3:
+                for r in rows[:2]:
+                    if r[1] == "pending" and r[2]:
+                        seen.setdefault(r[0], r[2])
+                if rows[2][1] == "parsed" and held is None:
+                    held = [r[1] for r in rows[:2]]
+                if held is not None and len(seen) == 2:
+                    break
+            time.sleep(0.05)
+        rows = q(rows_sql)
+        if not t.check(len(rows) == 3, "three SMTP rows: %s" % rows):
+            return
+        g = rows[2]
+        t.check(g[1] == "parsed" and g[3] == "pass" and g[5] is not None
+                and g[5] < 0.6 * budget,
+                "genuine report parsed %s s after receipt (DNS budget "
+                "%.0f s, two mails of a black-holed domain ahead): %s" % (
+                    g[5], budget, g[:4]))
+        t.check(held is not None and "processing" in held,
+                "a worker was still waiting on dead.example when the "
+                "genuine report was parsed: %s" % held)
+        why = sorted(seen.values())
+        full = "within %d ms" % int(budget * 1000)
+        t.check(len(why) == 2 and all(
+            w.startswith("DKIM temperror (d=" + DEAD) and
+            "retry in" in w for w in why) and
+            any(full in w for w in why) and any(
+                "within 1000 ms" in w and "every other worker" in w
+                for w in why),
+            "stalled mails pending: one with the whole budget, one with "
+            "the short one: %s" % why)
+        print("serve: genuine parsed after %.2f s; stalled: %s" % (
+            g[5], why), flush=True)
+
+        # ...and past dkim_temperror_giveup they end, they do not wait on
+        def final():
+            r = q(rows_sql)
+            return all(x[1] != "pending" and x[1] != "processing"
+                       for x in r[:2]) and r
+        rows = wait_for(final, giveup + 3 * budget + 10) or q(rows_sql)
+        for r in rows[:2]:
+            t.check(r[1] == "unauthenticated" and r[3] == "temperror" and
+                    "given up" in (r[2] or "") and r[4] == 1,
+                    "stalled mail after dkim_temperror_giveup=%d: %s" % (
+                        giveup, r[1:5]))
+    finally:
+        srv.terminate()
+        try:
+            srv.wait(15 * SLOW)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
+        log.close()
+        bh.stop()
 
 
 # ---- run ----------------------------------------------------------------
@@ -625,6 +898,53 @@ try:
     rc, out, err = verify([paths["two-first-broken"]], servfail.addr)
     t.check(out.get(paths["two-first-broken"], {}).get("result") ==
             "temperror", "SERVFAIL for both: temperror")
+    # names DNS cannot carry: permerror at once, nothing asked
+    q0 = servfail.queries
+    rc, out, err = verify([paths[n] for n in BAD_NAMES], servfail.addr)
+    t.check(servfail.queries == q0 and all(
+        out.get(paths[n], {}).get("result") == "permerror"
+        for n in BAD_NAMES), "bad names: permerror, %d queries" %
+        (servfail.queries - q0))
+
+    # ---- slow DNS: a black hole for dead.example ----
+    bh = BlackHole(DEAD, dns.port)
+    try:
+        five = write("stalled-five.eml", stalled(BASE))
+        t0 = time.time()
+        rc, out, err = verify([five], bh.addr, "--dns-timeout-ms=2000",
+                              "--dkim-dns-budget-ms=2500")
+        took = time.time() - t0
+        o = out.get(five, {})
+        sigs = o.get("signatures") or []
+        t.check(o.get("result") == "temperror" and len(sigs) == 5 and
+                all(x.get("result") == "temperror" and "within 2500 ms" in
+                    x.get("reason", "") for x in sigs),
+                "five dead signatures: %s" % o)
+        # one budget for the mail, not 5 x 2 tries x 2000 ms (20 s)
+        t.check(2.4 <= took < 2.5 + 1.5 * SLOW,
+                "five dead signatures took %.1f s (budget 2.5 s)" % took)
+        got = bh.since(t0)
+        first = {}
+        for dt, n in got:
+            first.setdefault(n, dt)
+        t.check(len(first) == 5 and max(first.values()) - min(
+            first.values()) < 0.5 * SLOW, "every key asked at once: %s" %
+            sorted(first.items()))
+        t.check(len(got) == 10, "each asked twice (2 tries of 2000 ms in "
+                "the 2500 ms budget): %d queries" % len(got))
+        print("five dead signatures: temperror after %.1f s, %d queries"
+              % (took, len(got)), flush=True)
+        # a good signature beside dead ones still passes, and the rest
+        # of the mail's keys are answered through the same server
+        mixed = write("stalled-mixed.eml", sign(stalled(BASE, 4), "rsa"))
+        rc, out, err = verify([mixed], bh.addr, "--dns-timeout-ms=1000",
+                              "--dkim-dns-budget-ms=1500")
+        o = out.get(mixed, {})
+        t.check(o.get("result") == "pass" and sig_results(o) == [
+            "pass"] + ["temperror"] * 4, "good signature beside four "
+            "dead ones: %s %s" % (o.get("result"), sig_results(o)))
+    finally:
+        bh.stop()
 
     # ---- the samples ----
     if root is None:
@@ -704,6 +1024,11 @@ try:
                   "attempts, warnings, from_domain FROM inbound WHERE "
                   "source_name = %s ORDER BY id DESC LIMIT 1", path)
             return r[0] if r else (None,) * 7
+
+        def reason(path):
+            r = q("SELECT reason FROM inbound WHERE source_name = %s ORDER "
+                  "BY id DESC LIMIT 1", path)
+            return (r[0][0] or "") if r else ""
 
         def tls_rows(rid):
             return q("SELECT dkim_result, dkim_domain, dkim_aligned FROM "
@@ -797,6 +1122,52 @@ try:
         r = q("SELECT count(*) FROM dmarc_report WHERE report_id = %s", rid)
         t.check(v == "unauthenticated" and r == [(0,)],
                 "--dmarc-require-dkim=yes: %s %s %s" % (v, r, log))
+        # the reason names the kind kept out (TLS reports are required by
+        # default: the DMARC report must not be called a TLS report)
+        why = reason(path)
+        t.check("DMARC report kept out (dmarc_require_dkim)" in why and
+                "TLS" not in why and "8460" not in why,
+                "reason of a refused DMARC report: %r" % why)
+        path, rid = mail("tls-required", "tlsrpt")
+        v, log = imp(path)
+        why = reason(path)
+        t.check("TLS report kept out (RFC 8460 5.3)" in why and
+                "DMARC" not in why, "reason of a refused TLS report: %r"
+                % why)
+
+        # a key in testing mode (t=y): as unsigned (RFC 6376 3.6.1)
+        path, rid = mail("testing-tls", "tlsrpt", sel="testing")
+        v, log = imp(path)
+        st, why = inbound(path), reason(path)
+        t.check(v == "unauthenticated" and st[1:4] == ("none", None, None)
+                and tls_rows(rid) == [] and "t=y" in why and D in why,
+                "TLS report signed with a t=y key: %s %r %s" % (st, why,
+                                                                 log))
+        t.check(any("t=y" in w for w in st[5] or []),
+                "t=y noted in the warnings: %s" % (st[5],))
+        path, rid = mail("testing-dmarc", "dmarc", sel="testing")
+        v, log = imp(path)
+        st = inbound(path)
+        r = q("SELECT dkim_result, dkim_domain, dkim_aligned FROM "
+              "dmarc_report WHERE report_id = %s", rid)
+        t.check(v == "parsed" and r == [("none", None, None)] and
+                any("t=y" in w for w in st[5] or []),
+                "DMARC report signed with a t=y key: %s %s %s" % (r, st[5],
+                                                                  log))
+
+        # a selector label over 63 octets: permerror, never pending (it
+        # used to fail locally as "temporary", pending for ever)
+        path, rid = mail("long-label", "tlsrpt")
+        with open(path, "rb") as f:
+            data = f.read()
+        write(os.path.basename(path), sign_as(data, L64, D,
+                                              headers=REPORT_HEADERS,
+                                              unfold=True))
+        v, log = imp(path, dnsaddr=servfail.addr)
+        st = inbound(path)
+        t.check(v == "unauthenticated" and st[:2] == ("unauthenticated",
+                                                      "permerror"),
+                "s= label of 64 octets: %s %s" % (st, log))
 
         # a From domain that is not UTF-8 (peer bytes) neither blocks the
         # row nor reaches the database
@@ -836,6 +1207,38 @@ try:
         t.check(v == "pending" and inbound(path)[0] == "pending",
                 "timeout import: %s" % log)
 
+        # temperrors are waited out up to dkim_temperror_giveup: the retry
+        # is never set past it, and past it the temperror stands
+        path, rid = mail("giveup", "tlsrpt", sel="rsa")
+        v, log = imp(path, "--dkim-temperror-giveup=60",
+                     dnsaddr=servfail.addr)
+        wait = (q("SELECT extract(epoch FROM next_attempt_at - now()) "
+                  "FROM inbound WHERE source_name = %s", path) or
+                [(None,)])[0][0]
+        why = reason(path)
+        t.check(v == "pending" and wait is not None and 50 < wait <= 60 and
+                "SERVFAIL" in why
+                and "retry in" in why, "--dkim-temperror-giveup=60: retry "
+                "in %s s, not 300: %r" % (wait, why))
+        rc, out, err = ruad("reprocess", "--state=pending",
+                            "--dkim-temperror-giveup=0",
+                            "--dns-server=" + servfail.addr)
+        st, why = inbound(path), reason(path)
+        t.check(st[:2] == ("unauthenticated", "temperror") and
+                "given up" in why and tls_rows(rid) == [] and
+                any("given up" in w for w in st[5] or []),
+                "past dkim_temperror_giveup: %s %r %s" % (st, why,
+                                                         out + err))
+        # the DMARC policy takes reports without DKIM: parsed, temperror
+        path, rid = mail("giveup-dmarc", "dmarc", sel="rsa")
+        v, log = imp(path, "--dkim-temperror-giveup=0",
+                     dnsaddr=servfail.addr)
+        r = q("SELECT dkim_result FROM dmarc_report WHERE report_id = %s",
+              rid)
+        t.check(v == "parsed" and r == [("temperror",)],
+                "DMARC report past dkim_temperror_giveup: %s %s %s" % (
+                    v, r, log))
+
         # the real mail: mox_tls_google_example.eml, key from the samples
         if root is not None:
             path = os.path.join(root, "eml", "tlsrpt",
@@ -853,6 +1256,9 @@ try:
             v, log = imp(path)
             t.check(v == "unauthenticated",
                     "stw_tlsrpt_rpt01.eml (unsigned): %s" % log)
+
+        # ---- ruad serve, two workers: a DNS wait never holds both ----
+        serve_dns(q, env)
     finally:
         db.close()
         time.sleep(0.2)

@@ -563,6 +563,11 @@ try:
             "only the accepted requests stored rows")
 
     # --- /metrics ------------------------------------------------------------
+    # what was just accepted is processed first: the gauges read below
+    # (rows by state, queue depth) are of a drained queue
+    t.check(wait_for(lambda: db.one(
+        "SELECT count(*) FROM inbound WHERE state IN ('pending', "
+        "'processing')") == 0, 30), "the workers drain the queue")
     mst, m1, text = metrics(port)
     for name in ("ruad_http_requests_total", "ruad_inbound_rows",
                  "ruad_queue_depth", "ruad_tls_cert_expiry_seconds",

@@ -7,7 +7,12 @@
  *
  * Signatures, keys and whole messages are tested end to end with dkimpy
  * and dnsmasq (tests/integration/test_dkim.py); this file pins down the
- * one-pass canonicaliser, where a slip breaks only rare bodies.
+ * one-pass canonicaliser, where a slip breaks only rare bodies, and, with
+ * Ed25519 signatures made here (simple/simple, so the signed data is
+ * plain to write down) and a lookup table: the key flags of t= as a list
+ * (t=y is testing and does not count, "ys" is no flag), the name checks
+ * (a label over 63 octets, a key name over 253: permerror, never looked
+ * up), and every key of a mail asked in one txt_many call.
  */
 #include "testutil.h"
 
@@ -17,6 +22,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <strings.h>
 
 #include "dkim.h"
 
@@ -252,6 +258,320 @@ test_random_sparse(void **state)
     random_bodies(100000, 17);
 }
 
+/* ---- whole signatures: Ed25519, simple/simple ---- */
+
+static EVP_PKEY *ed_key;
+static char      ed_pub[64];     /* base64 of the raw public key */
+
+static void
+b64(const unsigned char *p, size_t n, char *out)
+{
+    EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+}
+
+/*
+ * ed_signed - a mail "From: a@x.example" with a body, and n signatures
+ * of d= with the selectors sels[i]; extra tags go before h=.  The signed
+ * data is the From field and the signature field without b='s value and
+ * without its CRLF (RFC 6376 3.7, simple canonicalisation).
+ */
+static char *
+ed_signed(const char *d, const char *const *sels, size_t n, const char *extra)
+{
+    static const char from[] = "From: a@x.example\r\n";
+    static const char body[] = "hello\r\n";
+    unsigned char     md[32], sig[64];
+    char              bh[64], b[128], *out, *p;
+    size_t            len = 64 * 1024, siglen, i;
+    EVP_MD_CTX       *ctx;
+
+    out = calloc(1, len);
+    assert_non_null(out);
+    sha256(body, strlen(body), md);
+    b64(md, 32, bh);
+    p = out;
+    for (i = 0; i < n; i++) {
+        char field[2048], data[4096];
+
+        snprintf(field, sizeof(field), "DKIM-Signature: v=1; "
+            "a=ed25519-sha256; c=simple/simple; d=%s; s=%s; %sh=from; "
+            "bh=%s; b=", d, sels[i], extra, bh);
+        snprintf(data, sizeof(data), "%s%s", from, field);
+        sha256(data, strlen(data), md);
+        ctx = EVP_MD_CTX_new();
+        siglen = sizeof(sig);
+        assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, ed_key),
+            1);
+        assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, md, 32), 1);
+        EVP_MD_CTX_free(ctx);
+        b64(sig, siglen, b);
+        p += snprintf(p, len - (size_t)(p - out), "%s%s\r\n", field, b);
+    }
+    snprintf(p, len - (size_t)(p - out), "%s\r\n%s", from, body);
+    return out;
+}
+
+/* The lookup: a table of (name, record), and the calls it had. */
+struct table {
+    const char *names[8];
+    const char *recs[8];
+    size_t      n;
+    unsigned    calls;          /* txt_many calls */
+    size_t      asked;          /* names asked in all */
+    char        last[8][300];   /* the names of the last call */
+};
+
+static void
+table_many(void *ctx, const char *const *names, size_t n,
+    struct dkim_txt *out)
+{
+    struct table *t = ctx;
+
+    t->calls++;
+    for (size_t i = 0; i < n; i++) {
+        t->asked++;
+        if (i < 8)
+            snprintf(t->last[i], sizeof(t->last[i]), "%s", names[i]);
+        out[i].rc = RUAD_EOF;
+        for (size_t j = 0; j < t->n; j++) {
+            if (strcasecmp(t->names[j], names[i]) != 0)
+                continue;
+            if (strcmp(t->recs[j], "TEMPFAIL") == 0) {
+                out[i].rc = RUAD_TEMPFAIL;
+                snprintf(out[i].why, sizeof(out[i].why), "no answer "
+                    "within 10 ms");
+                break;
+            }
+            out[i].rc = RUAD_OK;
+            out[i].records = calloc(1, sizeof(char *));
+            assert_non_null(out[i].records);
+            out[i].records[0] = strdup(t->recs[j]);
+            out[i].n = 1;
+            break;
+        }
+    }
+}
+
+static void
+verify_with(const char *msg, struct table *t, struct dkim_verdict *v)
+{
+    struct dkim_lookup lk = { t, NULL, table_many };
+
+    assert_int_equal(dkim_verify(msg, strlen(msg), &lk, 1700000000, v),
+        RUAD_OK);
+}
+
+static int
+keys_up(void **state)
+{
+    EVP_PKEY_CTX  *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+    unsigned char  raw[32];
+    size_t         rl = sizeof(raw);
+
+    (void)state;
+    if (pc == NULL || EVP_PKEY_keygen_init(pc) != 1 ||
+        EVP_PKEY_keygen(pc, &ed_key) != 1 ||
+        EVP_PKEY_get_raw_public_key(ed_key, raw, &rl) != 1)
+        return -1;
+    EVP_PKEY_CTX_free(pc);
+    b64(raw, rl, ed_pub);
+    return 0;
+}
+
+static int
+keys_down(void **state)
+{
+    (void)state;
+    EVP_PKEY_free(ed_key);
+    return 0;
+}
+
+/* t= is a list of flags: y (testing) and s (strict), nothing else */
+static void
+test_key_flags(void **state)
+{
+    static const struct {
+        const char *t;
+        bool        testing;
+    } cases[] = {
+        { "", false }, { "y", true }, { "s:y", true }, { "y:s", true },
+        { " y ", true }, { "x:y", true }, { "ys", false }, { "yes", false },
+        { "Y", false }, { "s", false }, { "sy", false }, { ":y:", true },
+    };
+    const char *sel[] = { "k" };
+    char       *msg = ed_signed("x.example", sel, 1, "");
+    char        rec[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct table        t = { .names = { "k._domainkey.x.example" },
+            .recs = { rec }, .n = 1 };
+        struct dkim_verdict v;
+        struct dkim_summary sum;
+
+        snprintf(rec, sizeof(rec), "v=DKIM1; k=ed25519; %s%s%sp=%s",
+            cases[i].t[0] ? "t=" : "", cases[i].t, cases[i].t[0] ? "; " :
+            "", ed_pub);
+        verify_with(msg, &t, &v);
+        dkim_summarize(&v, &sum);
+        assert_int_equal(v.n_sigs, 1);
+        /* the signature verifies either way */
+        assert_int_equal(v.sigs[0].result, DKIM_PASS);
+        assert_int_equal(v.sigs[0].testing, cases[i].testing);
+        if (cases[i].testing) {
+            /* RFC 6376 3.6.1: as if unsigned */
+            assert_int_equal(v.result, DKIM_NONE);
+            assert_int_equal(v.pass, -1);
+            assert_string_equal(sum.result, "none");
+            assert_string_equal(sum.domain, "");
+            assert_string_equal(sum.testing, "x.example");
+            assert_non_null(strstr(v.sigs[0].reason, "t=y"));
+        } else {
+            assert_int_equal(v.result, DKIM_PASS);
+            assert_int_equal(v.pass, 0);
+            assert_string_equal(sum.domain, "x.example");
+            assert_true(sum.aligned);
+            assert_string_equal(v.sigs[0].reason, "ok");
+        }
+    }
+    free(msg);
+}
+
+/* a testing signature next to others: the others decide */
+static void
+test_testing_among_others(void **state)
+{
+    const char         *sels[] = { "test", "real" };
+    char               *msg = ed_signed("x.example", sels, 2, "");
+    char                trec[256], rrec[256];
+    struct table        t = { .names = { "test._domainkey.x.example",
+        "real._domainkey.x.example" }, .recs = { trec, rrec }, .n = 2 };
+    struct dkim_verdict v;
+    struct dkim_summary sum;
+
+    (void)state;
+    snprintf(trec, sizeof(trec), "v=DKIM1; k=ed25519; t=y; p=%s", ed_pub);
+    snprintf(rrec, sizeof(rrec), "v=DKIM1; k=ed25519; p=%s", ed_pub);
+    verify_with(msg, &t, &v);
+    dkim_summarize(&v, &sum);
+    assert_int_equal(v.result, DKIM_PASS);
+    assert_int_equal(v.pass, 1);
+    assert_string_equal(sum.selector, "real");
+    /* the real key revoked: a permerror, not the testing pass */
+    snprintf(rrec, sizeof(rrec), "v=DKIM1; k=ed25519; p=");
+    verify_with(msg, &t, &v);
+    assert_int_equal(v.result, DKIM_PERMERROR);
+    assert_int_equal(v.pass, -1);
+    free(msg);
+}
+
+/* key t=s: i= must be d= itself */
+static void
+test_key_strict(void **state)
+{
+    const char         *sel[] = { "k" };
+    char               *sub = ed_signed("x.example", sel, 1,
+        "i=@sub.x.example; ");
+    char                rec[256];
+    struct table        t = { .names = { "k._domainkey.x.example" },
+        .recs = { rec }, .n = 1 };
+    struct dkim_verdict v;
+
+    (void)state;
+    snprintf(rec, sizeof(rec), "v=DKIM1; k=ed25519; t=y:s; p=%s", ed_pub);
+    verify_with(sub, &t, &v);
+    assert_int_equal(v.sigs[0].result, DKIM_PERMERROR);
+    snprintf(rec, sizeof(rec), "v=DKIM1; k=ed25519; t=ss; p=%s", ed_pub);
+    verify_with(sub, &t, &v);
+    assert_int_equal(v.sigs[0].result, DKIM_PASS);
+    free(sub);
+}
+
+/* every key of the mail in one call; a name asked once */
+static void
+test_one_call(void **state)
+{
+    const char         *sels[] = { "a", "b", "a", "c" };
+    char               *msg = ed_signed("x.example", sels, 4, "");
+    char                rec[256];
+    struct table        t = { .names = { "a._domainkey.x.example",
+        "b._domainkey.x.example", "c._domainkey.x.example" },
+        .recs = { rec, "TEMPFAIL", rec }, .n = 3 };
+    struct dkim_verdict v;
+
+    (void)state;
+    snprintf(rec, sizeof(rec), "v=DKIM1; k=ed25519; p=%s", ed_pub);
+    verify_with(msg, &t, &v);
+    assert_int_equal(t.calls, 1);
+    assert_int_equal(t.asked, 3);
+    assert_int_equal(v.n_sigs, 4);
+    assert_int_equal(v.sigs[0].result, DKIM_PASS);
+    assert_int_equal(v.sigs[1].result, DKIM_TEMPERROR);
+    assert_non_null(strstr(v.sigs[1].reason, "within 10 ms"));
+    assert_int_equal(v.sigs[2].result, DKIM_PASS);
+    assert_int_equal(v.sigs[3].result, DKIM_PASS);
+    assert_int_equal(v.result, DKIM_PASS);
+    free(msg);
+}
+
+/* names DNS cannot carry are permerrors, and are never looked up */
+static void
+test_bad_names(void **state)
+{
+    char                l64[80], l63[80], d190[300], s60[80];
+    const char         *sel[1];
+    char               *msg;
+    struct table        t = { .n = 0 };
+    struct dkim_verdict v;
+
+    (void)state;
+    memset(l64, 'a', 64);
+    l64[64] = '\0';
+    memset(l63, 'a', 63);
+    l63[63] = '\0';
+    sel[0] = l64;
+    msg = ed_signed("x.example", sel, 1, "");
+    verify_with(msg, &t, &v);
+    assert_int_equal(v.result, DKIM_PERMERROR);
+    assert_non_null(strstr(v.sigs[0].reason, "63"));
+    assert_non_null(strstr(v.sigs[0].reason, "s="));
+    free(msg);
+    sel[0] = "k";
+    {
+        char d[120];
+
+        snprintf(d, sizeof(d), "%s.example", l64);
+        msg = ed_signed(d, sel, 1, "");
+    }
+    verify_with(msg, &t, &v);
+    assert_int_equal(v.result, DKIM_PERMERROR);
+    assert_non_null(strstr(v.sigs[0].reason, "d="));
+    free(msg);
+    msg = ed_signed("x..example", sel, 1, "");
+    verify_with(msg, &t, &v);
+    assert_int_equal(v.result, DKIM_PERMERROR);
+    free(msg);
+    /* each part fine, the key name over 253 */
+    snprintf(d190, sizeof(d190), "%s.%s.%.60s.example", l63, l63, l63);
+    memset(s60, 'b', 60);
+    s60[60] = '\0';
+    sel[0] = s60;
+    msg = ed_signed(d190, sel, 1, "");
+    verify_with(msg, &t, &v);
+    assert_int_equal(v.result, DKIM_PERMERROR);
+    assert_non_null(strstr(v.sigs[0].reason, "253"));
+    free(msg);
+    /* a label of 63 is asked for */
+    sel[0] = l63;
+    msg = ed_signed("x.example", sel, 1, "");
+    verify_with(msg, &t, &v);
+    assert_int_equal(v.sigs[0].result, DKIM_PERMERROR);   /* NXDOMAIN */
+    assert_string_equal(v.sigs[0].reason, "no key record");
+    free(msg);
+    assert_int_equal(t.calls, 1);
+    assert_int_equal(t.asked, 1);
+}
+
 int
 main(void)
 {
@@ -262,7 +582,12 @@ main(void)
         cmocka_unit_test(test_exhaustive_small),
         cmocka_unit_test(test_random_dense),
         cmocka_unit_test(test_random_sparse),
+        cmocka_unit_test(test_key_flags),
+        cmocka_unit_test(test_testing_among_others),
+        cmocka_unit_test(test_key_strict),
+        cmocka_unit_test(test_one_call),
+        cmocka_unit_test(test_bad_names),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, keys_up, keys_down);
 }
