@@ -66,7 +66,8 @@ static const struct config_row {
     { "import_max_bytes", CFG_SIZE, offsetof(struct config, import_max),
       sizeof(uint64_t), 1024, 1ull << 30, "bytes of one imported file" },
     { "http_listen", CFG_STRING, offsetof(struct config, http_listen),
-      CONFIG_STRING_MAX, 0, 0, "HTTP(S) address, host:port (127.0.0.1:8443)" },
+      CONFIG_STRING_MAX, 0, 0, "HTTP(S) address, host:port (127.0.0.1:8443); "
+      "[::]:443 takes IPv4 and IPv6 clients" },
     { "http_path_prefix", CFG_STRING, offsetof(struct config, http_prefix),
       CONFIG_STRING_MAX, 0, 0, "path prefix for every route, e.g. /rua" },
     { "tls_cert", CFG_STRING, offsetof(struct config, tls_cert),
@@ -91,7 +92,8 @@ static const struct config_row {
       sizeof(uint32_t), 1, 256, "report-processing threads" },
 #define OFF(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
     { "smtp_listen", CFG_STRING, OFF(smtp_listen), 0, 0,
-      "SMTP address, host:port (127.0.0.1:2525); empty: no SMTP" },
+      "SMTP address, host:port (127.0.0.1:2525); [::]:25 takes IPv4 and "
+      "IPv6; empty: no SMTP" },
     { "smtp_hostname", CFG_STRING, OFF(smtp_hostname), 0, 0,
       "name in the banner and Received header (the host name)" },
     { "smtp_accept", CFG_LIST, OFF(smtp_accept), 0, 0,
@@ -117,7 +119,8 @@ static const struct config_row {
     { "smtp_reject_bare_lf", CFG_BOOL, OFF(smtp_reject_bare_lf), 0, 1,
       "refuse messages with a bare LF or CR, 550 5.5.2 (yes/no)" },
     { "dns_server", CFG_STRING, OFF(dns_server), 0, 0,
-      "DNS server for DKIM and dns-records --check, IPv4:port" },
+      "DNS server for DKIM and dns-records --check, IPv4:port or [IPv6]:port"
+      },
     { "dns_timeout_ms", CFG_UINT, OFF(dns_timeout_ms), 1000, 60000,
       "DNS timeout per try (two tries per server)" },
     { "dkim_dns_budget_ms", CFG_UINT, OFF(dkim_dns_budget_ms), 500, 120000,

@@ -201,18 +201,36 @@ dns_new(const char *server, unsigned timeout_ms, char *err, size_t errlen)
     d->st.retry = DNS_TRIES;
     d->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
     if (server != NULL && *server != '\0') {
+        struct sockaddr_in6 *a6 = NULL;
+
         if (!config_split_listen(server, host, sizeof(host), &port) ||
-            inet_pton(AF_INET, host, &a) != 1 || port == 0) {
-            snprintf(err, errlen, "dns_server: \"%s\" is not IPv4:port",
-                server);
+            port == 0 || (inet_pton(AF_INET, host, &a) != 1 &&
+            ((a6 = calloc(1, sizeof(*a6))) == NULL ||
+            inet_pton(AF_INET6, host, &a6->sin6_addr) != 1))) {
+            snprintf(err, errlen, "dns_server: \"%s\" is not IPv4:port "
+                "or [IPv6]:port", server);
+            free(a6);
             res_nclose(&d->st);
             free(d);
             return NULL;
         }
+        /* resolv.conf's IPv6 servers are glibc's allocations: let go */
+        for (i = 0; i < MAXNS; i++) {
+            free(d->st._u._ext.nsaddrs[i]);
+            d->st._u._ext.nsaddrs[i] = NULL;
+        }
         memset(&d->st.nsaddr_list[0], 0, sizeof(d->st.nsaddr_list[0]));
-        d->st.nsaddr_list[0].sin_family = AF_INET;
-        d->st.nsaddr_list[0].sin_addr = a;
-        d->st.nsaddr_list[0].sin_port = htons((uint16_t)port);
+        if (a6 != NULL) {
+            /* glibc asks _u._ext.nsaddrs[n] when nsaddr_list[n] has no
+             * family, and res_nclose frees it */
+            a6->sin6_family = AF_INET6;
+            a6->sin6_port = htons((uint16_t)port);
+            d->st._u._ext.nsaddrs[0] = a6;
+        } else {
+            d->st.nsaddr_list[0].sin_family = AF_INET;
+            d->st.nsaddr_list[0].sin_addr = a;
+            d->st.nsaddr_list[0].sin_port = htons((uint16_t)port);
+        }
         d->st.nscount = 1;
     }
     /* the servers dns_txt_many asks: IPv4 in nsaddr_list, IPv6 where

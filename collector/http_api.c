@@ -27,6 +27,7 @@
 
 #include "api_params.h"
 #include "api_token.h"
+#include "http_alog.h"
 #include "http_static.h"
 #include "log.h"
 #include "metrics.h"
@@ -114,6 +115,7 @@ api_send(struct MHD_Connection *c, unsigned status, const char *ctype,
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     metrics_request(MP_API, status);
+    http_alog_response(c, status, n);
     return ret;
 }
 
@@ -194,6 +196,7 @@ http_api_scope(struct http_api *a, struct MHD_Connection *c, bool *given)
 int
 http_api_deny(struct MHD_Connection *c, bool given)
 {
+    http_alog_auth_failed(c, given ? "unknown token" : "no token");
     if (given)
         return api_problem(c, 401, "Unauthorized", "unknown token", NULL,
             MHD_HTTP_HEADER_WWW_AUTHENTICATE,

@@ -53,6 +53,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "http_alog.h"
 #include "http_api.h"
 #include "http_static.h"
 #include "ingest.h"
@@ -421,6 +422,7 @@ http_reply(struct MHD_Connection *c, enum metrics_path path,
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     metrics_request(path, status);
+    http_alog_response(c, status, n);
     return ret;
 }
 
@@ -690,6 +692,7 @@ http_metrics(struct http_server *h, struct MHD_Connection *c)
                     "close");
             ret = MHD_queue_response(c, 200, r);
             MHD_destroy_response(r);
+            http_alog_response(c, 200, buf_len(&b));
         }
     }
     buf_free(&b);
@@ -905,8 +908,10 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
         *con_cls = NULL;
         return http_read(h, c, route(h->cfg, url));
     }
-    if (*con_cls == NULL)                  /* a request begins */
+    if (*con_cls == NULL) {                /* a request begins */
         atomic_fetch_add(&h->in_flight, 1);
+        http_alog_begin(c, method, url);
+    }
     if (rq != NULL && rq->phase == RQ_STORED)
         return http_tlsrpt_answer(h, c, rq);
     if (rq != NULL) {                      /* a POST body arriving */
@@ -966,7 +971,7 @@ http_done(void *cls, struct MHD_Connection *c, void **con_cls,
     struct http_server *h = cls;
     struct http_req    *rq = *con_cls;
 
-    (void)c;
+    http_alog_end(c, toe);
     atomic_fetch_sub(&h->in_flight, 1);
     if (*con_cls == &http_read_marker || http_api_owns(*con_cls)) {
         *con_cls = NULL;
@@ -999,7 +1004,7 @@ http_log(void *cls, const char *fmt, va_list ap)
         if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f ||
             msg[i] == '"' || msg[i] == '\\')
             msg[i] = msg[i + 1] == '\0' && msg[i] == '\n' ? '\0' : '?';
-    log_info("http mhd=\"%s\"", msg);
+    log_debug("http mhd=\"%s\"", msg);     /* its chatter: below info */
 }
 
 struct http_server *
@@ -1036,8 +1041,8 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         return NULL;
     }
     memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+    if (ai->ai_family == AF_INET6)     /* [::] takes IPv4 clients too */
+        flags |= MHD_USE_DUAL_STACK;
     freeaddrinfo(ai);
 
     if ((h = calloc(1, sizeof(*h))) == NULL) {
@@ -1097,6 +1102,7 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_max_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, http_done, h,
+        MHD_OPTION_NOTIFY_CONNECTION, http_alog_connection, NULL,
         h->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END,
         http_cert_cb,
         MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,

@@ -34,6 +34,7 @@
 
 #include <microhttpd.h>
 
+#include "http_alog.h"
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
@@ -396,6 +397,7 @@ problem(struct MHD_Connection *c, unsigned status, const char *body,
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     metrics_request(MP_WEB, status);
+    http_alog_response(c, status, strlen(body));
     return ret;
 }
 
@@ -478,5 +480,6 @@ http_static_serve(const char *root, struct MHD_Connection *c,
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     metrics_request(MP_WEB, status);
+    http_alog_response(c, status, status == 200 ? size : 0);
     return ret;
 }

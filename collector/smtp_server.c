@@ -749,7 +749,7 @@ smtp_server_start(const struct config *cfg, struct ingest *ingest,
     struct epoll_event  ev;
     char                host[256], port_s[8];
     unsigned            port;
-    int                 one = 1, r;
+    int                 one = 1, zero = 0, r;
 
     if (!config_split_listen(cfg->smtp_listen, host, sizeof(host), &port)) {
         snprintf(err, errlen, "smtp_listen: \"%s\" is not host:port",
@@ -789,6 +789,9 @@ smtp_server_start(const struct config *cfg, struct ingest *ingest,
     }
     s->lfd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
         SOCK_CLOEXEC, 0);
+    /* [::] takes IPv4 clients too, whatever net.ipv6.bindv6only says */
+    if (s->lfd >= 0 && ai->ai_family == AF_INET6)
+        setsockopt(s->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
     if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one,
         sizeof(one)) != 0 || bind(s->lfd, ai->ai_addr, ai->ai_addrlen) != 0 ||
         listen(s->lfd, 512) != 0) {

@@ -23,14 +23,27 @@ to a switch are refused naming the flag; `token new --scope read` and
 `--scope=write` both make a token; dns-records takes `--p reject` and
 `--p=reject`; `reprocess --state failed` runs (against PostgreSQL when
 RUAD_DATABASE_URL is set, else SKIPPED).
+
+IPv6 and the access log (with PostgreSQL, else SKIPPED): serve with
+http_listen and smtp_listen on [::] takes an IPv4 client over HTTPS
+(GET /healthz from 127.0.0.1) and over SMTP (the 220 banner on
+127.0.0.1), and an IPv6 one (::1) over HTTPS; the log has exactly one
+`http request` line per request, with method, path without the query
+(the secret in ?token= is nowhere in the log), status, bytes, ms and
+the IPv4 peer as a.b.c.d (4 requests, 4 lines); a request to the API with a wrong token adds
+one `http auth failed` line, and libmicrohttpd's chatter is not at info.
+dns-records --check asks a dns_server given as [::1]:PORT (dnsmasq
+there).
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ruadtest import RUAD, TMP, Tally  # noqa: E402
+from ruadtest import (RUAD, TMP, Dnsmasq, Tally, ctx_noverify,  # noqa
+                      free_port, wait_for)
 
 t = Tally("admin")
 work = os.path.join(TMP, "admin-%d" % os.getpid())
@@ -221,6 +234,111 @@ if os.environ.get("RUAD_DATABASE_URL"):
             "reprocess --state bogus is refused: %s" % p.stderr)
 else:
     t.skip(3, "RUAD_DATABASE_URL is not set: reprocess --state not run")
+
+# ---- IPv6, and the access log ----
+
+
+def https_get(host, port, path, headers=None):
+    import http.client
+    c = http.client.HTTPSConnection(host, port, timeout=10,
+                                    context=ctx_noverify())
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read()
+    except OSError as e:
+        return None, str(e).encode()
+    finally:
+        c.close()
+
+
+def has_ipv6():
+    import socket
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+if os.environ.get("RUAD_DATABASE_URL") and has_ipv6():
+    import socket
+    os.chmod(key, 0o644)
+    hport, sport = free_port(), free_port()
+    log_path = os.path.join(work, "serve.log")
+    logf = open(log_path, "w")
+    srv = subprocess.Popen([RUAD, "serve", "--http-listen", "[::]:%d" % hport,
+                            "--smtp-listen", "[::]:%d" % sport,
+                            "--tls-cert", cert, "--tls-key", key,
+                            "--smtp-accept", "dmarc@rua.example.net",
+                            "--api-tokens-file", tokens_ok],
+                           stdout=logf, stderr=subprocess.STDOUT)
+    try:
+        up = wait_for(lambda: srv.poll() is not None or
+                      https_get("127.0.0.1", hport, "/healthz")[0] == 200, 15)
+        t.check(srv.poll() is None and up, "serve on [::] is up: %s" %
+                open(log_path).read()[-1000:])
+        st, body = https_get("127.0.0.1", hport, "/healthz?token=SEKRIT")
+        t.check(st == 200 and body == b"ok\n", "an IPv4 client reaches HTTPS "
+                "on [::]: %s %r" % (st, body))
+        st, body = https_get("::1", hport, "/healthz")
+        t.check(st == 200, "an IPv6 client reaches HTTPS on [::]: %s %r" %
+                (st, body))
+        st, body = https_get("127.0.0.1", hport, "/api/v1/domains",
+                             {"Authorization": "Bearer nope"})
+        t.check(st == 401, "a wrong token: 401 (%s)" % st)
+        try:
+            with socket.create_connection(("127.0.0.1", sport), 10) as so:
+                so.settimeout(10)
+                banner = so.recv(200)
+        except OSError as e:
+            banner = str(e).encode()
+        t.check(banner.startswith(b"220"), "an IPv4 client reaches SMTP on "
+                "[::]: %r" % banner)
+        wait_for(lambda: open(log_path).read().count("http request ") >= 4,
+                 5)
+    finally:
+        srv.terminate()
+        srv.wait(30)
+        logf.close()
+    log = open(log_path).read()
+    lines = [ln for ln in log.splitlines() if "http request " in ln]
+    t.check(len(lines) == 4, "one access line per request (4): %s" %
+            "\n".join(lines))
+    t.check(any('method=GET path="/healthz" status=200 bytes=3 ' in ln and
+                "peer=127.0.0.1" in ln for ln in lines),
+            "the access line has method, path, status, bytes and the IPv4 "
+            "peer as a.b.c.d")
+    t.check(any("peer=::1" in ln for ln in lines), "and the IPv6 peer")
+    t.check(all(re.search(r" ms=\d+ ", ln) for ln in lines),
+            "every access line has its time")
+    t.check(any('path="/api/v1/domains" status=401' in ln for ln in lines),
+            "the refused API request has its line")
+    t.check("SEKRIT" not in log and "nope" not in log,
+            "no query string and no token in the log")
+    t.check(log.count("http auth failed") == 1 and
+            'reason="unknown token" peer=127.0.0.1' in log,
+            "one line for the failed API authentication")
+    t.check("level=info http mhd=" not in log,
+            "libmicrohttpd's chatter is not at info")
+
+    dm = Dnsmasq([("_dmarc.example.com", "v=DMARC1; p=none; "
+                   "rua=mailto:dmarc@rua.example.net")],
+                 ["--listen-address=::1"])
+    try:
+        p = run("dns-records", "--config", conf, "--domain", "example.com",
+                "--check", "--dns-server", "[::1]:%d" % dm.port)
+    finally:
+        dm.stop()
+    t.check(p.returncode in (0, 1) and p.stdout.startswith("ok ") and
+            "_dmarc.example.com" in p.stdout.splitlines()[0],
+            "dns_server [::1]:PORT is asked: %s %s" % (p.stdout[:300],
+                                                      p.stderr))
+else:
+    t.skip(12, "no RUAD_DATABASE_URL or no IPv6 loopback: serve on [::] "
+           "not run")
 
 shutil.rmtree(work, ignore_errors=True)
 t.finish()

@@ -1,0 +1,155 @@
+/*
+ * http_alog.c - the HTTP access log (see http_alog.h).
+ */
+#include "http_alog.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "log.h"
+
+#define ALOG_PATH_MAX 200         /* bytes of the path logged */
+
+struct http_alog {
+    struct timespec t0;
+    char            method[12];
+    char            path[ALOG_PATH_MAX + 1];
+    unsigned        status;        /* 0: none queued */
+    uint64_t        bytes;
+    bool            open;          /* between begin and end */
+};
+
+static struct http_alog *alog_of(struct MHD_Connection *c);
+static void alog_peer(struct MHD_Connection *c, char *out, size_t len);
+static void alog_clean(char *out, size_t len, const char *s);
+
+static struct http_alog *
+alog_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* alog_peer - the client's address; an IPv4 client of a dual-stack
+ * socket (::ffff:a.b.c.d) as a.b.c.d */
+static void
+alog_peer(struct MHD_Connection *c, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci;
+    const struct sockaddr          *sa;
+
+    snprintf(out, len, "-");
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || (sa = ci->client_addr) == NULL)
+        return;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+            (socklen_t)len);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->
+            sin6_addr;
+
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)len);
+        else
+            inet_ntop(AF_INET6, a, out, (socklen_t)len);
+    }
+}
+
+/* alog_clean - s for a quoted log value: no query, controls, quotes or
+ * backslashes (each becomes '?'), at most len - 1 bytes */
+static void
+alog_clean(char *out, size_t len, const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0' && s[i] != '?' && i + 1 < len; i++)
+        out[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ||
+            s[i] == '"' || s[i] == '\\' ? '?' : s[i];
+    out[i] = '\0';
+}
+
+void
+http_alog_connection(void *cls, struct MHD_Connection *c,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+    (void)cls;
+    (void)c;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(struct http_alog));
+    } else {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+void
+http_alog_begin(struct MHD_Connection *c, const char *method,
+    const char *url)
+{
+    struct http_alog *l = alog_of(c);
+
+    if (l == NULL)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &l->t0);
+    alog_clean(l->method, sizeof(l->method), method);
+    alog_clean(l->path, sizeof(l->path), url);
+    l->status = 0;
+    l->bytes = 0;
+    l->open = true;
+}
+
+void
+http_alog_response(struct MHD_Connection *c, unsigned status,
+    uint64_t bytes)
+{
+    struct http_alog *l = alog_of(c);
+
+    if (l == NULL)
+        return;
+    l->status = status;
+    l->bytes = bytes;
+}
+
+void
+http_alog_end(struct MHD_Connection *c, enum MHD_RequestTerminationCode toe)
+{
+    struct http_alog *l = alog_of(c);
+    struct timespec   t1;
+    char              peer[INET6_ADDRSTRLEN];
+    long long         ms;
+
+    if (l == NULL || !l->open)
+        return;
+    l->open = false;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (long long)(t1.tv_sec - l->t0.tv_sec) * 1000 +
+        (t1.tv_nsec - l->t0.tv_nsec) / 1000000;
+    alog_peer(c, peer, sizeof(peer));
+    log_info("http request method=%s path=\"%s\" status=%u bytes=%llu "
+        "ms=%lld peer=%s%s", l->method, l->path, l->status,
+        (unsigned long long)l->bytes, ms, peer,
+        toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
+        toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " end=client_abort" :
+        toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " end=timeout" :
+        " end=error");
+}
+
+void
+http_alog_auth_failed(struct MHD_Connection *c, const char *reason)
+{
+    struct http_alog *l = alog_of(c);
+    char              peer[INET6_ADDRSTRLEN];
+
+    alog_peer(c, peer, sizeof(peer));
+    log_warn("http auth failed path=\"%s\" reason=\"%s\" peer=%s",
+        l != NULL ? l->path : "", reason, peer);
+}
