@@ -129,7 +129,8 @@ static const struct verb_opt opts_token[] = {
     { NULL, NULL, NULL } };
 
 static const struct verb verbs[] = {
-    { "parse", "  parse [--dkim] [OPTIONS] FILE...\n"
+    { "parse",
+    "  parse [--dkim] [OPTIONS] FILE...\n"
     "                           parse report files (xml, json, gzip, zip or\n"
     "                           plain, told apart by content) or report mails\n"
     "                           (eml; --dkim adds the DKIM verdict) and print\n"
@@ -139,23 +140,27 @@ static const struct verb verbs[] = {
     "                           (docs/report-json.md); exit 0 if every file\n"
     "                           gave at least one report, else 1\n",
       opts_parse, LOG_L_WARN, cmd_parse },
-    { "dkim-verify", "  dkim-verify [--dns-server=HOST:PORT] FILE...\n"
+    { "dkim-verify",
+    "  dkim-verify [--dns-server=HOST:PORT] FILE...\n"
     "                           check the DKIM signatures of mails (RFC 6376,\n"
     "                           RFC 8463); one JSON line per file:\n"
     "                           {\"file\",\"result\",\"aligned\",\"domain\",\n"
     "                           \"selector\",\"from_domain\",\"signatures\"}; exit\n"
     "                           0 only when every file has a passing signature\n",
       opts_none, LOG_L_WARN, cmd_dkim_verify },
-    { "migrate", "  migrate                  create or update the schema in the database\n"
+    { "migrate",
+    "  migrate                  create or update the schema in the database\n"
     "                           (database_url or RUAD_DATABASE_URL)\n",
       opts_none, LOG_L_WARN, cmd_migrate },
-    { "import", "  import [OPTIONS] FILE|DIR...\n"
+    { "import",
+    "  import [OPTIONS] FILE|DIR...\n"
     "                           store each file (eml, xml, json, gzip, zip;\n"
     "                           directories are walked) as received, process\n"
     "                           it, print \"FILE: VERDICT reports...\"; exit 0\n"
     "                           if every file was parsed or a duplicate\n",
       opts_none, LOG_L_WARN, cmd_import },
-    { "serve", "  serve [--check-config] [OPTIONS]\n"
+    { "serve",
+    "  serve [--check-config] [OPTIONS]\n"
     "                           run the service: HTTP(S) on http_listen\n"
     "                           (POST /tlsrpt, GET /healthz /readyz\n"
     "                           /metrics, /api/v1, and the dashboard's\n"
@@ -169,17 +174,21 @@ static const struct verb verbs[] = {
     "                           files they name, prints \"configuration OK\"\n"
     "                           or every problem\n",
       opts_serve, LOG_L_INFO, cmd_serve },
-    { "imap-fetch", "  imap-fetch [--source NAME] [OPTIONS]\n"
+    { "imap-fetch",
+    "  imap-fetch [--source NAME] [OPTIONS]\n"
     "                           poll each IMAP source (imap.NAME.* settings)\n"
     "                           once: store new messages, do the action,\n"
     "                           process them and print one line per message\n"
     "                           and source; exit 0 if every poll succeeded\n",
       opts_imap_fetch, LOG_L_WARN, cmd_imap_fetch },
-    { "reprocess", "  reprocess [--state STATE]  run the rows in STATE again (default\n"
+    { "reprocess",
+    "  reprocess [--state STATE]\n"
+    "                           run the rows in STATE again (default\n"
     "                           failed; also pending, malformed, too_large,\n"
-    "                           not_a_report)\n",
+    "                           not_a_report, unauthenticated)\n",
       opts_reprocess, LOG_L_WARN, cmd_reprocess },
-    { "dns-records", "  dns-records --domain D [--domain D2...] [--check] [--wildcard]\n"
+    { "dns-records",
+    "  dns-records --domain D [--domain D2...] [--check] [--wildcard]\n"
     "              [--p none|quarantine|reject] [--sp ...] [--adkim r|s]\n"
     "              [--aspf r|s] [--pct N] [--size 10m]\n"
     "                           print the DNS records that send D's reports\n"
@@ -190,10 +199,12 @@ static const struct verb verbs[] = {
     "                           exit 0 when all are ok, 1 if not, 3 when\n"
     "                           DNS did not answer\n",
       opts_dns_records, LOG_L_INFO, cmd_dns_records },
-    { "config-reference", "  config-reference         print every setting as Markdown\n"
+    { "config-reference",
+    "  config-reference         print every setting as Markdown\n"
     "                           (docs/configuration.md)\n",
       opts_none, LOG_L_WARN, cmd_config_reference },
-    { "token", "  token new --scope read|write [OPTIONS]\n"
+    { "token",
+    "  token new --scope read|write [OPTIONS]\n"
     "                           make a bearer token for /api/v1, print it\n"
     "                           once and append its SHA-256 and scope to\n"
     "                           api_tokens_file (a running serve picks it up);\n"
@@ -240,8 +251,16 @@ static void
 verb_usage(FILE *f, const struct verb *v)
 {
     const struct verb_opt *o;
+    const char            *syn = v->text + 2, *nl = strchr(syn, '\n');
+    const char            *gap = strstr(syn, "   ");
 
-    fprintf(f, "usage: ruad %s", v->text + 2);
+    if (gap != NULL && gap < nl) {       /* "verb    meaning": split */
+        fprintf(f, "usage: ruad %.*s\n%27s", (int)(gap - syn), syn, "");
+        syn = gap + strspn(gap, " ");
+        fputs(syn, f);
+    } else {
+        fprintf(f, "usage: ruad %s", syn);
+    }
     fputs("\noptions:\n", f);
     for (o = v->opts; o->name != NULL; o++) {
         char head[64];
