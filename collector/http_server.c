@@ -65,7 +65,7 @@
 #define HTTP_RETRY_AFTER    "30"      /* seconds, on 503 */
 #define HTTP_CONN_MEMORY    (64u << 10) /* libmicrohttpd's per-connection */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-#define HTTP_SNI_MAX        16          /* tls_sni_certs entries */
+#define HTTP_SNI_MAX        256         /* tls_sni_certs entries */
 
 struct http_server;
 

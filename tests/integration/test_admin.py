@@ -25,12 +25,14 @@ to a switch are refused naming the flag; `token new --scope read` and
 RUAD_DATABASE_URL is set, else SKIPPED).
 
 IPv6 and the access log (with PostgreSQL, else SKIPPED): serve with
-http_listen and smtp_listen on [::] takes an IPv4 client over HTTPS
+http_listen and smtp_listen on [::] and 20 tls_sni_certs pairs (20
+repeated flags; the 20th is served for its name) takes an IPv4 client over HTTPS
 (GET /healthz from 127.0.0.1) and over SMTP (the 220 banner on
 127.0.0.1), and an IPv6 one (::1) over HTTPS; the log has exactly one
 `http request` line per request, with method, path without the query
 (the secret in ?token= is nowhere in the log), status, bytes, ms and
-the IPv4 peer as a.b.c.d (4 requests, 4 lines); a request to the API with a wrong token adds
+the IPv4 peer as a.b.c.d (4 requests, 4 lines; a bare TLS handshake is
+no request); a request to the API with a wrong token adds
 one `http auth failed` line, and libmicrohttpd's chatter is not at info.
 dns-records --check asks a dns_server given as [::1]:PORT (dnsmasq
 there).
@@ -267,13 +269,26 @@ if os.environ.get("RUAD_DATABASE_URL") and has_ipv6():
     import socket
     os.chmod(key, 0o644)
     hport, sport = free_port(), free_port()
+    # 20 more certificates, one --tls-sni-certs flag each (repeated list
+    # flags append): more than the 16 serve used to take
+    sni = []
+    for i in range(20):
+        name = "mta-sts.d%02d.example" % i
+        c, k = (os.path.join(work, "%s.%s" % (name, x)) for x in ("crt",
+                                                                  "key"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", k, "-out", c, "-days", "2", "-subj",
+                        "/CN=" + name, "-addext", "subjectAltName=DNS:" +
+                        name], capture_output=True, check=True)
+        sni += ["--tls-sni-certs", "%s:%s" % (c, k)]
     log_path = os.path.join(work, "serve.log")
     logf = open(log_path, "w")
     srv = subprocess.Popen([RUAD, "serve", "--http-listen", "[::]:%d" % hport,
                             "--smtp-listen", "[::]:%d" % sport,
                             "--tls-cert", cert, "--tls-key", key,
                             "--smtp-accept", "dmarc@rua.example.net",
-                            "--api-tokens-file", tokens_ok],
+                            "--api-tokens-file", tokens_ok, *sni],
                            stdout=logf, stderr=subprocess.STDOUT)
     try:
         up = wait_for(lambda: srv.poll() is not None or
@@ -283,6 +298,18 @@ if os.environ.get("RUAD_DATABASE_URL") and has_ipv6():
         st, body = https_get("127.0.0.1", hport, "/healthz?token=SEKRIT")
         t.check(st == 200 and body == b"ok\n", "an IPv4 client reaches HTTPS "
                 "on [::]: %s %r" % (st, body))
+        import ssl
+        last = "mta-sts.d19.example"
+        try:
+            with socket.create_connection(("127.0.0.1", hport), 10) as so, \
+                    ctx_noverify().wrap_socket(so, server_hostname=last) as ts:
+                got = ts.getpeercert(binary_form=True)
+        except OSError as e:
+            got = str(e)
+        want = ssl.PEM_cert_to_DER_cert(open(os.path.join(
+            work, last + ".crt")).read())
+        t.check(got == want, "the 20th tls_sni_certs pair is served for "
+                "its name")
         st, body = https_get("::1", hport, "/healthz")
         t.check(st == 200, "an IPv6 client reaches HTTPS on [::]: %s %r" %
                 (st, body))
