@@ -15,8 +15,8 @@ Checks: the banner waits for --smtp-greet-delay-ms and input before it is
 delivered by swaks with and without STARTTLS is stored (channel smtp,
 envelope, tls_version only with STARTTLS, our one Received header and
 then the mail byte for byte: swaks sends each file unchanged
-(--no-data-fixup) but for the CRLF line ends SMTP needs and the dot
-stuffing) and gets its verdict (parsed or duplicate; failure reports
+(--no-data-fixup) but for an X-Test-Copy header of its own on top, the
+CRLF line ends SMTP needs and the dot stuffing) and gets its verdict (parsed or duplicate; failure reports
 not_a_report); smtplib with PIPELINING gets every reply in order; each
 limit one step past (command line 512/513, SIZE= at and past the cap, a
 message at and one byte past it, 100/101 recipients, 9 and 10 errors, a
@@ -788,10 +788,11 @@ try:
             if (path, use_tls) not in wires:
                 with open(path, "rb") as f:
                     orig = f.read()
-                # the STARTTLS copy gets a header of its own: the same
-                # bytes again would be answered as stored, not stored
-                canon = (b"X-Test-Copy: starttls\r\n" if use_tls else b"") + \
-                    crlf(orig)
+                # each delivery gets a header of its own: the same bytes
+                # again (the STARTTLS copy, or a sample that differs from
+                # another only in its line ends) would be answered as
+                # stored, and not stored
+                canon = b"X-Test-Copy: %d\r\n" % len(wires) + crlf(orig)
                 wire = os.path.join(tmp, "wire-%d.eml" % len(wires))
                 with open(wire, "wb") as f:
                     f.write(dot_stuff(canon) + b".")   # swaks adds CRLF
