@@ -10,8 +10,8 @@ SQL, Python's imaplib (a real client) and ruad's own output:
 - every message stored once (one inbound row per UID), every sample
   report found by `ruad parse` is in the report tables; a second poll
   fetches nothing; the same mail again under a new UID is fetched and
-  not stored again (identical; the UID points at the kept row), and each
-  other mailbox's copies carry a header of their own; keep leaves the flags alone, flag sets \\Seen, move
+  not stored again (identical; the UID points at the kept row); each
+  message carries an X-Test-Copy header of its own; keep leaves the flags alone, flag sets \\Seen, move
   empties INBOX into the folder;
 - a message of exactly max_message_size is fetched, one byte more is kept
   as a too_large row without its bytes;
@@ -390,17 +390,18 @@ def main():
                 if n.endswith(".eml"):
                     mails.append(os.path.join(d, n))
         blobs = [open(p, "rb").read() for p in mails]
-        def own(u, b):
-            """b with a header of mailbox u's own (but in keep's): the
-            same bytes in two mailboxes would be stored once"""
-            return b if u == "keep" else b"X-Test-Mailbox: " + u.encode() + (
+        def own(u, i, b):
+            """b with a header of its own: the same bytes in two
+            mailboxes, or two samples that differ only in their line
+            ends (Dovecot sends CRLF), would be stored once"""
+            return b"X-Test-Copy: %s-%d" % (u.encode(), i) + (
                 b"\r\n" if b"\r\n" in b else b"\n") + b
 
         for u in ("keep", "flag", "move", "tok", "uv", "kill"):
             for i, b in enumerate(blobs):
-                dv.deliver(u, own(u, b), seen=(u == "keep" and i == 0))
+                dv.deliver(u, own(u, i, b), seen=(u == "keep" and i == 0))
             for i in range(3):
-                dv.deliver(u, own(u, NOT_A_REPORT % i))
+                dv.deliver(u, own(u, 1000 + i, NOT_A_REPORT % i))
         n_msgs = len(blobs) + 3
         t.check(dv.start(), "dovecot starts: %s" % tmp)
         opts = ["--tlsrpt-require-dkim=no", "--log-level=info",
@@ -477,7 +478,7 @@ def main():
                        "'k:%%'") == n_msgs, "and stores nothing")
         # the same mail again, byte for byte (a new UID): fetched, acted
         # on, not stored again; its UID points at the row that has it
-        dv.deliver("keep", blobs[1])
+        dv.deliver("keep", own("keep", 1, blobs[1]))
         p = run("imap-fetch", *a, *opts, env=env)
         t.check(p.returncode == 0 and "k: listed 1, stored 0, too_large 0, "
                 "identical 1," in p.stdout,
