@@ -22,7 +22,8 @@ counts both.  Byte-identical: the same POST body twice, 202 both times,
 one inbound row, counted once in /metrics; 8 clients POSTing one body at
 once, all 202, one row; the same mail DATA twice over SMTP, 250 both
 times ("queued as already-stored"), one row; a report in other bytes
-(one more newline) is stored as usual.
+(one more newline) is stored as usual.  No sanitizer report in either
+server's log (ASan build).
 """
 import concurrent.futures
 import hashlib
@@ -315,6 +316,9 @@ finally:
     for s in servers:
         try:
             s.stop()
+            t.check(not re.search(r"ERROR: (Address|Leak)Sanitizer|runtime "
+                                  r"error:", s.text()),
+                    "%s: no sanitizer report" % s.log)
         except Exception:
             pass
     if t.failed:
