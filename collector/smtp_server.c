@@ -17,7 +17,10 @@
  * sessions in all and per address (421 at accept), the pregreet wait (554
  * for early input), idle time (421 4.4.2), bytes buffered per session
  * (SMTP_IN_MAX; beyond it the session is not read until the engine takes
- * them), and every protocol limit of smtp_session.c.
+ * them), transactions per address (IPv6: per /64) and per MAIL FROM
+ * domain (ratelimit.c; 452 4.7.1 at RCPT, before any data), and every
+ * protocol limit of smtp_session.c.  The same message again, byte for
+ * byte (our Received header aside), is answered 250 and not stored again.
  */
 #include "smtp_server.h"
 
