@@ -8,8 +8,9 @@
  * stores the others one by one); a lost connection fails the batch, and
  * the next batch opens a new one.  One retry on a fresh connection when
  * an old one turns out to be dead (the server restarted meanwhile): a
- * batch that did commit before the connection broke is then stored twice,
- * which the workers mark duplicate, and its senders get one answer.
+ * batch that did commit before the connection broke is then found stored
+ * already (byte-identical, so nothing is stored twice), and its senders
+ * get one answer.
  */
 #include "ingest.h"
 
