@@ -118,6 +118,14 @@ static const struct config_row {
       "MAIL only after STARTTLS (yes/no)" },
     { "smtp_reject_bare_lf", CFG_BOOL, OFF(smtp_reject_bare_lf), 0, 1,
       "refuse messages with a bare LF or CR, 550 5.5.2 (yes/no)" },
+    { "rate_limit_per_ip", CFG_UINT, OFF(rate_limit_per_ip), 0, 1000000,
+      "reports per window from one address, IPv6 per /64, per channel "
+      "(HTTP 429, SMTP 452 4.7.1); 0: no limit" },
+    { "rate_limit_per_sender", CFG_UINT, OFF(rate_limit_per_sender), 0,
+      1000000, "mails per window from one MAIL FROM domain (SMTP 452 "
+      "4.7.1); 0: no limit" },
+    { "rate_limit_window", CFG_UINT, OFF(rate_limit_window), 1, 86400,
+      "seconds of the rate limits' window (counted in this instance)" },
     { "dns_server", CFG_STRING, OFF(dns_server), 0, 0,
       "DNS server for DKIM and dns-records --check, IPv4:port or [IPv6]:port"
       },
@@ -185,6 +193,9 @@ config_init(struct config *c)
     c->smtp_max_per_ip = SMTP_CONN_PER_IP_MAX;
     c->smtp_greet_delay_ms = SMTP_GREET_DELAY_MS;
     c->store_threads = STORE_THREADS;
+    c->rate_limit_per_ip = RATE_PER_IP;
+    c->rate_limit_per_sender = RATE_PER_SENDER;
+    c->rate_limit_window = RATE_WINDOW_S;
     c->dns_timeout_ms = DNS_TIMEOUT_MS;
     c->dkim_dns_budget_ms = DKIM_DNS_BUDGET_MS;
     c->dkim_temperror_giveup = DKIM_GIVEUP_S;

@@ -54,6 +54,10 @@ struct config {
     uint32_t             smtp_greet_delay_ms;
     uint32_t             smtp_require_tls;                /* bool */
     uint32_t             smtp_reject_bare_lf;             /* bool */
+    /* rate limits (ratelimit.c), per instance */
+    uint32_t             rate_limit_per_ip;     /* 0 = off */
+    uint32_t             rate_limit_per_sender; /* 0 = off */
+    uint32_t             rate_limit_window;     /* seconds */
     /* DKIM */
     char                 dns_server[256];       /* "" = resolv.conf */
     uint32_t             dns_timeout_ms;

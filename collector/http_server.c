@@ -6,12 +6,15 @@
  * body is stored as an inbound row (channel https, peer address, TLS
  * version) and only then answered 202 Accepted; the worker parses it
  * later, so the same report again is also 202 (the worker marks it a
- * duplicate).  Errors are application/problem+json (RFC 9457): wrong type
- * 415, no body or too big 413 (from Content-Length before reading, when
- * it is given), not gzip when the type says so 400, not a TLS report by
- * its first decompressed bytes (a DMARC report, whatever the type says:
- * /tlsrpt takes TLS reports only) 400 and a log line, database unreachable
- * 503 with Retry-After, another method 405 with Allow.  GET /healthz (the
+ * duplicate; the very same bytes again are not stored at all).  Errors
+ * are application/problem+json (RFC 9457): wrong type 415, no body or
+ * too big 413 (from Content-Length before reading, when it is given),
+ * not gzip when the type says so 400, not a TLS report by its first
+ * decompressed bytes (a DMARC report, whatever the type says: /tlsrpt
+ * takes TLS reports only) 400 and a log line, more than
+ * rate_limit_per_ip reports a window from one address (IPv6: its /64)
+ * 429 with Retry-After, database unreachable 503 with Retry-After,
+ * another method 405 with Allow.  GET /healthz (the
  * process is up), GET /readyz (the database answers and the schema is
  * current), GET /metrics (Prometheus text).  Any other path is a file of
  * the dashboard (http_static.c).
@@ -60,6 +63,7 @@
 #include "log.h"
 #include "mta_sts.h"
 #include "metrics.h"
+#include "ratelimit.h"
 
 #define HTTP_POOL_WAIT_MS   5000      /* for a free database connection */
 #define HTTP_RETRY_AFTER    "30"      /* seconds, on 503 */
@@ -128,6 +132,7 @@ struct http_server {
     struct http_api      *api;          /* /api/v1 (http_api.c) */
     struct http_ops       ready_ops;    /* /readyz's answer */
     struct http_ops       stats_ops;    /* /metrics' database figures */
+    struct ratelimit     *rl_ip;        /* POST /tlsrpt per address */
     char                  web_root[CONFIG_STRING_MAX];  /* resolved */
 };
 
@@ -143,6 +148,7 @@ struct http_req {
     enum metrics_path      path;
     bool                   gzip;
     bool                   too_big;
+    unsigned               limited_s;   /* rate limited: Retry-After */
     size_t                 dropped;     /* body bytes read past the cap */
     struct buf             body;
     enum http_phase        phase;
@@ -714,6 +720,47 @@ http_stored(struct ingest_job *ij)
     atomic_fetch_sub(&h->storing, 1);
 }
 
+/* http_tlsrpt_limited - 429 to a report over rate_limit_per_ip */
+static enum MHD_Result
+http_tlsrpt_limited(struct http_server *h, struct MHD_Connection *c,
+    struct http_req *rq)
+{
+    char retry[16], detail[160];
+
+    snprintf(retry, sizeof(retry), "%u", rq->limited_s);
+    snprintf(detail, sizeof(detail), "more than %u reports in %u seconds "
+        "from your address; retry later", h->cfg->rate_limit_per_ip,
+        h->cfg->rate_limit_window);
+    return http_problem(c, MP_TLSRPT, 429, "Too Many Requests", detail,
+        "Retry-After", retry);
+}
+
+/* http_tlsrpt_admit - take one from the client's rate limit (its /64 for
+ * IPv6); 0, or the seconds to wait (and the refusal counted, logged at
+ * most once a second) */
+static unsigned
+http_tlsrpt_admit(struct http_server *h, struct MHD_Connection *c)
+{
+    char          peer[INET6_ADDRSTRLEN], key[INET6_ADDRSTRLEN + 4];
+    int64_t       now = ratelimit_now_us(), retry_us;
+    unsigned long skipped;
+    unsigned      s;
+
+    peer_text(c, peer, sizeof(peer));
+    ratelimit_addr_key(peer, key, sizeof(key));
+    if (ratelimit_take(h->rl_ip, key, now, &retry_us))
+        return 0;
+    s = (unsigned)((retry_us + 999999) / 1000000);
+    s = s > 0 ? s : 1;
+    metrics_rate_limited("https", "ip");
+    if (ratelimit_log_due(h->rl_ip, now, &skipped))
+        log_warn("http tlsrpt rate limited peer=%s key=%s limit=%u/%us "
+            "retry_after=%u refused_unlogged=%lu", peer, key,
+            h->cfg->rate_limit_per_ip, h->cfg->rate_limit_window, s,
+            skipped);
+    return s;
+}
+
 /* http_tlsrpt_store - the body is complete: check, and hand it to ingest
  * (the answer comes when http_stored resumes the connection) */
 static enum MHD_Result
@@ -726,6 +773,8 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
     char                 why[256];
     enum ruad_rc         rc;
 
+    if (rq->limited_s > 0)
+        return http_tlsrpt_limited(h, c, rq);
     if (rq->too_big)
         return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
             "the report is larger than http_max_body", NULL, NULL);
@@ -792,9 +841,16 @@ http_tlsrpt_answer(struct http_server *h, struct MHD_Connection *c,
             "cannot store the report now; retry later", "Retry-After",
             HTTP_RETRY_AFTER);
     }
-    log_info("http tlsrpt accepted inbound=%lld peer=%s bytes=%zu tls=%s",
-        (long long)rq->ij.id, rq->peer, rq->ij.len,
-        m->tls_version ? m->tls_version : "none");
+    if (rq->ij.identical) {
+        /* stored before, byte for byte: as good as stored now */
+        metrics_identical("https");
+        log_debug("http tlsrpt identical peer=%s bytes=%zu (stored "
+            "before; not stored again)", rq->peer, rq->ij.len);
+    } else {
+        log_info("http tlsrpt accepted inbound=%lld peer=%s bytes=%zu "
+            "tls=%s", (long long)rq->ij.id, rq->peer, rq->ij.len,
+            m->tls_version ? m->tls_version : "none");
+    }
     return http_reply(c, MP_TLSRPT, 202, "application/json",
         "{\"status\":\"accepted\"}\n", 22, NULL, NULL);
 }
@@ -837,6 +893,10 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
     rq->path = MP_TLSRPT;
     rq->gzip = media_type_is(ct, "application/tlsrpt+gzip");
     buf_init(&rq->body, h->cfg->http_max_body);
+    /* over the limit: the body is read and dropped as a too big one is
+     * (no byte kept), then 429, so the client gets to read it */
+    if ((rq->limited_s = http_tlsrpt_admit(h, c)) > 0)
+        rq->too_big = true;
     *con_cls = rq;
     return MHD_YES;
 }
@@ -1090,6 +1150,19 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         free(h);
         return NULL;
     }
+    if ((h->rl_ip = ratelimit_new(cfg->rate_limit_per_ip,
+        cfg->rate_limit_window)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        http_tls_server = NULL;
+        while (h->n_sni > 0)
+            creds_free(h->sni[--h->n_sni]);
+        creds_free(h->creds);
+        mta_sts_free(h->sts);
+        pthread_mutex_destroy(&h->mu);
+        http_api_free(h->api);
+        free(h);
+        return NULL;
+    }
     http_ops_init(&h->ready_ops, http_ready_ask, sizeof(enum http_ready));
     http_ops_init(&h->stats_ops, http_stats_ask, sizeof(struct http_stats));
     h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, http_access,
@@ -1116,6 +1189,7 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         while (h->n_sni > 0)
             creds_free(h->sni[--h->n_sni]);
         mta_sts_free(h->sts);
+        ratelimit_free(h->rl_ip);
         pthread_mutex_destroy(&h->mu);
         http_tls_server = NULL;
         http_api_free(h->api);
@@ -1163,6 +1237,7 @@ http_server_stop(struct http_server *h, unsigned drain_s)
     while (h->n_sni > 0)
         creds_free(h->sni[--h->n_sni]);
     mta_sts_free(h->sts);
+    ratelimit_free(h->rl_ip);
     pthread_mutex_destroy(&h->mu);
     http_api_free(h->api);
     free(h);

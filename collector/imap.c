@@ -44,6 +44,7 @@
 #include "inbound.h"
 #include "limits.h"
 #include "log.h"
+#include "metrics.h"
 
 #define IMAP_RESP_MAX   (64u << 10)   /* a STATUS answer, a command's */
 
@@ -515,6 +516,7 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
         .acted = s->action == IMAP_ACT_KEEP };
     uint64_t     size = msg->size;
     int64_t      id = 0;
+    bool         same = false;
     enum ruad_rc rc;
 
     snprintf(name, sizeof(name), "%s:%s;UIDVALIDITY=%u;UID=%u", s->name,
@@ -552,10 +554,10 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
             s->name, (unsigned long long)s->max_message);
         m.state = "too_large";
         m.reason = reason;
-        rc = store_imap_insert(pc->st, &m, "", 0, size, &u, &id);
+        rc = store_imap_insert(pc->st, &m, "", 0, size, &u, &id, &same);
     } else {
         rc = store_imap_insert(pc->st, &m, buf_ptr(&c->body),
-            buf_len(&c->body), buf_len(&c->body), &u, &id);
+            buf_len(&c->body), buf_len(&c->body), &u, &id, &same);
     }
     buf_free(&c->body);
     if (rc == RUAD_EOF)                   /* another instance has it */
@@ -565,16 +567,26 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
             store_error(pc->st));
         return RUAD_TEMPFAIL;
     }
-    r->stored++;
-    if (m.state != NULL)
-        r->too_large++;
-    if (pc->stat != NULL)
-        atomic_fetch_add(&pc->stat->fetched, 1);
-    log_info("imap source=%s uid=%u stored inbound=%lld size=%llu%s",
-        s->name, msg->uid, (long long)id, (unsigned long long)size,
-        m.state != NULL ? " too_large" : "");
-    if (pc->stored != NULL)
-        pc->stored(pc->ctx, id);
+    if (same) {
+        /* fetched again (or the same mail twice): the UID is recorded
+         * against the kept row, and acted on as any other */
+        r->identical++;
+        metrics_identical("imap");
+        log_info("imap source=%s uid=%u identical inbound=%lld size=%llu "
+            "(byte-identical to a stored message; not stored again)",
+            s->name, msg->uid, (long long)id, (unsigned long long)size);
+    } else {
+        r->stored++;
+        if (m.state != NULL)
+            r->too_large++;
+        if (pc->stat != NULL)
+            atomic_fetch_add(&pc->stat->fetched, 1);
+        log_info("imap source=%s uid=%u stored inbound=%lld size=%llu%s",
+            s->name, msg->uid, (long long)id, (unsigned long long)size,
+            m.state != NULL ? " too_large" : "");
+        if (pc->stored != NULL)
+            pc->stored(pc->ctx, id);
+    }
     if (s->action == IMAP_ACT_KEEP)
         return RUAD_OK;
     if ((rc = act(c, pc->uidvalidity, msg->uid, r->error,
@@ -809,8 +821,8 @@ poller_main(void *arg)
             atomic_store(&pl->stat->last_ok, (long long)time(NULL));
             if (r.listed > 0 || r.acted > 0)
                 log_info("imap source=%s polled listed=%u stored=%u "
-                    "too_large=%u acted=%u", s->name, r.listed, r.stored,
-                    r.too_large, r.acted);
+                    "too_large=%u identical=%u acted=%u", s->name, r.listed,
+                    r.stored, r.too_large, r.identical, r.acted);
             backoff = 0;
             wait = s->poll_interval;
         } else if (atomic_load(&p->stop)) {

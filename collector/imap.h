@@ -23,6 +23,7 @@ struct imap_poll_result {
     unsigned listed;         /* new messages seen */
     unsigned stored;         /* inbound rows committed */
     unsigned too_large;      /* of which past max_message_size */
+    unsigned identical;      /* not stored: byte-identical to a kept row */
     unsigned acted;          /* actions done (flag, move) */
     char     error[512];     /* why the poll failed ("" if it did not) */
 };

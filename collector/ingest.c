@@ -8,8 +8,9 @@
  * stores the others one by one); a lost connection fails the batch, and
  * the next batch opens a new one.  One retry on a fresh connection when
  * an old one turns out to be dead (the server restarted meanwhile): a
- * batch that did commit before the connection broke is then stored twice,
- * which the workers mark duplicate, and its senders get one answer.
+ * batch that did commit before the connection broke is then found stored
+ * already (byte-identical, so nothing is stored twice), and its senders
+ * get one answer.
  */
 #include "ingest.h"
 
@@ -94,6 +95,8 @@ ingest_store(struct ingest *g, struct store **st, struct ingest_job *jobs,
         items[i].raw = j->raw;
         items[i].len = j->len;
         items[i].size = j->len;
+        items[i].skip = j->skip;
+        items[i].once = true;
         items[i].rc = RUAD_TEMPFAIL;
     }
     for (tries = 0; tries < 2; tries++) {
@@ -120,7 +123,11 @@ ingest_store(struct ingest *g, struct store **st, struct ingest_job *jobs,
     for (i = 0, j = jobs; j != NULL; j = j->next, i++) {
         j->rc = items[i].rc;
         j->id = items[i].id;
-        if (j->rc == RUAD_OK) {
+        j->identical = j->rc == RUAD_OK && items[i].identical;
+        if (j->identical) {
+            log_debug("inbound identical channel=%s size=%zu batch=%zu",
+                j->meta.channel, j->len, n);
+        } else if (j->rc == RUAD_OK) {
             stored++;
             log_debug("inbound=%lld received channel=%s size=%zu batch=%zu",
                 (long long)j->id, j->meta.channel, j->len, n);
@@ -156,7 +163,7 @@ ingest_main(void *arg)
         any = false;
         for (j = jobs; j != NULL; j = next) {
             next = j->next;             /* j is the submitter's after done */
-            any |= j->rc == RUAD_OK;
+            any |= j->rc == RUAD_OK && !j->identical;
             j->done(j);
         }
         if (any && g->on_stored != NULL)

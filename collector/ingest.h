@@ -7,7 +7,9 @@
  * everything queued, insert it with one commit (store_inbound_insert_batch)
  * and hand every job back through its done callback with the outcome.
  * Under load many reports share one transaction and one WAL fsync; alone,
- * a report is stored as soon as it arrives.
+ * a report is stored as soon as it arrives.  A report byte-identical to
+ * one stored before is not stored again (store_inbound_insert_batch
+ * skips it in the same statement) and is answered as stored.
  */
 #ifndef RUAD_INGEST_H
 #define RUAD_INGEST_H
@@ -29,10 +31,16 @@ struct ingest_job {
     struct inbound_meta meta;   /* meta.state and .reason: NULL */
     const void         *raw;
     size_t              len;
+    size_t              skip;   /* leading bytes that are ours (SMTP's
+                                 * Received header): not compared */
     /* set before done() is called */
     enum ruad_rc        rc;     /* RUAD_OK: committed; else tell the
                                  * sender to retry (RUAD_TEMPFAIL) */
     int64_t             id;     /* the inbound row, when rc is RUAD_OK */
+    bool                identical;  /* rc RUAD_OK, id 0: the same bytes
+                                 * are stored already, nothing new was
+                                 * (answer as stored: the sender's copy
+                                 * is safe) */
     /*
      * done - called once, from a storing thread, after the commit (or the
      * failure); the job is the submitter's again from then on.

@@ -80,6 +80,23 @@
 #define SMTP_GREET_DELAY_MS   300            /* pregreet check */
 
 /*
+ * Report rate limits (ratelimit.c), per instance, per channel: a real
+ * reporter sends a collector a few hundred reports a day (Google, one of
+ * the biggest, about one per domain and day), so these stay far above
+ * that and only stop floods.  Behind a relay every mail has the relay's
+ * address: raise rate_limit_per_ip there, or set it to 0.
+ */
+#define RATE_WINDOW_S         60             /* seconds of one window */
+#define RATE_PER_IP           600            /* reports per window from one
+                                                address (IPv6: its /64) */
+#define RATE_PER_SENDER       600            /* mails per window from one
+                                                MAIL FROM domain */
+#define RATE_KEYS_MAX         16384          /* keys remembered per limiter
+                                                (16 bytes each) */
+#define RATE_PROBE            8              /* slots a key may sit in */
+#define RATE_LOG_MS           1000           /* one refusal line per this */
+
+/*
  * DKIM key lookups (dns.c, worker.c).  A mail's keys are asked all at
  * once, within one budget for the whole mail; what is unanswered then is
  * a temperror: the row waits (uncounted) and is tried again, until

@@ -1108,8 +1108,9 @@ cmd_imap_fetch(struct config *cfg, const struct args *a)
                 printf("%s: queued [inbound %lld]\n", s->name,
                     (long long)f.ids[j]);
         }
-        printf("%s: listed %u, stored %u, too_large %u, acted %u%s\n",
-            s->name, r.listed, r.stored, r.too_large, r.acted,
+        printf("%s: listed %u, stored %u, too_large %u, identical %u, "
+            "acted %u%s\n", s->name, r.listed, r.stored, r.too_large,
+            r.identical, r.acted,
             r.error[0] != '\0' ? " (failed)" : "");
         fflush(stdout);
     }

@@ -11,12 +11,23 @@ static const char *const path_names[MP_N] = {
     "/tlsrpt", "/healthz", "/readyz", "/metrics", "/api/v1", "web", "other"
 };
 static const unsigned statuses[] = { 200, 202, 304, 400, 401, 403, 404, 405,
-    409, 413, 414, 415, 500, 503 };
+    409, 413, 414, 415, 429, 500, 503 };
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
 static const char *const verdicts[] = { STORE_VERDICTS, "pending" };
 #define N_VERDICT (sizeof(verdicts) / sizeof(verdicts[0]))
 
+/* refusals and identical bodies, by channel (and key) */
+static const char *const channels[] = { "smtp", "https", "imap" };
+#define N_CHANNEL (sizeof(channels) / sizeof(channels[0]))
+static const char *const rate_keys[] = { "ip", "sender" };
+#define N_RATE_KEY (sizeof(rate_keys) / sizeof(rate_keys[0]))
+/* the limits there are: smtp by ip and sender, https by ip */
+static const unsigned char rate_pairs[][2] = { { 0, 0 }, { 0, 1 }, { 1, 0 } };
+#define N_RATE_PAIR (sizeof(rate_pairs) / sizeof(rate_pairs[0]))
+
 static atomic_ullong requests[MP_N][N_STATUS + 1];   /* +1: other codes */
+static atomic_ullong rate_limited[N_CHANNEL][N_RATE_KEY];
+static atomic_ullong identical[N_CHANNEL];
 static atomic_ullong verdict_count[N_VERDICT];
 static atomic_ullong reports_dmarc, reports_tlsrpt;
 static time_t        started;
@@ -61,6 +72,36 @@ metrics_verdict(const char *state, unsigned dmarc_stored,
     atomic_fetch_add(&reports_tlsrpt, tlsrpt_stored);
 }
 
+/* name_index - i of name in names[n], n when absent */
+static size_t
+name_index(const char *const *names, size_t n, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < n && strcmp(names[i], name) != 0; i++)
+        ;
+    return i;
+}
+
+void
+metrics_rate_limited(const char *channel, const char *key)
+{
+    size_t c = name_index(channels, N_CHANNEL, channel);
+    size_t k = name_index(rate_keys, N_RATE_KEY, key);
+
+    if (c < N_CHANNEL && k < N_RATE_KEY)
+        atomic_fetch_add(&rate_limited[c][k], 1);
+}
+
+void
+metrics_identical(const char *channel)
+{
+    size_t c = name_index(channels, N_CHANNEL, channel);
+
+    if (c < N_CHANNEL)
+        atomic_fetch_add(&identical[c], 1);
+}
+
 enum ruad_rc
 metrics_render(struct buf *b, const struct store_stats *stats,
     long long cert_not_after)
@@ -97,6 +138,20 @@ metrics_render(struct buf *b, const struct store_stats *stats,
         "ruad_reports_stored_total{type=\"tlsrpt\"} %llu\n",
         (unsigned long long)atomic_load(&reports_dmarc),
         (unsigned long long)atomic_load(&reports_tlsrpt));
+    OUT("# HELP ruad_rate_limited_total Reports refused by a rate limit "
+        "(HTTP 429, SMTP 452 4.7.1), by channel and key.\n"
+        "# TYPE ruad_rate_limited_total counter\n");
+    for (s = 0; s < N_RATE_PAIR; s++)
+        OUT("ruad_rate_limited_total{channel=\"%s\",key=\"%s\"} %llu\n",
+            channels[rate_pairs[s][0]], rate_keys[rate_pairs[s][1]],
+            (unsigned long long)atomic_load(&rate_limited[rate_pairs[s][0]]
+            [rate_pairs[s][1]]));
+    OUT("# HELP ruad_identical_skipped_total Reports byte-identical to one "
+        "already stored: answered as stored, nothing kept.\n"
+        "# TYPE ruad_identical_skipped_total counter\n");
+    for (p = 0; p < N_CHANNEL; p++)
+        OUT("ruad_identical_skipped_total{channel=\"%s\"} %llu\n",
+            channels[p], (unsigned long long)atomic_load(&identical[p]));
     if (stats != NULL) {
         OUT("# HELP ruad_inbound_rows Inbound rows by channel and state.\n"
             "# TYPE ruad_inbound_rows gauge\n");

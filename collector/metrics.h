@@ -22,6 +22,15 @@ void metrics_verdict(const char *state, unsigned dmarc_stored,
     unsigned tlsrpt_stored);
 
 /*
+ * metrics_rate_limited - a report refused by a rate limit (channel smtp
+ * or https; key ip or sender)
+ */
+void metrics_rate_limited(const char *channel, const char *key);
+/* metrics_identical - a report byte-identical to one stored: answered as
+ * stored, nothing kept (channel smtp, https or imap) */
+void metrics_identical(const char *channel);
+
+/*
  * metrics_add_section - fn appends more metrics at each render (a module
  * with its own counters, e.g. imap.c); call before serving.
  */

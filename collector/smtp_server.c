@@ -17,7 +17,10 @@
  * sessions in all and per address (421 at accept), the pregreet wait (554
  * for early input), idle time (421 4.4.2), bytes buffered per session
  * (SMTP_IN_MAX; beyond it the session is not read until the engine takes
- * them), and every protocol limit of smtp_session.c.
+ * them), transactions per address (IPv6: per /64) and per MAIL FROM
+ * domain (ratelimit.c; 452 4.7.1 at RCPT, before any data), and every
+ * protocol limit of smtp_session.c.  The same message again, byte for
+ * byte (our Received header aside), is answered 250 and not stored again.
  */
 #include "smtp_server.h"
 
@@ -42,6 +45,8 @@
 #include "ingest.h"
 #include "limits.h"
 #include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
 #include "smtp_session.h"
 
 #define SMTP_IN_MAX     (64u << 10)   /* unconsumed input per session */
@@ -97,6 +102,8 @@ struct smtp_server {
     struct smtp_conn    *dead;             /* closed, to be freed */
     unsigned             n_conns;
     uint64_t             next_id;
+    struct ratelimit    *rl_ip;            /* transactions per address */
+    struct ratelimit    *rl_sender;        /* per MAIL FROM domain */
 };
 
 /* epoll tags for the two non-session descriptors */
@@ -212,7 +219,9 @@ job_done(struct ingest_job *ij)
     struct smtp_server *s = j->c->srv;
     uint64_t            one = 1;
 
-    if (ij->rc == RUAD_OK)
+    if (ij->rc == RUAD_OK && ij->identical)
+        snprintf(j->id, sizeof(j->id), "already-stored");
+    else if (ij->rc == RUAD_OK)
         snprintf(j->id, sizeof(j->id), "%lld", (long long)ij->id);
     pthread_mutex_lock(&s->q_mu);
     j->next = s->done;
@@ -230,6 +239,48 @@ rcpt_ok(void *ctx, const char *addr)
     struct smtp_conn *c = ctx;
 
     return smtp_rcpt_allowed(c->srv->cfg->smtp_accept, addr);
+}
+
+/*
+ * admit - the transaction's first recipient of ours: one from the
+ * client's rate limit (its /64 for IPv6) and one from its sender
+ * domain's.  0, or the seconds to wait; each refusal is counted, and
+ * logged at most once a second per limit.
+ */
+static unsigned
+admit(void *ctx, const char *mail_from)
+{
+    struct smtp_conn   *c = ctx;
+    struct smtp_server *s = c->srv;
+    struct ratelimit   *rl = s->rl_ip;
+    char                key[300];
+    const char         *what = "ip";
+    int64_t             now = ratelimit_now_us(), retry_us;
+    unsigned long       skipped;
+    unsigned            wait, limit = s->cfg->rate_limit_per_ip;
+
+    ratelimit_addr_key(c->peer, key, sizeof(key));
+    if (ratelimit_take(rl, key, now, &retry_us)) {
+        rl = s->rl_sender;
+        what = "sender";
+        limit = s->cfg->rate_limit_per_sender;
+        ratelimit_sender_key(mail_from, key, sizeof(key));
+        if (ratelimit_take(rl, key, now, &retry_us))
+            return 0;
+    }
+    wait = (unsigned)((retry_us + 999999) / 1000000);
+    wait = wait > 0 ? wait : 1;
+    metrics_rate_limited("smtp", what);
+    if (ratelimit_log_due(rl, now, &skipped)) {
+        char esc[160];
+
+        log_warn("sess=%016llx smtp rate limited peer=%s by=%s key=%s "
+            "limit=%u/%us retry_after=%u refused_unlogged=%lu",
+            (unsigned long long)c->id, c->peer, what, log_escape(esc,
+            sizeof(esc), key, strlen(key)), limit,
+            s->cfg->rate_limit_window, wait, skipped);
+    }
+    return wait;
 }
 
 static char *
@@ -274,6 +325,7 @@ on_message(void *ctx, const struct smtp_envelope *env, const char *data,
     j->ij.meta.content_type = "message/rfc822";
     j->ij.raw = data;
     j->ij.len = len;
+    j->ij.skip = env->trace_len;     /* the same mail again is the same */
     j->ij.done = job_done;
     j->ij.ctx = j;
     c->storing = true;
@@ -585,6 +637,7 @@ conn_accept(struct smtp_server *s)
         snprintf(c->peer, sizeof(c->peer), "%s", peer);
         c->hooks.ctx = c;
         c->hooks.rcpt_ok = rcpt_ok;
+        c->hooks.admit = admit;
         c->hooks.on_message = on_message;
         c->sess = smtp_session_new(&s->scfg, &c->hooks, peer, c->id);
         if (c->sess == NULL) {
@@ -626,9 +679,12 @@ smtp_done_jobs(struct smtp_server *s)
         next = j->next;
         c->storing = false;
         smtp_session_stored(c->sess, j->ij.rc, j->id);
+        if (j->ij.rc == RUAD_OK && j->ij.identical)
+            metrics_identical("smtp");
         log_info("sess=%016llx smtp message %s id=%s peer=%s bytes=%zu",
-            (unsigned long long)c->id, j->ij.rc == RUAD_OK ? "queued" :
-            "tempfail", j->id[0] ? j->id : "-", c->peer, j->ij.len);
+            (unsigned long long)c->id, j->ij.rc != RUAD_OK ? "tempfail" :
+            j->ij.identical ? "identical" : "queued", j->id[0] ? j->id : "-",
+            c->peer, j->ij.len);
         job_free(j);
         if (c->gone) {
             conn_close(c);
@@ -763,6 +819,15 @@ smtp_server_start(const struct config *cfg, struct ingest *ingest,
     s->cfg = cfg;
     s->ingest = ingest;
     s->lfd = s->epfd = s->evfd = -1;
+    if ((s->rl_ip = ratelimit_new(cfg->rate_limit_per_ip,
+        cfg->rate_limit_window)) == NULL ||
+        (s->rl_sender = ratelimit_new(cfg->rate_limit_per_sender,
+        cfg->rate_limit_window)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        ratelimit_free(s->rl_ip);
+        free(s);
+        return NULL;
+    }
     pthread_mutex_init(&s->ctx_mu, NULL);
     pthread_mutex_init(&s->q_mu, NULL);
     s->scfg.hostname = cfg->smtp_hostname;
@@ -824,6 +889,8 @@ fail:
     if (s->evfd >= 0)
         close(s->evfd);
     SSL_CTX_free(s->ctx);
+    ratelimit_free(s->rl_ip);
+    ratelimit_free(s->rl_sender);
     free(s);
     return NULL;
 }
@@ -843,5 +910,7 @@ smtp_server_stop(struct smtp_server *s, unsigned drain_s)
     SSL_CTX_free(s->ctx);
     pthread_mutex_destroy(&s->ctx_mu);
     pthread_mutex_destroy(&s->q_mu);
+    ratelimit_free(s->rl_ip);
+    ratelimit_free(s->rl_sender);
     free(s);
 }

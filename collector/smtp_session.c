@@ -16,6 +16,7 @@
  * SMTP_CMD_LINE_MAX bytes (500 5.5.2), a text line at most max_line
  * (552), a message at most max_message counted while reading and not
  * buffered past it (552 5.3.4), at most max_rcpt recipients (452 4.5.3),
+ * a transaction the admit hook refuses gets 452 4.7.1 at RCPT,
  * max_errors errors (421); replies waiting to be written are capped, and
  * a client that does not read them is not read either.  After STARTTLS
  * nothing more is taken from the plaintext stream: the server drops it
@@ -80,6 +81,7 @@ struct smtp_session {
     size_t                    n_rcpt;
     /* DATA */
     struct buf                msg;
+    size_t                    trace_len;   /* our Received header in msg */
     enum data_state           ds;
     uint64_t                  msg_bytes;   /* counted even past the cap */
     size_t                    line_len;
@@ -330,6 +332,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
     char        addr[SMTP_ADDR_MAX + 1], esc[80];
     const char *p;
     char      **nr;
+    unsigned    wait;
 
     if (strncasecmp(arg, " TO:", 4) != 0 ||
         !parse_path(arg + 4, addr, sizeof(addr), &p) || addr[0] == '\0') {
@@ -353,6 +356,14 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
         log_info("sess=%016llx smtp rcpt refused to=%s",
             (unsigned long long)s->id, esc);
         smtp_error(s);
+        return;
+    }
+    if (s->n_rcpt == 0 && s->hooks->admit != NULL && (wait =
+        s->hooks->admit(s->hooks->ctx, s->mail_from ? s->mail_from : "")) >
+        0) {
+        /* not an error of the client's: no smtp_error() */
+        reply(s, "452 4.7.1 Too many reports from you; try again in %u "
+            "seconds", wait);
         return;
     }
     if ((nr = realloc(s->rcpt, (s->n_rcpt + 1) * sizeof(*nr))) == NULL ||
@@ -400,6 +411,7 @@ cmd_data(struct smtp_session *s, const char *arg)
     }
     buf_init(&s->msg, s->cfg->max_message + SMTP_HEADER_MAX);
     received_header(s);
+    s->trace_len = buf_len(&s->msg);
     s->ds = D_LS;
     s->msg_bytes = 0;
     s->line_len = 0;
@@ -594,6 +606,7 @@ data_end(struct smtp_session *s)
     env.tls_version = s->tls ? s->tls_version : NULL;
     env.tls_cipher = s->tls ? s->tls_cipher : NULL;
     env.session_id = s->id;
+    env.trace_len = s->trace_len;
     id[0] = '\0';
     smtp_enter_state(s, SMTP_S_STORING);
     rc = s->hooks->on_message ? s->hooks->on_message(s->hooks->ctx, &env,

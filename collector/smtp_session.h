@@ -48,6 +48,8 @@ struct smtp_envelope {
     const char        *tls_version;  /* NULL when plaintext */
     const char        *tls_cipher;
     uint64_t           session_id;
+    size_t             trace_len; /* bytes of our Received header, first
+                                   * in data; the rest is the client's */
 };
 
 struct smtp_hooks {
@@ -64,6 +66,14 @@ struct smtp_hooks {
      */
     enum ruad_rc (*on_message)(void *ctx, const struct smtp_envelope *env,
         const char *data, size_t len, char *id, size_t idlen);
+    /*
+     * admit - may this transaction go on?  Asked at its first recipient
+     * that is ours (before DATA: a refused sender sends no message), at
+     * each such RCPT until one is admitted.  0: yes; else no, and the
+     * client is told 452 4.7.1 to try again in that many seconds (a
+     * rate limit).  NULL: every transaction is admitted.
+     */
+    unsigned (*admit)(void *ctx, const char *mail_from);
 };
 
 struct smtp_session *smtp_session_new(const struct smtp_config *cfg,

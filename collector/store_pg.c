@@ -463,21 +463,28 @@ store_migrate(struct store *st, int *applied)
 /*
  * Rows arrive as one array per column (binary array format, so raw bytes
  * need no escaping) and go in with one statement: one round trip, one
- * executor run and one commit for the whole batch.  The ids come back in
- * the order of the arrays (nextval is taken row by row in ORDER BY n).
+ * executor run and one commit for the whole batch.  A pending row asked
+ * to be kept once carries kept_sha256, the digest of the sender's bytes,
+ * unique: ON CONFLICT skips the row when a row with it exists (or comes
+ * earlier in the batch, or commits meanwhile in another transaction: the
+ * insert waits for that one).  The rows stored come back in the order of
+ * the arrays (nextval is taken row by row in ORDER BY n) with their
+ * sha256, which says which of the rows asked for they are.
  */
 static const char inbound_insert_sql[] = "INSERT INTO inbound (channel, "
     "peer_addr, source_name, smtp_helo, smtp_mail_from, smtp_rcpt_to, "
     "tls_version, tls_cipher, content_type, size, raw, sha256, state, "
-    "reason, processed_at) SELECT c, p::inet, sn, h, mf, rt::text[], tv, "
-    "tc, ct, sz, r, sh, coalesce(st, 'pending'), re, CASE WHEN st IS NULL "
-    "THEN NULL ELSE now() END FROM unnest($1::text[], $2::text[], "
-    "$3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
-    "$8::text[], $9::text[], $10::int8[], $11::bytea[], $12::bytea[], "
-    "$13::text[], $14::text[]) WITH ORDINALITY AS u(c, p, sn, h, mf, rt, "
-    "tv, tc, ct, sz, r, sh, st, re, n) ORDER BY n RETURNING id";
+    "reason, processed_at, kept_sha256) SELECT c, p::inet, sn, h, mf, "
+    "rt::text[], tv, tc, ct, sz, r, sh, coalesce(st, 'pending'), re, CASE "
+    "WHEN st IS NULL THEN NULL ELSE now() END, ks FROM unnest($1::text[], "
+    "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+    "$7::text[], $8::text[], $9::text[], $10::int8[], $11::bytea[], "
+    "$12::bytea[], $13::text[], $14::text[], $15::bytea[]) WITH ORDINALITY "
+    "AS u(c, p, sn, h, mf, rt, tv, tc, ct, sz, r, sh, st, re, ks, n) "
+    "ORDER BY n ON CONFLICT (kept_sha256) WHERE kept_sha256 IS NOT NULL DO "
+    "NOTHING RETURNING id, encode(sha256, 'hex')";
 
-#define INBOUND_COLS 14
+#define INBOUND_COLS 15
 #define OID_BYTEA    17
 #define OID_INT8     20
 #define OID_TEXT     25
@@ -532,18 +539,30 @@ arr_add_str(struct buf *b, const char *s)
 /* inbound_row - one row's elements, column by column */
 static enum ruad_rc
 inbound_row(struct store *st, struct buf *col, struct buf *tmp,
-    const struct store_inbound_item *it)
+    struct store_inbound_item *it)
 {
     const struct inbound_meta *m = it->m;
     unsigned char              md[EVP_MAX_MD_SIZE];
     unsigned int               mdlen = 0;
     uint64_t                   size = htobe64(it->size);
+    size_t                     skip = it->skip <= it->len ? it->skip : 0;
+    bool                       once = it->once && m->state == NULL;
     enum ruad_rc               rc;
 
-    if (!EVP_Digest(it->raw, it->len, md, &mdlen, EVP_sha256(), NULL)) {
+    /* sha256 of all that is stored; kept of the sender's bytes alone */
+    if (!EVP_Digest(it->raw, it->len, md, &mdlen, EVP_sha256(), NULL) ||
+        mdlen != sizeof(it->sha256)) {
         snprintf(st->err, sizeof(st->err), "sha256 failed");
         return RUAD_INTERNAL;
     }
+    memcpy(it->sha256, md, sizeof(it->sha256));
+    if (skip > 0 && (!EVP_Digest((const char *)it->raw + skip,
+        it->len - skip, md, &mdlen, EVP_sha256(), NULL) ||
+        mdlen != sizeof(it->kept))) {
+        snprintf(st->err, sizeof(st->err), "sha256 failed");
+        return RUAD_INTERNAL;
+    }
+    memcpy(it->kept, md, sizeof(it->kept));
     buf_reset(tmp);
     if (m->n_rcpt_to > 0 && (rc = pg_array(tmp, (char *const *)
         m->smtp_rcpt_to, m->n_rcpt_to)) != RUAD_OK)
@@ -560,10 +579,56 @@ inbound_row(struct store *st, struct buf *col, struct buf *tmp,
         (rc = arr_add_str(&col[8], m->content_type)) != RUAD_OK ||
         (rc = arr_add(&col[9], &size, 8)) != RUAD_OK ||
         (rc = arr_add(&col[10], it->raw, it->len)) != RUAD_OK ||
-        (rc = arr_add(&col[11], md, mdlen)) != RUAD_OK ||
-        (rc = arr_add_str(&col[12], m->state)) != RUAD_OK)
+        (rc = arr_add(&col[11], it->sha256, sizeof(it->sha256))) !=
+        RUAD_OK ||
+        (rc = arr_add_str(&col[12], m->state)) != RUAD_OK ||
+        (rc = arr_add_str(&col[13], m->reason)) != RUAD_OK)
         return rc;
-    return arr_add_str(&col[13], m->reason);
+    return arr_add(&col[14], once ? it->kept : NULL, sizeof(it->kept));
+}
+
+/* hex_is - is text (lower-case hex) the bytes md? */
+static bool
+hex_is(const char *text, const unsigned char *md, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t            i;
+
+    if (strlen(text) != 2 * n)
+        return false;
+    for (i = 0; i < n; i++)
+        if (text[2 * i] != hex[md[i] >> 4] ||
+            text[2 * i + 1] != hex[md[i] & 15])
+            return false;
+    return true;
+}
+
+/*
+ * inbound_ids - each row its id from the RETURNING rows (id, sha256), in
+ * order; a row missing from them was skipped as identical (a batch
+ * holds once rows, or a single row, so a skipped row is never taken for
+ * a later row with its bytes).  False when they do not add up (a row
+ * missing that could not be skipped).
+ */
+static bool
+inbound_ids(PGresult *res, struct store_inbound_item *it, size_t n)
+{
+    size_t i;
+    int    k = 0, nt = PQntuples(res);
+
+    for (i = 0; i < n; i++) {
+        it[i].identical = false;
+        it[i].id = 0;
+        if (k < nt && hex_is(PQgetvalue(res, k, 1), it[i].sha256,
+            sizeof(it[i].sha256))) {
+            it[i].id = strtoll(PQgetvalue(res, k++, 0), NULL, 10);
+        } else if (it[i].once && it[i].m->state == NULL) {
+            it[i].identical = true;
+        } else {
+            return false;
+        }
+    }
+    return k == nt;
 }
 
 /*
@@ -578,7 +643,8 @@ inbound_insert_rows(struct store *st, struct store_inbound_item *it,
 {
     static const uint32_t oids[INBOUND_COLS] = { OID_TEXT, OID_TEXT,
         OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
-        OID_TEXT, OID_INT8, OID_BYTEA, OID_BYTEA, OID_TEXT, OID_TEXT };
+        OID_TEXT, OID_INT8, OID_BYTEA, OID_BYTEA, OID_TEXT, OID_TEXT,
+        OID_BYTEA };
     struct buf    col[INBOUND_COLS], tmp;
     const char   *p[INBOUND_COLS];
     int           lens[INBOUND_COLS], fmts[INBOUND_COLS];
@@ -619,13 +685,10 @@ inbound_insert_rows(struct store *st, struct store_inbound_item *it,
             store_set_err(st, "storing inbound", res);
             rc = store_rc(st) == RUAD_TEMPFAIL ? RUAD_TEMPFAIL :
                 RUAD_MALFORMED;
-        } else if ((size_t)PQntuples(res) != n) {
+        } else if (!inbound_ids(res, it, n)) {
             snprintf(st->err, sizeof(st->err), "storing inbound: %d ids "
                 "for %zu rows", PQntuples(res), n);
             rc = RUAD_INTERNAL;             /* committed, but which is which */
-        } else {
-            for (i = 0; i < n; i++)
-                it[i].id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
         }
         PQclear(res);
     } else if (rc != RUAD_INTERNAL) {
@@ -953,7 +1016,7 @@ store_imap_due(struct store *st, const char *source, const char *mailbox,
 enum ruad_rc
 store_imap_insert(struct store *st, const struct inbound_meta *m,
     const void *raw, size_t len, uint64_t size,
-    const struct store_imap_uid *u, int64_t *id)
+    const struct store_imap_uid *u, int64_t *id, bool *identical)
 {
     static const char msg[] = "INSERT INTO imap_message (source, mailbox, "
         "uidvalidity, uid, inbound_id, action, acted_at) VALUES ($1, $2, $3, "
@@ -961,14 +1024,37 @@ store_imap_insert(struct store *st, const struct inbound_meta *m,
     static const char last[] = "UPDATE imap_mailbox SET last_uid = "
         "greatest(last_uid, $4), updated_at = now() WHERE source = $1 AND "
         "mailbox = $2 AND uidvalidity = $3";
+    struct store_inbound_item it = { .m = m, .raw = raw, .len = len,
+        .size = size, .once = true };
     const char  *p[7];
     char         uv[24], uid[24], ib[24];
     PGresult    *res;
     enum ruad_rc rc;
 
+    *identical = false;
     if ((rc = store_cmd(st, "BEGIN")) != RUAD_OK)
         return rc;
-    rc = store_inbound_insert(st, m, raw, len, size, id);
+    rc = inbound_insert_rows(st, &it, 1);
+    *id = it.id;
+    if (rc == RUAD_OK && it.identical) {
+        /* fetched before (or reached us by another way): the UID points
+         * at the kept row, committed before our insert returned */
+        const char *q[1] = { (const char *)it.kept };
+        int         ql[1] = { (int)sizeof(it.kept) }, qf[1] = { 1 };
+
+        *identical = true;
+        res = PQexecParams(st->conn, "SELECT id FROM inbound WHERE "
+            "kept_sha256 = $1", 1, NULL, q, ql, qf, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+            store_set_err(st, "imap identical", res);
+            rc = RUAD_TEMPFAIL;
+        } else {
+            *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        }
+        PQclear(res);
+    } else if (rc != RUAD_OK) {
+        rc = RUAD_TEMPFAIL;
+    }
     p[0] = u->source;
     p[1] = u->mailbox;
     p[2] = fmt_i64(uv, u->uidvalidity);

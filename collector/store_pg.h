@@ -85,16 +85,29 @@ struct store_inbound_item {
     const void                *raw;
     size_t                     len;
     uint64_t                   size;     /* real size, may exceed len */
+    size_t                     skip;     /* leading bytes of raw that are
+                                          * ours (SMTP: the Received
+                                          * header), not in the sha256 */
+    bool                       once;     /* not if byte-identical to a
+                                          * kept row (kept_sha256) */
+    unsigned char              sha256[32];  /* out: of raw */
+    unsigned char              kept[32];    /* out: of raw past skip */
     int64_t                    id;       /* out: the row, when rc is OK */
+    bool                       identical;/* out: rc OK but nothing stored
+                                          * (once, and a row with these
+                                          * bytes is kept): id 0 */
     enum ruad_rc               rc;       /* out: RUAD_OK when committed */
 };
 
 /*
  * store_inbound_insert_batch - the same for n rows with one commit (one
- * pipeline: a prepared INSERT per row between BEGIN and COMMIT).  When a
- * row is refused the batch is rolled back and each row stored alone, so
- * only that one fails.  Each item's rc says whether it is committed
- * (durably); the result is RUAD_OK when all are.
+ * INSERT of them all).  A pending row with once set is kept as the first
+ * copy of its bytes (inbound.kept_sha256, unique), so a byte-identical
+ * once row is skipped in the same statement, even when
+ * another transaction stores the same bytes at the same moment (it waits
+ * for that one's commit).  When a row is refused the batch is rolled back
+ * and each row stored alone, so only that one fails.  Each item's rc says
+ * whether it is committed (durably); the result is RUAD_OK when all are.
  */
 enum ruad_rc store_inbound_insert_batch(struct store *st,
     struct store_inbound_item *it, size_t n);
@@ -214,11 +227,13 @@ struct store_imap_uid {
 /*
  * store_imap_insert - the inbound row (as store_inbound_insert) and the
  * message's UID in one transaction, so a UID is stored exactly once.
- * RUAD_EOF: that UID was stored already (by another instance).
+ * RUAD_EOF: that UID was stored already (by another instance).  A message
+ * byte-identical to a kept row is not stored again: *identical, and the
+ * UID points at the kept row (*id).
  */
 enum ruad_rc store_imap_insert(struct store *st,
     const struct inbound_meta *m, const void *raw, size_t len, uint64_t size,
-    const struct store_imap_uid *u, int64_t *id);
+    const struct store_imap_uid *u, int64_t *id, bool *identical);
 /* store_imap_acted - the message's action is done */
 enum ruad_rc store_imap_acted(struct store *st, const char *source,
     const char *mailbox, uint32_t uidvalidity, uint32_t uid);

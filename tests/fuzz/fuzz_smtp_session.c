@@ -60,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_rcpt = 5, .max_errors = 10,
     };
     struct fz            f = { 0 };
-    struct smtp_hooks    hooks = { &f, fz_rcpt, fz_message };
+    struct smtp_hooks    hooks = { &f, fz_rcpt, fz_message, NULL };
     struct smtp_session *s;
     size_t               off = 2, chunk, used, olen, n;
 

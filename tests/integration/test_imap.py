@@ -11,12 +11,15 @@ SQL, Python's imaplib (a real client) and ruad's own output:
 
 - every message stored once (one inbound row per UID), every
   report found by `ruad parse` is in the report tables; a second poll
-  fetches nothing; keep leaves the flags alone, flag sets \\Seen, move
+  fetches nothing; the same mail again under a new UID is fetched and
+  not stored again (identical; the UID points at the kept row); each
+  message carries an X-Test-Copy header of its own; keep leaves the flags alone, flag sets \\Seen, move
   empties INBOX into the folder;
 - a message of exactly max_message_size is fetched, one byte more is kept
   as a too_large row without its bytes;
 - XOAUTH2/OAUTHBEARER with a token from a command, over STARTTLS;
-- a UIDVALIDITY change re-reads the mailbox, the reports stay stored once;
+- a UIDVALIDITY change re-reads the mailbox, and stores none of it again
+  (identical), the reports stay stored once;
 - a wrong password and an unreachable server give a clear error, and
   `ruad serve` retries with a doubling delay (log and /metrics);
 - ruad killed after the store and before the action (the move target is
@@ -390,11 +393,18 @@ def main():
                 if n.endswith(".eml"):
                     mails.append(os.path.join(d, n))
         blobs = [open(p, "rb").read() for p in mails]
+        def own(u, i, b):
+            """b with a header of its own: the same bytes in two
+            mailboxes, or two samples that differ only in their line
+            ends (Dovecot sends CRLF), would be stored once"""
+            return b"X-Test-Copy: %s-%d" % (u.encode(), i) + (
+                b"\r\n" if b"\r\n" in b else b"\n") + b
+
         for u in ("keep", "flag", "move", "tok", "uv", "kill"):
             for i, b in enumerate(blobs):
-                dv.deliver(u, b, seen=(u == "keep" and i == 0))
+                dv.deliver(u, own(u, i, b), seen=(u == "keep" and i == 0))
             for i in range(3):
-                dv.deliver(u, NOT_A_REPORT % i)
+                dv.deliver(u, own(u, 1000 + i, NOT_A_REPORT % i))
         n_msgs = len(blobs) + 3
         t.check(dv.start(), "dovecot starts: %s" % tmp)
         opts = ["--tlsrpt-require-dkim=no", "--log-level=info",
@@ -469,6 +479,21 @@ def main():
                 "a second poll fetches nothing: %s" % p.stdout[-200:])
         t.check(db.one("SELECT count(*) FROM inbound WHERE source_name LIKE "
                        "'k:%%'") == n_msgs, "and stores nothing")
+        # the same mail again, byte for byte (a new UID): fetched, acted
+        # on, not stored again; its UID points at the row that has it
+        dv.deliver("keep", own("keep", 1, blobs[1]))
+        p = run("imap-fetch", *a, *opts, env=env)
+        t.check(p.returncode == 0 and "k: listed 1, stored 0, too_large 0, "
+                "identical 1," in p.stdout,
+                "the same mail again: identical, not stored: %s" %
+                p.stdout[-300:])
+        t.check(db.one("SELECT count(*) FROM inbound WHERE source_name LIKE "
+                       "'k:%%'") == n_msgs, "the same mail again: no row")
+        t.check(db.q("SELECT count(*), count(DISTINCT inbound_id) FROM "
+                     "imap_message WHERE source = 'k' AND inbound_id IN "
+                     "(SELECT inbound_id FROM imap_message WHERE source = "
+                     "'k' GROUP BY 1 HAVING count(*) > 1)") == [(2, 1)],
+                "the same mail again: its UID points at the kept row")
 
         # --- flag ---------------------------------------------------------
         p = run("imap-fetch", *src("f", dv, "flag", pw["flag"],
@@ -567,8 +592,9 @@ def main():
         uv2 = db.one("SELECT uidvalidity FROM imap_mailbox WHERE source='u'")
         t.check(uv2 != uv1 and "UIDVALIDITY changed" in p.stderr,
                 "UIDVALIDITY change noticed (%s -> %s)" % (uv1, uv2))
-        t.check("u: listed %d, stored %d" % (n_msgs, n_msgs) in p.stdout,
-                "the mailbox is read again: %s" % p.stdout[-200:])
+        t.check("u: listed %d, stored 0, too_large 0, identical %d" % (
+            n_msgs, n_msgs) in p.stdout, "the mailbox is read again, and "
+            "nothing stored again (identical): %s" % p.stdout[-200:])
         reports2 = db.one("SELECT count(*) FROM dmarc_report") + db.one(
             "SELECT count(*) FROM tlsrpt_report")
         t.check(reports2 == reports1, "reports still stored once (%d, %d)" %

@@ -68,7 +68,7 @@ static char *
 talk(const struct smtp_config *cfg, struct rec *r, const char *in,
     size_t len, size_t chunk, bool greet, bool *used_all)
 {
-    struct smtp_hooks    hooks = { r, rcpt_ok, on_message };
+    struct smtp_hooks    hooks = { r, rcpt_ok, on_message, NULL };
     struct smtp_session *s = smtp_session_new(cfg, &hooks, "192.0.2.7", 42);
     static char          out[65536];
     size_t               o = 0, off = 0, used, n, olen;
@@ -370,6 +370,114 @@ test_tempfail(void **state)
     assert_non_null(strstr(out, "451 4.3.0"));
 }
 
+/* The admit hook: refuses the first two tries of the session. */
+static unsigned admit_refusals, admit_calls;
+static char     admit_from[300];
+
+static unsigned
+admit_twice_no(void *ctx, const char *mail_from)
+{
+    (void)ctx;
+    admit_calls++;
+    snprintf(admit_from, sizeof(admit_from), "%s", mail_from);
+    return admit_refusals > 0 ? (admit_refusals--, 7) : 0;
+}
+
+/*
+ * A rate limit at RCPT: 452 4.7.1 with the wait, asked only for a
+ * recipient of ours and only until one is admitted, not counted as an
+ * error (max_errors is 5: six refusals do not end the session); the
+ * envelope says where the client's bytes start.
+ */
+static void
+test_admit(void **state)
+{
+    struct smtp_config   cfg = config();
+    struct rec           r = { .answer = RUAD_OK };
+    struct smtp_hooks    hooks = { &r, rcpt_ok, on_message, admit_twice_no };
+    struct smtp_session *s;
+    const char          *in = HELLO "MAIL FROM:<a@Reporter.example>\r\n"
+        "RCPT TO:<x@elsewhere>\r\n"
+        "RCPT TO:<dmarc@rua.example>\r\nRCPT TO:<dmarc@rua.example>\r\n"
+        "DATA\r\n"
+        "RCPT TO:<dmarc@rua.example>\r\nRCPT TO:<dmarc@rua.example>\r\n"
+        "RCPT TO:<tlsrpt@rua.example>\r\nDATA\r\nbody\r\n.\r\n";
+    const char          *out, *p;
+    size_t               used, olen;
+    int                  i;
+
+    (void)state;
+    admit_refusals = 3;
+    admit_calls = 0;
+    s = smtp_session_new(&cfg, &hooks, "192.0.2.7", 1);
+    smtp_session_greet(s);
+    assert_int_equal(smtp_session_feed(s, in, strlen(in), &used), RUAD_OK);
+    out = smtp_session_output(s, &olen);
+    p = strstr(out, "550 5.1.1 <x@elsewhere>");
+    assert_non_null(p);
+    assert_non_null(p = strstr(p, "452 4.7.1 Too many reports from you; "
+        "try again in 7 seconds"));
+    assert_non_null(p = strstr(p + 1, "452 4.7.1"));
+    assert_non_null(p = strstr(p, "554 5.5.1 No valid recipients"));
+    assert_non_null(p = strstr(p, "452 4.7.1"));
+    assert_non_null(p = strstr(p + 1, "250 2.1.5"));  /* admitted */
+    assert_non_null(p = strstr(p + 1, "250 2.1.5"));  /* not asked again */
+    assert_non_null(strstr(p, "queued as 1"));
+    assert_int_equal(admit_refusals, 0);
+    assert_int_equal(admit_calls, 4);
+    assert_string_equal(admit_from, "a@Reporter.example");
+    assert_int_equal(r.messages, 1);
+    smtp_session_output_done(s, olen);
+    /* refusals are no errors: six more, and the session goes on */
+    admit_refusals = 6;
+    for (i = 0; i < 6; i++) {
+        const char *m = "MAIL FROM:<>\r\nRCPT TO:<dmarc@rua.example>\r\n"
+            "RSET\r\n";
+
+        assert_int_equal(smtp_session_feed(s, m, strlen(m), &used), RUAD_OK);
+    }
+    out = smtp_session_output(s, &olen);
+    assert_null(strstr(out, "421"));
+    assert_false(smtp_session_closing(s));
+    assert_string_equal(admit_from, "");
+    smtp_session_free(s);
+}
+
+/* The envelope's trace_len: the Received header, and nothing else. */
+static size_t trace_seen;
+
+static enum ruad_rc
+on_message_trace(void *ctx, const struct smtp_envelope *env,
+    const char *data, size_t len, char *id, size_t idlen)
+{
+    (void)ctx, (void)id, (void)idlen;
+    assert_true(env->trace_len <= len);
+    trace_seen = env->trace_len;
+    assert_memory_equal(data, "Received: ", 10);
+    assert_memory_equal(data + env->trace_len, "Subject: s\r\n", 12);
+    return RUAD_OK;
+}
+
+static void
+test_trace_len(void **state)
+{
+    struct smtp_config   cfg = config();
+    struct rec           r = { .answer = RUAD_OK };
+    struct smtp_hooks    hooks = { &r, rcpt_ok, on_message_trace, NULL };
+    struct smtp_session *s;
+    const char          *in = HELLO ENV "DATA\r\nSubject: s\r\n\r\nx\r\n"
+        ".\r\n";
+    size_t               used;
+
+    (void)state;
+    trace_seen = 0;
+    s = smtp_session_new(&cfg, &hooks, "192.0.2.7", 1);
+    smtp_session_greet(s);
+    assert_int_equal(smtp_session_feed(s, in, strlen(in), &used), RUAD_OK);
+    assert_true(trace_seen > 20);
+    smtp_session_free(s);
+}
+
 /* Input before the banner: 554 and close. */
 static void
 test_pregreet(void **state)
@@ -393,7 +501,7 @@ test_starttls_injection(void **state)
 {
     struct smtp_config   cfg = config();
     struct rec           r = { .answer = RUAD_OK };
-    struct smtp_hooks    hooks = { &r, rcpt_ok, on_message };
+    struct smtp_hooks    hooks = { &r, rcpt_ok, on_message, NULL };
     struct smtp_session *s = smtp_session_new(&cfg, &hooks, "192.0.2.7", 1);
     const char          *in = "EHLO c\r\nSTARTTLS\r\nMAIL FROM:<evil@x>\r\n";
     const char          *out;
@@ -439,7 +547,7 @@ test_async_store(void **state)
 {
     struct smtp_config   cfg = config();
     struct rec           r = { .answer = RUAD_AGAIN };
-    struct smtp_hooks    hooks = { &r, rcpt_ok, on_message };
+    struct smtp_hooks    hooks = { &r, rcpt_ok, on_message, NULL };
     struct smtp_session *s = smtp_session_new(&cfg, &hooks, "192.0.2.7", 1);
     const char          *in = HELLO ENV "DATA\r\nx\r\n.\r\nQUIT\r\n";
     const char          *out;
@@ -465,7 +573,7 @@ test_timeout_shutdown(void **state)
 {
     struct smtp_config   cfg = config();
     struct rec           r = { .answer = RUAD_OK };
-    struct smtp_hooks    hooks = { &r, rcpt_ok, on_message };
+    struct smtp_hooks    hooks = { &r, rcpt_ok, on_message, NULL };
     struct smtp_session *s = smtp_session_new(&cfg, &hooks, "x", 1);
     const char          *out;
     size_t               olen;
@@ -496,6 +604,8 @@ main(void)
         cmocka_unit_test(test_text_line_limit),
         cmocka_unit_test(test_bare_lf_policy),
         cmocka_unit_test(test_tempfail),
+        cmocka_unit_test(test_admit),
+        cmocka_unit_test(test_trace_len),
         cmocka_unit_test(test_pregreet),
         cmocka_unit_test(test_starttls_injection),
         cmocka_unit_test(test_require_tls),
