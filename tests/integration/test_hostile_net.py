@@ -14,8 +14,9 @@ Checks:
   --http-body-timeout after its headers, and its report is not stored; an
   SMTP client sending DATA a byte a second gets 421 4.4.2 at
   --smtp-data-timeout (nothing stored), one sending NOOP every second 421
-  4.4.2 at --smtp-session-timeout; clients that reset mid-trickle leave
-  the server serving;
+  4.4.2 at --smtp-session-timeout; clients that reset mid-trickle, and
+  others right around the header and DATA deadlines (the deadline's close
+  racing the reset), leave the server serving;
 - HTTP framing (RFC 9112 6.1, 6.3), each 400 problem+json and the
   connection closed: Content-Length with Transfer-Encoding, two different
   Content-Lengths, two equal ones, %00 in the path (/tlsrpt%00x stores
@@ -351,9 +352,10 @@ try:
             "--http-body-timeout=%d: %s s %r" % (BODY_S, took, got[:80]))
     t.check(stored(db, "%s-body-trickle" % RUN) == 0,
             "the trickled report is not stored")
-    t.check(re.search(r"http close reason=header-deadline", A.text()) and
-            re.search(r"http close reason=body-deadline", A.text()),
-            "the deadlines are logged")
+    t.check(wait_for(lambda: re.search(r"http close reason=header-deadline",
+                                       A.text()) and
+                     re.search(r"http close reason=body-deadline", A.text()),
+                     2), "the deadlines are logged")
 
     # SMTP DATA, a byte a second
     c = Smtp(A)
@@ -398,11 +400,56 @@ try:
         h.close()
     with concurrent.futures.ThreadPoolExecutor(10) as ex:
         list(ex.map(reset_mid, range(40)))
+
+    # and clients that trickle until about their deadline, then reset:
+    # the deadline's close and the reset race
+    def rst(so):
+        try:
+            so.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                          b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        except OSError:
+            pass
+        so.close()
+
+    def reset_at_deadline(i):
+        at = (i % 10) * 0.1 - 0.5       # -0.5 .. +0.4 s of the deadline
+        so = socket.create_connection(("127.0.0.1", A.smtp_port), 5)
+        h = socket.create_connection(("127.0.0.1", A.http_port), 5)
+        try:
+            so.recv(100)
+            so.sendall(b"EHLO r\r\nMAIL FROM:<a@b>\r\nRCPT TO:<dmarc@rua."
+                       b"example>\r\nDATA\r\nSubject: reset\r\n")
+            h = NOVERIFY.wrap_socket(h)
+            h.sendall(b"POST /tlsrpt HTTP/1.1\r\n")
+            t0 = time.monotonic()
+            while True:
+                now = time.monotonic() - t0
+                if now >= HDR_S + at and h is not None:
+                    rst(h)
+                    h = None
+                if now >= DATA_S + at:
+                    break
+                try:
+                    so.sendall(b"x")
+                    if h is not None:
+                        h.sendall(b"X-a: b\r\n")
+                except (OSError, ssl.SSLError):
+                    pass
+                time.sleep(0.1)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            rst(so)
+            if h is not None:
+                rst(h)
+    with concurrent.futures.ThreadPoolExecutor(20) as ex:
+        list(ex.map(reset_at_deadline, range(20)))
     st, _, b, _ = one_request(A, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
                                  b"Connection: close\r\n\r\n")
     c = Smtp(A)
     t.check(st == 200 and c.banner[0] == 220 and A.p.poll() is None,
-            "serving after 40 resets mid-trickle: %s %s" % (st, c.banner))
+            "serving after 40 resets mid-trickle and 20 around the "
+            "deadlines: %s %s" % (st, c.banner))
     c.close()
 
     # ---- framing: 400 and the connection closed ----------------------------
