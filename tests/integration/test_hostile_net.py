@@ -537,7 +537,7 @@ try:
         s = https(C)
         s.sendall(post_head(C, len(b)) + b[:len(b) // 2])
         held.append((s, b))
-    time.sleep(0.5 * SLOW)
+    time.sleep(1.0 * SLOW)     # the server has taken them in
     extra = tls_report("one-too-many", pad=SIZE)
     st, h, b, closed = one_request(C, post_head(C, len(extra)) + extra)
     t.check(is_problem(st, h, b, 503) and h.get("retry-after"),
@@ -565,7 +565,7 @@ try:
         ok = c.envelope()
         c.sock.sendall(mail("held-%s-%d" % (RUN, i), 200000))
         sess.append((ok, c))
-    time.sleep(0.5 * SLOW)
+    time.sleep(1.0 * SLOW)     # the server has taken them in
     c = Smtp(C)
     ok = c.envelope()
     try:
