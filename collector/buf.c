@@ -62,6 +62,29 @@ buf_reserve(struct buf *b, size_t n)
 }
 
 enum ruad_rc
+buf_prealloc(struct buf *b, size_t n)
+{
+    enum ruad_rc rc;
+    size_t       need, ncap;
+    char        *p;
+
+    if ((rc = buf_reserve(b, 0)) != RUAD_OK)
+        return rc;
+    if (n > b->max - b->len)
+        return RUAD_LIMIT;
+    need = b->len + n;
+    if (need <= b->cap)
+        return RUAD_OK;
+    ncap = need;
+    if ((p = realloc(b->data, ncap + 1)) == NULL)
+        return RUAD_NOMEM;
+    b->data = p;
+    b->cap = ncap;
+    b->data[b->len] = '\0';
+    return RUAD_OK;
+}
+
+enum ruad_rc
 buf_append(struct buf *b, const void *p, size_t n)
 {
     enum ruad_rc rc;

@@ -26,6 +26,9 @@ void buf_free(struct buf *b);
 /* buf_reset - forget contents, keep memory */
 void buf_reset(struct buf *b);
 
+/* buf_prealloc - room for n more bytes at once (a known length), so the
+ * buffer does not grow by doubling; RUAD_LIMIT past the cap */
+enum ruad_rc buf_prealloc(struct buf *b, size_t n);
 enum ruad_rc buf_append(struct buf *b, const void *p, size_t n);
 enum ruad_rc buf_append_str(struct buf *b, const char *s);
 enum ruad_rc buf_append_byte(struct buf *b, unsigned char c);

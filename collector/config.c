@@ -78,11 +78,18 @@ static const struct config_row {
       sizeof(uint64_t), 1024, 256u << 20, "bytes of one POST body" },
     { "http_timeout", CFG_UINT, offsetof(struct config, http_timeout),
       sizeof(uint32_t), 1, 3600, "seconds an idle connection is kept" },
+    { "http_header_timeout", CFG_UINT,
+      offsetof(struct config, http_header_timeout), sizeof(uint32_t), 1,
+      3600, "seconds to a request's headers (from connect or the last request)" },
+    { "http_body_timeout", CFG_UINT,
+      offsetof(struct config, http_body_timeout), sizeof(uint32_t), 1,
+      3600, "seconds from a request's headers to the end of its body" },
     { "http_max_connections", CFG_UINT,
       offsetof(struct config, http_max_connections), sizeof(uint32_t),
       1, 100000, "HTTP connections in all" },
     { "http_max_per_ip", CFG_UINT, offsetof(struct config, http_max_per_ip),
-      sizeof(uint32_t), 1, 100000, "HTTP connections from one address" },
+      sizeof(uint32_t), 1, 100000, "HTTP connections from one address "
+      "(IPv6: one /64)" },
     { "http_threads", CFG_UINT, offsetof(struct config, http_threads),
       sizeof(uint32_t), 1, 256, "HTTP request threads" },
     { "web_root", CFG_STRING, offsetof(struct config, web_root),
@@ -104,12 +111,19 @@ static const struct config_row {
       "recipients of one message" },
     { "smtp_timeout", CFG_UINT, OFF(smtp_timeout), 10, 3600,
       "seconds an idle SMTP session is kept" },
+    { "smtp_data_timeout", CFG_UINT, OFF(smtp_data_timeout), 1, 3600,
+      "seconds from 354 to the final dot (then 421)" },
+    { "smtp_session_timeout", CFG_UINT, OFF(smtp_session_timeout), 1,
+      86400, "seconds an SMTP session may last, however busy" },
     { "smtp_max_connections", CFG_UINT, OFF(smtp_max_connections), 1,
       100000, "SMTP sessions in all" },
     { "smtp_max_per_ip", CFG_UINT, OFF(smtp_max_per_ip), 1, 100000,
-      "SMTP sessions from one address" },
+      "SMTP sessions from one address (IPv6: one /64)" },
     { "smtp_greet_delay_ms", CFG_UINT, OFF(smtp_greet_delay_ms), 0, 10000,
       "wait before the banner; input before it is refused" },
+    { "receive_max_bytes", CFG_SIZE, OFF(receive_max_bytes), 1u << 20,
+      64ull << 30, "bytes of mail and bodies held at once, SMTP and HTTP "
+      "(then 421/503)" },
     { "store_threads", CFG_UINT, OFF(store_threads), 1, 256,
       "threads committing received reports (HTTP and SMTP), in batches" },
     { "smtp_threads", CFG_UINT, OFF(store_threads), 1, 256,
@@ -177,6 +191,8 @@ config_init(struct config *c)
     snprintf(c->http_listen, sizeof(c->http_listen), "127.0.0.1:8443");
     c->http_max_body = HTTP_BODY_MAX;
     c->http_timeout = HTTP_TIMEOUT_S;
+    c->http_header_timeout = HTTP_HEADER_TIMEOUT_S;
+    c->http_body_timeout = HTTP_BODY_TIMEOUT_S;
     c->http_max_connections = HTTP_CONN_MAX;
     c->http_max_per_ip = HTTP_CONN_PER_IP_MAX;
     c->http_threads = HTTP_THREADS;
@@ -189,6 +205,9 @@ config_init(struct config *c)
     c->smtp_max_message = SMTP_MSG_MAX;
     c->smtp_max_recipients = SMTP_RCPT_MAX;
     c->smtp_timeout = SMTP_IDLE_TIMEOUT_S;
+    c->smtp_data_timeout = SMTP_DATA_TIMEOUT_S;
+    c->smtp_session_timeout = SMTP_SESSION_TIMEOUT_S;
+    c->receive_max_bytes = RECEIVE_BUFFERED_MAX;
     c->smtp_max_connections = SMTP_CONN_MAX;
     c->smtp_max_per_ip = SMTP_CONN_PER_IP_MAX;
     c->smtp_greet_delay_ms = SMTP_GREET_DELAY_MS;

@@ -36,6 +36,8 @@ struct config {
     char                 tls_key[CONFIG_STRING_MAX];      /* PEM path */
     uint64_t             http_max_body;
     uint32_t             http_timeout;                    /* seconds */
+    uint32_t             http_header_timeout;             /* seconds */
+    uint32_t             http_body_timeout;               /* seconds */
     uint32_t             http_max_connections;
     uint32_t             http_max_per_ip;
     uint32_t             http_threads;
@@ -49,6 +51,9 @@ struct config {
     uint64_t             smtp_max_message;
     uint32_t             smtp_max_recipients;
     uint32_t             smtp_timeout;                    /* seconds */
+    uint32_t             smtp_data_timeout;               /* seconds */
+    uint32_t             smtp_session_timeout;            /* seconds */
+    uint64_t             receive_max_bytes;   /* buffered, SMTP + HTTP */
     uint32_t             smtp_max_connections;
     uint32_t             smtp_max_per_ip;
     uint32_t             smtp_greet_delay_ms;

@@ -14,17 +14,6 @@
 
 #include "log.h"
 
-#define ALOG_PATH_MAX 200         /* bytes of the path logged */
-
-struct http_alog {
-    struct timespec t0;
-    char            method[12];
-    char            path[ALOG_PATH_MAX + 1];
-    unsigned        status;        /* 0: none queued */
-    uint64_t        bytes;
-    bool            open;          /* between begin and end */
-};
-
 static struct http_alog *alog_of(struct MHD_Connection *c);
 static void alog_peer(struct MHD_Connection *c, char *out, size_t len);
 static void alog_clean(char *out, size_t len, const char *s);
@@ -75,20 +64,6 @@ alog_clean(char *out, size_t len, const char *s)
         out[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ||
             s[i] == '"' || s[i] == '\\' ? '?' : s[i];
     out[i] = '\0';
-}
-
-void
-http_alog_connection(void *cls, struct MHD_Connection *c,
-    void **socket_context, enum MHD_ConnectionNotificationCode toe)
-{
-    (void)cls;
-    (void)c;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(struct http_alog));
-    } else {
-        free(*socket_context);
-        *socket_context = NULL;
-    }
 }
 
 void

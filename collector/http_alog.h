@@ -9,21 +9,30 @@
  *
  * The path never has its query (where a client might put a secret) and
  * is escaped like every peer string.  Each connection carries its record
- * as libmicrohttpd's socket context (MHD_OPTION_NOTIFY_CONNECTION with
- * http_alog_connection); the handlers note the request, its answer and
- * its end.
+ * at the start of its libmicrohttpd socket context (http_server.c's
+ * struct http_conn begins with a struct http_alog, zeroed when made);
+ * the handlers note the request, its answer and its end.
  */
 #ifndef RUAD_HTTP_ALOG_H
 #define RUAD_HTTP_ALOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
-/* http_alog_connection - MHD_OPTION_NOTIFY_CONNECTION: make and free a
- * connection's record */
-void http_alog_connection(void *cls, struct MHD_Connection *c,
-    void **socket_context, enum MHD_ConnectionNotificationCode toe);
+#define ALOG_PATH_MAX 200         /* bytes of the path logged */
+
+/* A connection's record: the first member of its socket context. */
+struct http_alog {
+    struct timespec t0;
+    char            method[12];
+    char            path[ALOG_PATH_MAX + 1];
+    unsigned        status;        /* 0: none queued */
+    uint64_t        bytes;
+    bool            open;          /* between begin and end */
+};
 
 /* http_alog_begin - a request starts (the first access call) */
 void http_alog_begin(struct MHD_Connection *c, const char *method,

@@ -30,9 +30,23 @@
  *
  * SECURITY: everything from the peer is hostile.  libmicrohttpd has no
  * body limit: http_max_body is ours, checked on Content-Length before a
- * byte is read and on the bytes as they come.  Connection timeout, total
- * and per-IP connection limits and libmicrohttpd's per-connection memory
- * are set explicitly.  Peer strings are escaped before they are logged.
+ * byte is read and on the bytes as they come.  The bodies of all requests
+ * together count against receive_max_bytes with SMTP's messages
+ * (membudget.c): past it 503 with Retry-After.  libmicrohttpd's timeout
+ * is idle time only, so a trickle of bytes would keep a connection for
+ * ever: our own deadlines (http_header_timeout from the connection or the
+ * end of the last request to the end of the headers, http_body_timeout
+ * from there to the end of the body) are kept per connection and a sweep
+ * thread shuts down the socket of a connection past its deadline.  The
+ * per-address cap is ours too (libmicrohttpd's counts whole IPv6
+ * addresses; ours counts an IPv6 client by its /64).  Framing that two
+ * parsers could read two ways is refused with 400 and the connection
+ * closed (RFC 9112 6.1, 6.3): Content-Length with Transfer-Encoding, more
+ * than one Content-Length or Transfer-Encoding, a Content-Length that is
+ * not a number; so is a NUL (%00) in the request target, which would cut
+ * the path short, and a body on GET or HEAD.  Total connections and
+ * libmicrohttpd's per-connection memory are set explicitly.  Peer strings
+ * are escaped before they are logged.
  */
 #include "http_server.h"
 
@@ -60,16 +74,20 @@
 #include "http_api.h"
 #include "http_static.h"
 #include "ingest.h"
+#include "limits.h"
 #include "log.h"
+#include "membudget.h"
 #include "mta_sts.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "netaddr.h"
 
 #define HTTP_POOL_WAIT_MS   5000      /* for a free database connection */
 #define HTTP_RETRY_AFTER    "30"      /* seconds, on 503 */
 #define HTTP_CONN_MEMORY    (64u << 10) /* libmicrohttpd's per-connection */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define HTTP_SNI_MAX        256         /* tls_sni_certs entries */
+#define HTTP_SWEEP_MS       200         /* deadline check interval */
 
 struct http_server;
 
@@ -116,6 +134,19 @@ struct http_creds {
     struct http_creds  *older;          /* loaded before this one */
 };
 
+/* One connection, from libmicrohttpd's STARTED to its CLOSED notice. */
+struct http_conn {
+    struct http_alog      alog;         /* first: the access log's record */
+    int                   fd;           /* valid until CLOSED (conn_mu) */
+    struct netaddr_key    key;
+    char                  peer[INET6_ADDRSTRLEN];
+    _Atomic int64_t       deadline;     /* ms, monotonic; 0: none */
+    atomic_bool           in_body;      /* which deadline runs */
+    bool                  refused;      /* past the per-address cap */
+    bool                  cut;          /* shut down by the sweep */
+    struct http_conn     *prev, *next;
+};
+
 struct http_server {
     struct MHD_Daemon    *d;
     const struct config  *cfg;
@@ -134,6 +165,13 @@ struct http_server {
     struct http_ops       stats_ops;    /* /metrics' database figures */
     struct ratelimit     *rl_ip;        /* POST /tlsrpt per address */
     char                  web_root[CONFIG_STRING_MAX];  /* resolved */
+    pthread_mutex_t       conn_mu;      /* guards conns */
+    struct http_conn     *conns;
+    pthread_t             sweeper;      /* http_sweep */
+    bool                  sweeping;
+    pthread_mutex_t       sweep_mu;
+    pthread_cond_t        sweep_cv;
+    bool                  sweep_stop;
 };
 
 /* Where a POST /tlsrpt is. */
@@ -149,7 +187,9 @@ struct http_req {
     bool                   gzip;
     bool                   too_big;
     unsigned               limited_s;   /* rate limited: Retry-After */
+    bool                   no_room;     /* past receive_max_bytes */
     size_t                 dropped;     /* body bytes read past the cap */
+    size_t                 charged;     /* bytes counted (membudget) */
     struct buf             body;
     enum http_phase        phase;
     struct http_server    *h;
@@ -498,6 +538,219 @@ tls_text(struct MHD_Connection *c, char *ver, size_t verlen,
     *cipher = gnutls_cipher_get_name(gnutls_cipher_get(s));
 }
 
+/* ---- connections: the per-address cap and the deadlines ---- */
+
+static int64_t
+http_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* http_conn_of - our record of the connection, NULL if it has none */
+static struct http_conn *
+http_conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/*
+ * http_conn_phase - the connection now waits for a request's headers
+ * (body false) or for its body (true), for at most timeout_s from now;
+ * 0: no deadline (a report being stored; the idle timeout still runs)
+ */
+static void
+http_conn_phase(struct MHD_Connection *c, bool body, unsigned timeout_s)
+{
+    struct http_conn *hc = http_conn_of(c);
+
+    if (hc == NULL)
+        return;
+    atomic_store(&hc->in_body, body);
+    atomic_store(&hc->deadline, timeout_s == 0 ? 0 :
+        http_now_ms() + (int64_t)timeout_s * 1000);
+}
+
+/*
+ * http_conn_notify - libmicrohttpd's STARTED and CLOSED notices: the
+ * per-address cap (an IPv6 client is its /64), and the list the sweep
+ * walks.  CLOSED comes before libmicrohttpd closes the descriptor, and
+ * takes conn_mu: the sweep never shuts down a descriptor reused since.
+ */
+static void
+http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server             *h = cls;
+    struct http_conn               *hc = *socket_context, *o;
+    const union MHD_ConnectionInfo *ci;
+    char                            ktext[NETADDR_TEXT_MAX];
+    unsigned                        same = 0;
+
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (hc == NULL)
+            return;
+        pthread_mutex_lock(&h->conn_mu);
+        if (hc->prev != NULL)
+            hc->prev->next = hc->next;
+        else
+            h->conns = hc->next;
+        if (hc->next != NULL)
+            hc->next->prev = hc->prev;
+        pthread_mutex_unlock(&h->conn_mu);
+        free(hc);
+        *socket_context = NULL;
+        return;
+    }
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+        return;
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if ((hc = calloc(1, sizeof(*hc))) == NULL) {
+        if (ci != NULL)                 /* untracked: not served */
+            shutdown(ci->connect_fd, SHUT_RDWR);
+        return;
+    }
+    hc->fd = ci != NULL ? ci->connect_fd : -1;
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    (void)netaddr_key(ci != NULL ? ci->client_addr : NULL, &hc->key);
+    peer_text(c, hc->peer, sizeof(hc->peer));
+    atomic_store(&hc->deadline, http_now_ms() +
+        (int64_t)h->cfg->http_header_timeout * 1000);
+    pthread_mutex_lock(&h->conn_mu);
+    for (o = h->conns; o != NULL; o = o->next)
+        if (!o->refused && !o->cut && netaddr_key_equal(&o->key, &hc->key))
+            same++;
+    if (same >= h->cfg->http_max_per_ip) {
+        hc->refused = true;             /* closed unread, never counted */
+        atomic_store(&hc->deadline, 0);
+        if (hc->fd >= 0)
+            shutdown(hc->fd, SHUT_RDWR);
+    }
+    hc->next = h->conns;
+    if (h->conns != NULL)
+        h->conns->prev = hc;
+    h->conns = hc;
+    pthread_mutex_unlock(&h->conn_mu);
+    *socket_context = hc;
+    if (hc->refused)
+        log_info("http refused peer=%s client=%s reason=\"too many "
+            "connections from one client\" max=%u", hc->peer,
+            netaddr_key_text(&hc->key, ktext, sizeof(ktext)),
+            (unsigned)h->cfg->http_max_per_ip);
+}
+
+/* http_sweep - the deadlines: a connection past its own is shut down
+ * (libmicrohttpd then sees the end of its stream and closes it) */
+static void *
+http_sweep(void *arg)
+{
+    struct http_server *h = arg;
+    struct http_conn   *hc;
+    struct timespec     ts;
+    int64_t             now, d;
+
+    pthread_mutex_lock(&h->sweep_mu);
+    while (!h->sweep_stop) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += HTTP_SWEEP_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&h->sweep_cv, &h->sweep_mu, &ts);
+        if (h->sweep_stop)
+            break;
+        pthread_mutex_unlock(&h->sweep_mu);
+        now = http_now_ms();
+        pthread_mutex_lock(&h->conn_mu);
+        for (hc = h->conns; hc != NULL; hc = hc->next) {
+            d = atomic_load(&hc->deadline);
+            if (hc->cut || hc->refused || d == 0 || now < d || hc->fd < 0)
+                continue;
+            hc->cut = true;
+            shutdown(hc->fd, SHUT_RDWR);
+            log_info("http close reason=%s peer=%s",
+                atomic_load(&hc->in_body) ? "body-deadline" :
+                "header-deadline", hc->peer);
+        }
+        pthread_mutex_unlock(&h->conn_mu);
+        pthread_mutex_lock(&h->sweep_mu);
+    }
+    pthread_mutex_unlock(&h->sweep_mu);
+    return NULL;
+}
+
+/* ---- framing ---- */
+
+/* Fresh requests, from the URI log callback to their first access call. */
+static char http_new_marker, http_bad_target;
+
+/* http_uri - a request line (libmicrohttpd's URI log callback gets the
+ * target as sent): a %00 would be decoded into a NUL that cuts the path
+ * short ("/tlsrpt%00x" read as "/tlsrpt") */
+static void *
+http_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    return uri != NULL && strstr(uri, "%00") != NULL ? &http_bad_target :
+        &http_new_marker;
+}
+
+struct http_framing {
+    unsigned n_cl, n_te;
+    bool     cl_bad, cl_nonzero;
+};
+
+static enum MHD_Result
+http_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+    struct http_framing *f = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->n_cl++;
+        if (value == NULL || value[0] == '\0' ||
+            value[strspn(value, "0123456789")] != '\0')
+            f->cl_bad = true;
+        else if (value[strspn(value, "0")] != '\0')
+            f->cl_nonzero = true;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->n_te++;
+    }
+    return MHD_YES;
+}
+
+/* http_refusal - why a request whose headers just arrived is refused
+ * (400, and the connection closed); NULL when it is not */
+static const char *
+http_refusal(struct MHD_Connection *c, const char *method, bool bad_target)
+{
+    struct http_framing f;
+
+    if (bad_target)
+        return "a NUL (%00) in the request target";
+    memset(&f, 0, sizeof(f));
+    MHD_get_connection_values(c, MHD_HEADER_KIND, http_framing_header, &f);
+    if (f.n_cl > 0 && f.n_te > 0)
+        return "both Content-Length and Transfer-Encoding (RFC 9112 6.1)";
+    if (f.n_cl > 1)
+        return "more than one Content-Length (RFC 9112 6.3)";
+    if (f.n_te > 1)
+        return "more than one Transfer-Encoding (RFC 9112 6.1)";
+    if (f.cl_bad)
+        return "Content-Length is not a number (RFC 9112 6.3)";
+    if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+        (f.n_te > 0 || f.cl_nonzero))
+        return "a GET or HEAD request has no body";
+    return NULL;
+}
+
 /* media_type_is - Content-Type equals want, parameters ignored (RFC 9110
  * 8.3.1: type and subtype are case-insensitive) */
 static bool
@@ -775,6 +1028,14 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
 
     if (rq->limited_s > 0)
         return http_tlsrpt_limited(h, c, rq);
+    if (rq->no_room) {
+        peer_text(c, rq->peer, sizeof(rq->peer));
+        log_info("http tlsrpt refused peer=%s status=503 reason=\""
+            "receive_max_bytes\"", rq->peer);
+        return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
+            "too many reports arriving at once; retry later", "Retry-After",
+            HTTP_RETRY_AFTER);
+    }
     if (rq->too_big)
         return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
             "the report is larger than http_max_body", NULL, NULL);
@@ -819,6 +1080,7 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
     rq->h = h;
     rq->c = c;
     rq->phase = RQ_STORING;
+    http_conn_phase(c, true, 0);           /* ours to wait for, not its */
     atomic_fetch_add(&h->storing, 1);
     /* suspended first: http_stored may resume it at once */
     MHD_suspend_connection(c);
@@ -862,8 +1124,9 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
 {
     const char      *ct, *cl;
     struct http_req *rq;
-    unsigned long long n;
+    unsigned long long n = 0;
     char            *end;
+    bool             have_len = false;
 
     if (strcmp(method, "POST") != 0)
         return http_problem(c, MP_TLSRPT, 405, "Method Not Allowed",
@@ -881,6 +1144,7 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
     if (cl != NULL) {
         errno = 0;
         n = strtoull(cl, &end, 10);
+        have_len = errno == 0 && *end == '\0';
         if (errno == 0 && *end == '\0' && n > h->cfg->http_max_body)
             return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
                 "the report is larger than http_max_body", NULL, NULL);
@@ -888,8 +1152,22 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
             return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
                 "no report in the request body", NULL, NULL);
     }
-    if ((rq = calloc(1, sizeof(*rq))) == NULL)
+    /* the body's bytes, known: held for it now, or refused at once */
+    if (have_len && !membudget_take((size_t)n + 1)) {
+        char peer[INET6_ADDRSTRLEN];
+
+        peer_text(c, peer, sizeof(peer));
+        log_info("http tlsrpt refused peer=%s status=503 reason=\""
+            "receive_max_bytes\" bytes=%llu", peer, n);
+        return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
+            "too many reports arriving at once; retry later", "Retry-After",
+            HTTP_RETRY_AFTER);
+    }
+    if ((rq = calloc(1, sizeof(*rq))) == NULL) {
+        if (have_len)
+            membudget_give((size_t)n + 1);
         return MHD_NO;
+    }
     rq->path = MP_TLSRPT;
     rq->gzip = media_type_is(ct, "application/tlsrpt+gzip");
     buf_init(&rq->body, h->cfg->http_max_body);
@@ -897,8 +1175,38 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
      * (no byte kept), then 429, so the client gets to read it */
     if ((rq->limited_s = http_tlsrpt_admit(h, c)) > 0)
         rq->too_big = true;
+    if (have_len) {
+        rq->charged = (size_t)n + 1;
+        if (!rq->too_big)                       /* else it grows */
+            (void)buf_prealloc(&rq->body, (size_t)n);
+    }
     *con_cls = rq;
     return MHD_YES;
+}
+
+/* http_req_account - count what the body holds now; false once the
+ * server-wide receive_max_bytes is passed */
+static bool
+http_req_account(struct http_req *rq)
+{
+    size_t now = rq->body.data != NULL ? rq->body.cap + 1 : 0;
+    bool   ok;
+
+    if (now <= rq->charged)
+        return true;
+    ok = membudget_charge(now - rq->charged);
+    rq->charged = now;
+    return ok;
+}
+
+/* http_req_release - the body is no longer needed */
+static void
+http_req_release(struct http_req *rq)
+{
+    buf_free(&rq->body);
+    if (rq->charged > 0)
+        membudget_give(rq->charged);
+    rq->charged = 0;
 }
 
 /* Marks a read-only request between its two access calls. */
@@ -959,6 +1267,25 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
     const char         *path;
 
     (void)version;
+    if (*con_cls == &http_new_marker || *con_cls == &http_bad_target) {
+        /* a request's headers are in: now its body's deadline */
+        bool        bad_target = *con_cls == &http_bad_target;
+        const char *why;
+
+        *con_cls = rq = NULL;
+        http_conn_phase(c, true, h->cfg->http_body_timeout);
+        if ((why = http_refusal(c, method, bad_target)) != NULL) {
+            char peer[INET6_ADDRSTRLEN];
+
+            atomic_fetch_add(&h->in_flight, 1);    /* http_done: out */
+            http_alog_begin(c, method, url);
+            peer_text(c, peer, sizeof(peer));
+            log_info("http refused peer=%s status=400 reason=\"%s\"", peer,
+                why);
+            return http_problem(c, MP_OTHER, 400, "Bad Request", why,
+                MHD_HTTP_HEADER_CONNECTION, "close");
+        }
+    }
     if (http_api_owns(*con_cls))           /* /api/ (http_api.c) */
         return (enum MHD_Result)http_api_access(h->api, c, route(h->cfg,
             url), method, upload_size, con_cls);
@@ -972,16 +1299,23 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
         atomic_fetch_add(&h->in_flight, 1);
         http_alog_begin(c, method, url);
     }
-    if (rq != NULL && rq->phase == RQ_STORED)
+    if (rq != NULL && rq->phase == RQ_STORED) {
+        http_conn_phase(c, true, h->cfg->http_body_timeout);
         return http_tlsrpt_answer(h, c, rq);
+    }
     if (rq != NULL) {                      /* a POST body arriving */
         if (*upload_size > 0) {
-            if (!rq->too_big && buf_append(&rq->body, upload_data,
-                *upload_size) != RUAD_OK) {
-                rq->too_big = true;        /* keep no more bytes */
-                buf_free(&rq->body);
-            } else if (rq->too_big &&
-                (rq->dropped += *upload_size) > h->cfg->http_max_body) {
+            if (!rq->too_big && !rq->no_room) {
+                if (buf_append(&rq->body, upload_data, *upload_size) !=
+                    RUAD_OK) {
+                    rq->too_big = true;    /* keep no more bytes */
+                    http_req_release(rq);
+                } else if (!http_req_account(rq)) {
+                    rq->no_room = true;    /* 503 at the end */
+                    http_req_release(rq);
+                }
+            } else if ((rq->dropped += *upload_size) >
+                h->cfg->http_max_body) {
                 return MHD_NO;             /* too much: cut it off */
             }
             /* libmicrohttpd 0.9.75 cannot queue a response mid-body: the
@@ -1032,6 +1366,12 @@ http_done(void *cls, struct MHD_Connection *c, void **con_cls,
     struct http_req    *rq = *con_cls;
 
     http_alog_end(c, toe);
+    /* the next request's headers have their own deadline */
+    http_conn_phase(c, false, h->cfg->http_header_timeout);
+    if (*con_cls == &http_new_marker || *con_cls == &http_bad_target) {
+        *con_cls = NULL;            /* ended before its headers were in */
+        return;
+    }
     atomic_fetch_sub(&h->in_flight, 1);
     if (*con_cls == &http_read_marker || http_api_owns(*con_cls)) {
         *con_cls = NULL;
@@ -1041,7 +1381,7 @@ http_done(void *cls, struct MHD_Connection *c, void **con_cls,
         toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT && rq != NULL)
         log_info("http request ended early reason=%d", (int)toe);
     if (rq != NULL) {
-        buf_free(&rq->body);
+        http_req_release(rq);
         free(rq);
         *con_cls = NULL;
     }
@@ -1165,6 +1505,16 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
     }
     http_ops_init(&h->ready_ops, http_ready_ask, sizeof(enum http_ready));
     http_ops_init(&h->stats_ops, http_stats_ask, sizeof(struct http_stats));
+    pthread_mutex_init(&h->conn_mu, NULL);
+    pthread_mutex_init(&h->sweep_mu, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&h->sweep_cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, http_access,
         h,
         MHD_OPTION_EXTERNAL_LOGGER, http_log, h,      /* must come first */
@@ -1172,10 +1522,10 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_max_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, http_done, h,
-        MHD_OPTION_NOTIFY_CONNECTION, http_alog_connection, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, h,
+        MHD_OPTION_URI_LOG_CALLBACK, http_uri, h,
         h->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END,
         http_cert_cb,
         MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
@@ -1191,11 +1541,18 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         mta_sts_free(h->sts);
         ratelimit_free(h->rl_ip);
         pthread_mutex_destroy(&h->mu);
+        pthread_mutex_destroy(&h->conn_mu);
+        pthread_mutex_destroy(&h->sweep_mu);
+        pthread_cond_destroy(&h->sweep_cv);
         http_tls_server = NULL;
         http_api_free(h->api);
         free(h);
         return NULL;
     }
+    h->sweeping = pthread_create(&h->sweeper, NULL, http_sweep, h) == 0;
+    if (!h->sweeping)
+        log_warn("http deadline sweep not started: slow clients are cut "
+            "off by http_timeout alone");
     log_info("http listening addr=%s tls=%s threads=%u web_root=%s",
         cfg->http_listen, h->tls ? "on" : "off", cfg->http_threads,
         h->web_root);
@@ -1230,6 +1587,16 @@ http_server_stop(struct http_server *h, unsigned drain_s)
     MHD_stop_daemon(h->d);
     if (ls != MHD_INVALID_SOCKET)          /* ours once quiesced */
         close(ls);
+    if (h->sweeping) {
+        pthread_mutex_lock(&h->sweep_mu);
+        h->sweep_stop = true;
+        pthread_cond_signal(&h->sweep_cv);
+        pthread_mutex_unlock(&h->sweep_mu);
+        pthread_join(h->sweeper, NULL);
+    }
+    pthread_mutex_destroy(&h->conn_mu);
+    pthread_mutex_destroy(&h->sweep_mu);
+    pthread_cond_destroy(&h->sweep_cv);
     http_tls_server = NULL;
     http_ops_free(&h->ready_ops);
     http_ops_free(&h->stats_ops);

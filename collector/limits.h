@@ -49,8 +49,15 @@
 /* HTTPS receiver (http_server.c).  libmicrohttpd has no body cap. */
 #define HTTP_BODY_MAX         (16u << 20)    /* bytes of one POST body */
 #define HTTP_TIMEOUT_S        30             /* idle connection, seconds */
+#define HTTP_HEADER_TIMEOUT_S 20             /* from connection (or the end of
+                                                the last request) to the
+                                                end of the headers; Apache
+                                                mod_reqtimeout: 20-40 */
+#define HTTP_BODY_TIMEOUT_S   120            /* headers to the end of the
+                                                body: 16 MiB at 140 KB/s */
 #define HTTP_CONN_MAX         1000           /* connections in all */
-#define HTTP_CONN_PER_IP_MAX  64             /* connections from one IP */
+#define HTTP_CONN_PER_IP_MAX  64             /* connections from one IPv4
+                                                address or IPv6 /64 */
 #define HTTP_THREADS          8              /* request threads */
 #define HTTP_OPS_CACHE_MS     5000           /* /metrics and /readyz share
                                                 one database answer this
@@ -75,9 +82,27 @@
 #define SMTP_ERRORS_MAX       10             /* then 421 (Postfix's
                                                 hard_error_limit is 20) */
 #define SMTP_IDLE_TIMEOUT_S   300            /* RFC 5321 4.5.3.2.7 */
+#define SMTP_DATA_TIMEOUT_S   600            /* 354 to the final dot; RFC
+                                                5321 4.5.3.2.6 waits 10 min
+                                                for our reply to it: 25 MiB
+                                                at 43 KB/s */
+#define SMTP_SESSION_TIMEOUT_S 1800          /* a whole session, however
+                                                busy (command trickles) */
 #define SMTP_CONN_MAX         2000           /* sessions in all */
-#define SMTP_CONN_PER_IP_MAX  50             /* sessions from one address */
+#define SMTP_CONN_PER_IP_MAX  50             /* sessions from one IPv4
+                                                address or IPv6 /64 */
 #define SMTP_GREET_DELAY_MS   300            /* pregreet check */
+
+/*
+ * Bytes of messages and bodies in memory while they arrive and are
+ * stored, SMTP and HTTP together (membudget.c): without it 2000 SMTP
+ * sessions could hold 25 MiB each.  Past it: 421 4.3.1 / 503.
+ */
+#define RECEIVE_BUFFERED_MAX  (256ull << 20)
+#define RECEIVE_TRIM_MIN      (1u << 20)     /* a release this large is
+                                                given back (malloc_trim) */
+#define MALLOC_ARENAS_MAX     4              /* glibc arenas (M_ARENA_MAX);
+                                                default 8 per core */
 
 /*
  * Report rate limits (ratelimit.c), per instance, per channel: a real

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,8 @@
 #include "imap.h"
 #include "ingest.h"
 #include "inbound.h"
+#include "limits.h"
+#include "membudget.h"
 #include "metrics.h"
 #include "smtp_server.h"
 #include "store_pg.h"
@@ -1284,6 +1287,12 @@ cmd_serve(struct config *cfg, const struct args *a)
     imap_global_init();
     metrics_add_section(imap_metrics_render);
     serve.cfg = cfg;
+    /* glibc, before any thread: few arenas (8 per core by default, each
+     * keeping what it once held), and big buffers (messages, bodies)
+     * mmapped, so their pages go back to the system when freed */
+    mallopt(M_ARENA_MAX, MALLOC_ARENAS_MAX);
+    mallopt(M_MMAP_THRESHOLD, RECEIVE_TRIM_MIN);
+    membudget_set(cfg->receive_max_bytes);
     /* thousands of idle SMTP sessions need descriptors */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;

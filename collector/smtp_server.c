@@ -14,10 +14,14 @@
  * client sent after STARTTLS is dropped unread (CVE-2011-0411 class).
  *
  * SECURITY: sockets carry peer data only to smtp_session_feed().  Caps:
- * sessions in all and per address (421 at accept), the pregreet wait (554
- * for early input), idle time (421 4.4.2), bytes buffered per session
- * (SMTP_IN_MAX; beyond it the session is not read until the engine takes
- * them), transactions per address (IPv6: per /64) and per MAIL FROM
+ * sessions in all and per address, an IPv6 client counted by its /64
+ * (421 at accept), the pregreet wait (554 for early input), idle time
+ * (421 4.4.2), deadlines that no trickle of bytes moves (DATA, 354 to the
+ * final dot, and the whole session: 421 4.4.2), bytes buffered per
+ * session (SMTP_IN_MAX; beyond it the session is not read until the
+ * engine takes them), the messages' bytes held by all sessions together
+ * with HTTP's bodies (membudget.c: 421 4.3.1 for the session that goes
+ * past it), transactions per address (IPv6: per /64) and per MAIL FROM
  * domain (ratelimit.c; 452 4.7.1 at RCPT, before any data), and every
  * protocol limit of smtp_session.c.  The same message again, byte for
  * byte (our Received header aside), is answered 250 and not stored again.
@@ -45,7 +49,9 @@
 #include "ingest.h"
 #include "limits.h"
 #include "log.h"
+#include "membudget.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "ratelimit.h"
 #include "smtp_session.h"
 
@@ -77,8 +83,12 @@ struct smtp_conn {
     char                 in[SMTP_IN_MAX];
     size_t               in_len;
     char                 peer[INET6_ADDRSTRLEN];
+    struct netaddr_key   key;                 /* per-address cap */
     uint64_t             id;
     int64_t              greet_at, idle_at;   /* ms, monotonic */
+    int64_t              data_at;   /* DATA deadline; 0: not in DATA */
+    int64_t              end_at;    /* the session's deadline */
+    size_t               charged;   /* message bytes counted (membudget) */
     bool                 greeted, storing, gone;
     bool                 dead;      /* closed: freed after the event batch */
     bool                 eof;       /* the client sent all it will send */
@@ -399,6 +409,10 @@ conn_close(struct smtp_conn *c)
     c->fd = -1;
     smtp_session_free(c->sess);
     c->sess = NULL;
+    if (c->charged > 0) {
+        membudget_give(c->charged);
+        c->charged = 0;
+    }
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -501,6 +515,37 @@ conn_handshake(struct smtp_conn *c)
     return false;
 }
 
+/*
+ * conn_account - count the memory the session's message holds in the
+ * server-wide budget; past it (receive_max_bytes) the session that grew
+ * is told 421 4.3.1 and its message dropped, unless it is complete and
+ * being stored already.  Also notes when DATA began, for its deadline.
+ */
+static void
+conn_account(struct smtp_conn *c)
+{
+    size_t now = smtp_session_buffered(c->sess);
+
+    if (now > c->charged) {
+        bool ok = membudget_charge(now - c->charged);
+
+        c->charged = now;
+        if (!ok && !smtp_session_busy(c->sess)) {
+            smtp_session_abort(c->sess, SMTP_ABORT_MEMORY);
+            now = smtp_session_buffered(c->sess);
+        }
+    }
+    if (now < c->charged) {
+        membudget_give(c->charged - now);
+        c->charged = now;
+    }
+    if (!smtp_session_in_data(c->sess))
+        c->data_at = 0;
+    else if (c->data_at == 0)
+        c->data_at = now_ms() +
+            (int64_t)c->srv->cfg->smtp_data_timeout * 1000;
+}
+
 /* conn_process - let the engine take what was read; false: close */
 static bool
 conn_process(struct smtp_conn *c)
@@ -514,6 +559,7 @@ conn_process(struct smtp_conn *c)
         if (used < c->in_len)
             memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
+        conn_account(c);
         if (smtp_session_wants_tls(c->sess)) {
             /* anything sent after STARTTLS in the clear is dropped */
             if (c->in_len > 0)
@@ -526,6 +572,7 @@ conn_process(struct smtp_conn *c)
         if (used == 0)
             break;              /* output back-pressure */
     }
+    conn_account(c);            /* also after an answer or an abort */
     if (!conn_flush(c))
         return false;           /* closing done, or an error */
     /* the client has closed its side: once every command it sent is
@@ -597,6 +644,8 @@ conn_accept(struct smtp_server *s)
     const char             *why = NULL;
     unsigned                same = 0;
     char                    peer[INET6_ADDRSTRLEN] = "unknown";
+    char                    ktext[NETADDR_TEXT_MAX];
+    struct netaddr_key      key;
     int                     fd;
 
     for (;;) {
@@ -613,8 +662,9 @@ conn_accept(struct smtp_server *s)
                 peer, sizeof(peer));
         same = 0;               /* both are per connection */
         why = NULL;
+        (void)netaddr_key((struct sockaddr *)&sa, &key);
         for (o = s->conns; o != NULL; o = o->next)
-            if (!o->gone && strcmp(o->peer, peer) == 0)
+            if (!o->gone && netaddr_key_equal(&o->key, &key))
                 same++;
         if (atomic_load(&s->stopping))
             why = "421 4.3.2 Service shutting down, try again later\r\n";
@@ -627,7 +677,8 @@ conn_accept(struct smtp_server *s)
             if (why == NULL)
                 why = "421 4.3.2 Out of memory, try again later\r\n";
             (void)!send(fd, why, strlen(why), MSG_NOSIGNAL);
-            log_info("smtp refused peer=%s reply=\"%.9s\"", peer, why);
+            log_info("smtp refused peer=%s client=%s reply=\"%.9s\"", peer,
+                netaddr_key_text(&key, ktext, sizeof(ktext)), why);
             close(fd);
             continue;
         }
@@ -635,6 +686,7 @@ conn_accept(struct smtp_server *s)
         c->fd = fd;
         c->id = ++s->next_id;
         snprintf(c->peer, sizeof(c->peer), "%s", peer);
+        c->key = key;
         c->hooks.ctx = c;
         c->hooks.rcpt_ok = rcpt_ok;
         c->hooks.admit = admit;
@@ -647,6 +699,7 @@ conn_accept(struct smtp_server *s)
         }
         c->greet_at = now_ms() + s->cfg->smtp_greet_delay_ms;
         c->idle_at = now_ms() + (int64_t)s->cfg->smtp_timeout * 1000;
+        c->end_at = now_ms() + (int64_t)s->cfg->smtp_session_timeout * 1000;
         c->next = s->conns;
         if (s->conns != NULL)
             s->conns->prev = c;
@@ -697,7 +750,7 @@ smtp_done_jobs(struct smtp_server *s)
     }
 }
 
-/* smtp_timers - banners due, sessions idle too long, shutdown */
+/* smtp_timers - banners due, sessions idle or busy too long, shutdown */
 static void
 smtp_timers(struct smtp_server *s)
 {
@@ -715,9 +768,19 @@ smtp_timers(struct smtp_server *s)
                 smtp_session_greet(c->sess);
             /* else: input came first; the engine refuses it below */
         }
-        if (stopping)
+        if (stopping) {
             smtp_session_shutdown(c->sess);
-        else if (now >= c->idle_at && !c->storing) {
+        } else if (!c->storing && ((c->data_at != 0 && now >= c->data_at) ||
+            now >= c->end_at)) {
+            /* a deadline: no trickle of bytes moves it */
+            if (smtp_session_closing(c->sess)) {
+                conn_close(c);  /* told already, and still not gone */
+                continue;
+            }
+            smtp_session_abort(c->sess, c->data_at != 0 &&
+                now >= c->data_at ? SMTP_ABORT_DATA_TIME :
+                SMTP_ABORT_SESSION_TIME);
+        } else if (now >= c->idle_at && !c->storing) {
             if (smtp_session_closing(c->sess)) {
                 /* its last reply could not be written: the peer reads
                  * nothing, or never finishes the TLS handshake */

@@ -2,7 +2,8 @@
  * smtp_session.c - RFC 5321 server engine (see smtp_session.h).
  *
  * Implements: EHLO/HELO, MAIL (SIZE=, BODY= of RFC 1870 and RFC 6152),
- * RCPT, DATA, RSET, NOOP, QUIT, VRFY (252), HELP, STARTTLS (RFC 3207),
+ * RCPT (no parameters: 555 5.5.4), DATA, RSET, NOOP, QUIT, VRFY (252),
+ * HELP, STARTTLS (RFC 3207),
  * PIPELINING (RFC 2920), ENHANCEDSTATUSCODES (RFC 2034, codes of RFC
  * 3463) on every reply.  One function changes the state
  * (smtp_enter_state); a table says in which states a verb is legal.
@@ -335,8 +336,16 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
     unsigned    wait;
 
     if (strncasecmp(arg, " TO:", 4) != 0 ||
-        !parse_path(arg + 4, addr, sizeof(addr), &p) || addr[0] == '\0') {
+        !parse_path(arg + 4, addr, sizeof(addr), &p) || addr[0] == '\0' ||
+        (*p != '\0' && *p != ' ')) {
         reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+        smtp_error(s);
+        return;
+    }
+    /* no extension we offer defines a RCPT parameter (RFC 5321 4.1.1.3;
+     * NOTIFY= and ORCPT= are DSN's, RFC 3461, which we do not offer) */
+    if (*skip_sp(p) != '\0') {
+        reply(s, "555 5.5.4 Unsupported RCPT parameter");
         smtp_error(s);
         return;
     }
@@ -894,5 +903,46 @@ smtp_session_shutdown(struct smtp_session *s)
         return;
     reply(s, "421 4.3.2 %s Service shutting down, try again later",
         s->cfg->hostname);
+    smtp_enter_state(s, SMTP_S_CLOSING);
+}
+
+bool
+smtp_session_in_data(const struct smtp_session *s)
+{
+    return s->state == SMTP_S_DATA;
+}
+
+size_t
+smtp_session_buffered(const struct smtp_session *s)
+{
+    return s->msg.data != NULL ? s->msg.cap + 1 : 0;
+}
+
+void
+smtp_session_abort(struct smtp_session *s, enum smtp_abort why)
+{
+    static const char *const reason[] = { "data-deadline",
+        "session-deadline", "memory" };
+
+    if (s->state == SMTP_S_CLOSING || s->state == SMTP_S_STORING)
+        return;
+    switch (why) {
+    case SMTP_ABORT_DATA_TIME:
+        reply(s, "421 4.4.2 %s Message took too long to arrive, closing",
+            s->cfg->hostname);
+        break;
+    case SMTP_ABORT_SESSION_TIME:
+        reply(s, "421 4.4.2 %s Session lasted too long, closing",
+            s->cfg->hostname);
+        break;
+    case SMTP_ABORT_MEMORY:
+        reply(s, "421 4.3.1 %s Too much mail arriving at once, try again "
+            "later", s->cfg->hostname);
+        break;
+    }
+    log_info("sess=%016llx smtp close reason=%s peer=%s",
+        (unsigned long long)s->id, reason[why], s->peer);
+    /* the message is lost to us: its sender keeps it and retries */
+    smtp_reset(s);
     smtp_enter_state(s, SMTP_S_CLOSING);
 }

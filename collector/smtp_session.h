@@ -114,4 +114,20 @@ void smtp_session_timeout(struct smtp_session *s);
  * unless a message is being stored (then after its answer) */
 void smtp_session_shutdown(struct smtp_session *s);
 
+/* smtp_session_in_data - a message is arriving (from 354 to its end) */
+bool smtp_session_in_data(const struct smtp_session *s);
+/* smtp_session_buffered - bytes of memory the message holds (arriving or
+ * being stored); 0 between messages */
+size_t smtp_session_buffered(const struct smtp_session *s);
+
+/* Why the server cuts a session off (smtp_session_abort). */
+enum smtp_abort {
+    SMTP_ABORT_DATA_TIME,        /* DATA took longer than its deadline */
+    SMTP_ABORT_SESSION_TIME,     /* the session outlived its deadline */
+    SMTP_ABORT_MEMORY            /* too many bytes buffered server-wide */
+};
+/* smtp_session_abort - 421 and close, whatever the client is doing (RFC
+ * 5321 3.8); nothing while a message is being stored or already closing */
+void smtp_session_abort(struct smtp_session *s, enum smtp_abort why);
+
 #endif /* RUAD_SMTP_SESSION_H */

@@ -6,7 +6,8 @@
  * second the chunk size; the rest is the client's bytes.  The target
  * plays the server: drains the output, does the "handshake" when asked,
  * answers stored messages, and checks the engine's promises (nothing is
- * taken while busy, after STARTTLS or while closing).
+ * taken while busy, after STARTTLS or while closing; an abort by the
+ * server leaves no message behind).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -101,6 +102,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (used == 0 && olen == 0)
                 abort();
         }
+    }
+    if (data[0] & 128) {
+        /* a server deadline or the memory cap: the message is dropped */
+        bool busy = smtp_session_busy(s);
+
+        smtp_session_abort(s, (enum smtp_abort)(data[1] % 3));
+        if (!busy && (smtp_session_in_data(s) ||
+            smtp_session_buffered(s) != 0 || !smtp_session_closing(s)))
+            abort();
     }
     smtp_session_timeout(s);
     smtp_session_free(s);

@@ -177,6 +177,14 @@ static const struct dialogue {
       "MAIL FROM:<\xf4\x90\x80\x80@b>\r\n", /* above U+10FFFF */
       { "501 5.1.7", "501 5.1.7", "501 5.1.7", "501 5.1.7", "421 4.7.0" }, 0,
       NULL },
+    /* RFC 5321 4.1.1.3: no extension we offer defines one */
+    { "RCPT parameters", "EHLO c\r\nMAIL FROM:<a@b>\r\n"
+      "RCPT TO:<dmarc@rua.example> NOTIFY=NEVER\r\n"
+      "RCPT TO:<dmarc@rua.example> ORCPT=rfc822;x@y\r\n"
+      "RCPT TO:<dmarc@rua.example>junk\r\n"
+      "RCPT TO:<dmarc@rua.example>   \r\nDATA\r\n",
+      { "555 5.5.4 Unsupported RCPT", "555 5.5.4 Unsupported RCPT",
+        "501 5.5.4", "250 2.1.5", "354" }, 0, NULL },
     { "RCPT TO not UTF-8", "EHLO c\r\nMAIL FROM:<a@b>\r\n"
       "RCPT TO:<dmarc\x80@rua.example>\r\nRCPT TO:<a\xe2\x82@b>\r\n"
       "RCPT TO:<dmarc@rua.example>\r\n",
@@ -593,6 +601,71 @@ test_timeout_shutdown(void **state)
     smtp_session_free(s);
 }
 
+/* The server's deadlines and memory cap: 421, the message forgotten. */
+static void
+test_abort(void **state)
+{
+    static const struct {
+        enum smtp_abort why;
+        const char     *want;
+    } cases[] = {
+        { SMTP_ABORT_DATA_TIME, "421 4.4.2 mx.test Message took too long" },
+        { SMTP_ABORT_SESSION_TIME, "421 4.4.2 mx.test Session lasted" },
+        { SMTP_ABORT_MEMORY, "421 4.3.1 mx.test Too much mail" },
+    };
+    struct smtp_config   cfg = config();
+    struct rec           r = { .answer = RUAD_AGAIN };
+    struct smtp_hooks    hooks = { &r, rcpt_ok, on_message, NULL };
+    const char          *in = HELLO ENV "DATA\r\nSubject: x\r\n\r\nhal";
+    const char          *out;
+    size_t               i, used, olen;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct smtp_session *s = smtp_session_new(&cfg, &hooks, "x", i);
+
+        smtp_session_greet(s);
+        assert_false(smtp_session_in_data(s));
+        assert_int_equal(smtp_session_buffered(s), 0);
+        assert_int_equal(smtp_session_feed(s, in, strlen(in), &used),
+            RUAD_OK);
+        assert_int_equal(used, strlen(in));
+        assert_true(smtp_session_in_data(s));
+        assert_true(smtp_session_buffered(s) > strlen("Subject: x"));
+        smtp_session_abort(s, cases[i].why);
+        out = smtp_session_output(s, &olen);
+        assert_non_null(strstr(out, cases[i].want));
+        assert_true(smtp_session_closing(s));
+        assert_false(smtp_session_in_data(s));
+        assert_int_equal(smtp_session_buffered(s), 0);
+        /* the rest of the message is not taken, nor stored */
+        assert_int_equal(smtp_session_feed(s, "\r\n.\r\n", 5, &used),
+            RUAD_OK);
+        assert_int_equal(used, 0);
+        assert_int_equal(r.messages, 0);
+        smtp_session_free(s);
+    }
+    /* while a message is being stored, its answer comes first */
+    {
+        struct smtp_session *s = smtp_session_new(&cfg, &hooks, "x", 9);
+        const char          *full = HELLO ENV "DATA\r\nx\r\n.\r\n";
+
+        smtp_session_greet(s);
+        assert_int_equal(smtp_session_feed(s, full, strlen(full), &used),
+            RUAD_OK);
+        assert_true(smtp_session_busy(s));
+        assert_true(smtp_session_buffered(s) > 0);
+        smtp_session_abort(s, SMTP_ABORT_MEMORY);
+        assert_false(smtp_session_closing(s));
+        smtp_session_stored(s, RUAD_OK, "5");
+        assert_int_equal(smtp_session_buffered(s), 0);
+        out = smtp_session_output(s, &olen);
+        assert_null(strstr(out, "421"));
+        assert_non_null(strstr(out, "queued as 5"));
+        smtp_session_free(s);
+    }
+}
+
 int
 main(void)
 {
@@ -611,6 +684,7 @@ main(void)
         cmocka_unit_test(test_require_tls),
         cmocka_unit_test(test_async_store),
         cmocka_unit_test(test_timeout_shutdown),
+        cmocka_unit_test(test_abort),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
