@@ -183,7 +183,10 @@ def one_request(srv, raw, timeout=5):
     closed by the server?)."""
     s = https(srv)
     try:
-        s.sendall(raw)
+        try:
+            s.sendall(raw)
+        except (OSError, ssl.SSLError):
+            pass                # answered and closed before the end
         data, closed, _ = read_all(s, timeout * SLOW)
     finally:
         s.close()
@@ -352,10 +355,13 @@ try:
             "--http-body-timeout=%d: %s s %r" % (BODY_S, took, got[:80]))
     t.check(stored(db, "%s-body-trickle" % RUN) == 0,
             "the trickled report is not stored")
-    t.check(wait_for(lambda: re.search(r"http close reason=header-deadline",
-                                       A.text()) and
-                     re.search(r"http close reason=body-deadline", A.text()),
-                     2), "the deadlines are logged")
+    # (a loaded server may hand the body's request over after its header
+    # deadline: then that one cuts it, and says so)
+    t.check(wait_for(lambda: len(re.findall(
+        r"http close reason=(?:header|body)-deadline peer=", A.text())) >= 2,
+        2) and "reason=header-deadline" in A.text(),
+        "the deadlines are logged: %s" % re.findall(
+            r"http close reason=\S+", A.text()))
 
     # SMTP DATA, a byte a second
     c = Smtp(A)
