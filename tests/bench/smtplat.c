@@ -9,9 +9,10 @@
  * and send messages until MESSAGES (default 100) have been sent by all of
  * them together; -n opens a new session for every message (connect, 220,
  * EHLO, the message, QUIT), as smtp-source does without -d.  Each message
- * is MAIL FROM, RCPT TO, DATA, the bytes of FILE as smtp-source -F sends
- * them (each line ended by CRLF, a '.' put before a line that starts with
- * one), then the end of data, one command at a time (no pipelining, as
+ * is MAIL FROM, RCPT TO, DATA, a header field of its own ("X-Smtplat:
+ * PID.N", so that no two messages are the same bytes), the bytes of FILE
+ * as smtp-source -F sends them (each line ended by CRLF, a '.' put before
+ * a line that starts with one), then the end of data, one command at a time (no pipelining, as
  * smtp-source).  Nagle is off, so the end of data leaves in its own
  * segment the moment it is written.
  *
@@ -232,7 +233,11 @@ message(struct sess *s, long i)
     snprintf(out, sizeof(out), "RCPT TO:<%s>", to);
     if (cmd(s, out, 250) != 0 || cmd(s, "DATA", 354) != 0)
         return -1;
-    if (send_all(s, body, body_len) != 0) {
+    /* a header field of its own first: every message is new bytes, so
+     * each is stored (ruad does not store the same bytes twice) */
+    snprintf(out, sizeof(out), "X-Smtplat: %ld.%ld\r\n", (long)getpid(), i);
+    if (send_all(s, out, strlen(out)) != 0 ||
+        send_all(s, body, body_len) != 0) {
         fail("lost connection sending the message");
         return -1;
     }
