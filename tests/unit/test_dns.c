@@ -255,22 +255,33 @@ static int
 setup(void **state)
 {
     struct sockaddr_in a;
-    socklen_t          al = sizeof(a);
-    int                one = 1;
+    socklen_t          al;
+    int                one = 1, tries;
 
     (void)state;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    srv.udp = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(srv.udp >= 0);
-    assert_int_equal(bind(srv.udp, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(srv.udp, (struct sockaddr *)&a, &al), 0);
-    srv.port = ntohs(a.sin_port);
-    srv.tcp = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(srv.tcp >= 0);
-    setsockopt(srv.tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    assert_int_equal(bind(srv.tcp, (struct sockaddr *)&a, sizeof(a)), 0);
+    /* one port number for UDP and TCP: the kernel picks a free UDP port,
+     * and the same TCP port may be taken (another test's connection):
+     * then another pick */
+    for (tries = 0; tries < 100; tries++) {
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        al = sizeof(a);
+        srv.udp = socket(AF_INET, SOCK_DGRAM, 0);
+        assert_true(srv.udp >= 0);
+        assert_int_equal(bind(srv.udp, (struct sockaddr *)&a, sizeof(a)), 0);
+        assert_int_equal(getsockname(srv.udp, (struct sockaddr *)&a, &al),
+            0);
+        srv.port = ntohs(a.sin_port);
+        srv.tcp = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(srv.tcp >= 0);
+        setsockopt(srv.tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(srv.tcp, (struct sockaddr *)&a, sizeof(a)) == 0)
+            break;
+        close(srv.tcp);
+        close(srv.udp);
+    }
+    assert_true(tries < 100);
     assert_int_equal(listen(srv.tcp, 16), 0);
     srv.stop = false;
     assert_int_equal(pthread_create(&srv.th, NULL, serve, NULL), 0);
