@@ -124,6 +124,8 @@ def main():
             return srv.poll() is not None
     wait_for(up, 20)
     if not t.check(srv.poll() is None, "ruad serve starts"):
+        logf.close()
+        pg.remove()             # no PostgreSQL left behind
         t.finish()
 
     stop = time.monotonic() + SECONDS
