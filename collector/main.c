@@ -835,7 +835,7 @@ import_file(struct store *st, const struct config *cfg, const char *path)
         return false;
     }
     rc = worker_process(st, cfg, id, &r);
-    if (rc == RUAD_EOF || rc == RUAD_AGAIN) {
+    if (rc == RUAD_EOF || rc == RUAD_BUSY) {
         printf("%s: queued (another worker has it) [inbound %lld]\n", path,
             (long long)id);
         return true;
@@ -1240,7 +1240,7 @@ serve_worker(void *arg)
             metrics_verdict(r.state, r.stored_dmarc, r.stored_tlsrpt);
         } else if (rc == RUAD_EOF) {
             serve_wait(1000);
-        } else if (rc != RUAD_AGAIN) {
+        } else if (rc != RUAD_BUSY) {
             log_warn("worker database error=\"%.300s\"", store_error(st));
             store_close(st);
             st = NULL;

@@ -29,7 +29,7 @@ struct worker_result {
  * worker_process - claim one row (only_id, or the oldest pending when 0),
  * process it and record the verdict.  RUAD_OK: a row was decided or put
  * back for a retry (res says which); RUAD_EOF: nothing to claim;
- * RUAD_AGAIN: lost a race for a row, try again; RUAD_TEMPFAIL: the
+ * RUAD_BUSY: lost a race for a row, try again; RUAD_TEMPFAIL: the
  * database is not answering.
  */
 enum ruad_rc worker_process(struct store *st, const struct config *cfg,
