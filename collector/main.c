@@ -1124,133 +1124,6 @@ cmd_imap_fetch(struct config *cfg, const struct args *a)
 
 /* ---- ruad serve ---- */
 
-/* What the worker threads share with the main thread. */
-static struct {
-    const struct config *cfg;
-    struct ingest       *ingest;
-    pthread_mutex_t      mu;
-    pthread_cond_t       cv;        /* new rows, or stop */
-    bool                 stop;
-    unsigned             kicks;
-} serve = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
-
-/* serve_kick - a row was stored: wake a worker */
-static void
-serve_kick(void)
-{
-    pthread_mutex_lock(&serve.mu);
-    serve.kicks++;
-    pthread_cond_signal(&serve.cv);
-    pthread_mutex_unlock(&serve.mu);
-}
-
-/* serve_wait - sleep up to ms, or until kicked or stopped; false: stop */
-static bool
-serve_wait(unsigned ms)
-{
-    struct timespec until;
-    bool            go;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&serve.mu);
-    if (serve.kicks == 0 && !serve.stop)
-        pthread_cond_timedwait(&serve.cv, &serve.mu, &until);
-    if (serve.kicks > 0)
-        serve.kicks--;
-    go = !serve.stop;
-    pthread_mutex_unlock(&serve.mu);
-    return go;
-}
-
-/*
- * serve_give_way - while reports are arriving (ingest_busy) a worker
- * waits, up to SERVE_YIELD_MAX_MS before each row: the senders wait for
- * their commits, nobody waits for the processing, and on a small machine
- * both compete for the same cores and WAL fsyncs.  Under endless load the
- * workers still take a row per SERVE_YIELD_MAX_MS each.
- */
-#define SERVE_YIELD_MS     10
-#define SERVE_YIELD_MAX_MS 1000
-
-static bool serve_stopping(void);
-
-static void
-serve_give_way(void)
-{
-    struct timespec ts = { 0, SERVE_YIELD_MS * 1000000L };
-    unsigned        waited = 0;
-
-    while (waited < SERVE_YIELD_MAX_MS && ingest_busy(serve.ingest) &&
-        !serve_stopping()) {
-        nanosleep(&ts, NULL);
-        waited += SERVE_YIELD_MS;
-    }
-}
-
-static bool
-serve_stopping(void)
-{
-    bool s;
-
-    pthread_mutex_lock(&serve.mu);
-    s = serve.stop;
-    pthread_mutex_unlock(&serve.mu);
-    return s;
-}
-
-/* serve_worker - claim and process rows until told to stop; the row in
- * hand is always finished first */
-static void *
-serve_worker(void *arg)
-{
-    struct store        *st = NULL;
-    struct worker_result r;
-    char                 err[600];
-    unsigned             backoff = 1000;
-    enum ruad_rc         rc;
-
-    (void)arg;
-    while (!serve_stopping()) {
-        if (st == NULL) {
-            /* the inbound row is the durable point: a worker's commits
-             * need not wait for the WAL fsync */
-            if ((st = store_open(serve.cfg->database_url, err,
-                sizeof(err))) != NULL && store_async_commit(st) != RUAD_OK) {
-                snprintf(err, sizeof(err), "%s", store_error(st));
-                store_close(st);
-                st = NULL;
-            }
-            if (st == NULL) {
-                log_warn("worker database=down reason=\"%.300s\"", err);
-                serve_wait(backoff);
-                backoff = backoff < 30000 ? backoff * 2 : 30000;
-                continue;
-            }
-        }
-        backoff = 1000;
-        serve_give_way();
-        rc = worker_process(st, serve.cfg, 0, &r);
-        if (rc == RUAD_OK) {
-            metrics_verdict(r.state, r.stored_dmarc, r.stored_tlsrpt);
-        } else if (rc == RUAD_EOF) {
-            serve_wait(1000);
-        } else if (rc != RUAD_BUSY) {
-            log_warn("worker database error=\"%.300s\"", store_error(st));
-            store_close(st);
-            st = NULL;
-            serve_wait(1000);
-        }
-    }
-    store_close(st);
-    return NULL;
-}
-
 static int
 cmd_serve(struct config *cfg, const struct args *a)
 {
@@ -1258,11 +1131,11 @@ cmd_serve(struct config *cfg, const struct args *a)
     struct http_server *http;
     struct smtp_server *smtp = NULL;
     struct imap_pollers *imap;
+    struct ingest      *ing;
     struct rlimit       rl;
-    pthread_t          *workers;
     sigset_t            sigs;
     char                err[600];
-    int                 sig = 0, i;
+    int                 sig = 0;
     bool                check = args_value(a, "check-config") != NULL;
 
     if (args_no_operands(a) != 0)
@@ -1286,7 +1159,6 @@ cmd_serve(struct config *cfg, const struct args *a)
     metrics_init();
     imap_global_init();
     metrics_add_section(imap_metrics_render);
-    serve.cfg = cfg;
     /* glibc, before any thread: few arenas (8 per core by default, each
      * keeping what it once held), and big buffers (messages, bodies)
      * mmapped, so their pages go back to the system when freed */
@@ -1312,35 +1184,31 @@ cmd_serve(struct config *cfg, const struct args *a)
         fprintf(stderr, "ruad: out of memory\n");
         return 1;
     }
-    if ((serve.ingest = ingest_start(cfg->database_url, cfg->store_threads,
-        serve_kick)) == NULL) {
+    if ((ing = ingest_start(cfg->database_url, cfg->store_threads,
+        worker_pool_kick)) == NULL) {
         fprintf(stderr, "ruad: out of memory\n");
         store_pool_free(pool);
         return 1;
     }
-    if ((http = http_server_start(cfg, pool, serve.ingest, serve_kick,
+    if ((http = http_server_start(cfg, pool, ing, worker_pool_kick,
         err, sizeof(err))) == NULL) {
         fprintf(stderr, "ruad: %s\n", err);
-        ingest_stop(serve.ingest);
+        ingest_stop(ing);
         store_pool_free(pool);
         return 1;
     }
     if (cfg->smtp_listen[0] != '\0' &&
-        (smtp = smtp_server_start(cfg, serve.ingest, err, sizeof(err))) ==
+        (smtp = smtp_server_start(cfg, ing, err, sizeof(err))) ==
         NULL) {
         fprintf(stderr, "ruad: %s\n", err);
         http_server_stop(http, 0);
-        ingest_stop(serve.ingest);
+        ingest_stop(ing);
         store_pool_free(pool);
         return 1;
     }
-    /* a DNS wait never holds every worker (worker.h) */
-    worker_dns_waiters(cfg->workers - 1);
-    if ((workers = calloc(cfg->workers, sizeof(*workers))) == NULL)
+    if (worker_pool_start(cfg, ing) != RUAD_OK)
         return 1;
-    for (i = 0; i < (int)cfg->workers; i++)
-        pthread_create(&workers[i], NULL, serve_worker, NULL);
-    imap = imap_start(cfg, serve_kick);
+    imap = imap_start(cfg, worker_pool_kick);
     log_info("serve started version=%s workers=%u pid=%d", RUAD_VERSION,
         cfg->workers, (int)getpid());
 
@@ -1366,15 +1234,8 @@ cmd_serve(struct config *cfg, const struct args *a)
     imap_stop(imap);
     smtp_server_stop(smtp, 10);
     http_server_stop(http, 10);
-    pthread_mutex_lock(&serve.mu);
-    serve.stop = true;
-    pthread_cond_broadcast(&serve.cv);
-    pthread_mutex_unlock(&serve.mu);
-    for (i = 0; i < (int)cfg->workers; i++)
-        pthread_join(workers[i], NULL);
-    free(workers);
-    ingest_stop(serve.ingest);       /* all answered; the workers asked it */
-    serve.ingest = NULL;
+    worker_pool_stop();
+    ingest_stop(ing);                /* all answered; the workers asked it */
     store_pool_free(pool);
     log_info("serve stopped");
     return 0;

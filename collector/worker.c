@@ -26,14 +26,17 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "dkim.h"
 #include "dns.h"
+#include "ingest.h"
 #include "limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "report.h"
 
 /* What the walk over one row found. */
@@ -455,4 +458,169 @@ finish:
     report_diag_free(&diag);
     store_row_clear(&row);
     return RUAD_OK;
+}
+
+/* ---- the worker pool of `ruad serve` ---- */
+
+/* What the worker threads share with the thread that started them. */
+static struct {
+    const struct config *cfg;
+    struct ingest       *ingest;   /* borrowed */
+    pthread_t           *threads;
+    unsigned             n;
+    pthread_mutex_t      mu;
+    pthread_cond_t       cv;        /* new rows, or stop */
+    bool                 stop;
+    unsigned             kicks;
+} pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+void
+worker_pool_kick(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    pool.kicks++;
+    pthread_cond_signal(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+/* pool_wait - sleep up to ms, or until kicked or stopped; false: stop */
+static bool
+pool_wait(unsigned ms)
+{
+    struct timespec until;
+    bool            go;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool.mu);
+    if (pool.kicks == 0 && !pool.stop)
+        pthread_cond_timedwait(&pool.cv, &pool.mu, &until);
+    if (pool.kicks > 0)
+        pool.kicks--;
+    go = !pool.stop;
+    pthread_mutex_unlock(&pool.mu);
+    return go;
+}
+
+/*
+ * pool_give_way - while reports are arriving (ingest_busy) a worker
+ * waits, up to POOL_YIELD_MAX_MS before each row: the senders wait for
+ * their commits, nobody waits for the processing, and on a small machine
+ * both compete for the same cores and WAL fsyncs.  Under endless load the
+ * workers still take a row per POOL_YIELD_MAX_MS each.
+ */
+#define POOL_YIELD_MS     10
+#define POOL_YIELD_MAX_MS 1000
+
+static bool pool_stopping(void);
+
+static void
+pool_give_way(void)
+{
+    struct timespec ts = { 0, POOL_YIELD_MS * 1000000L };
+    unsigned        waited = 0;
+
+    while (waited < POOL_YIELD_MAX_MS && ingest_busy(pool.ingest) &&
+        !pool_stopping()) {
+        nanosleep(&ts, NULL);
+        waited += POOL_YIELD_MS;
+    }
+}
+
+static bool
+pool_stopping(void)
+{
+    bool s;
+
+    pthread_mutex_lock(&pool.mu);
+    s = pool.stop;
+    pthread_mutex_unlock(&pool.mu);
+    return s;
+}
+
+/* pool_worker - claim and process rows until told to stop; the row in
+ * hand is always finished first */
+static void *
+pool_worker(void *arg)
+{
+    struct store        *st = NULL;
+    struct worker_result r;
+    char                 err[600];
+    unsigned             backoff = 1000;
+    enum ruad_rc         rc;
+
+    (void)arg;
+    while (!pool_stopping()) {
+        if (st == NULL) {
+            /* the inbound row is the durable point: a worker's commits
+             * need not wait for the WAL fsync */
+            if ((st = store_open(pool.cfg->database_url, err,
+                sizeof(err))) != NULL && store_async_commit(st) != RUAD_OK) {
+                snprintf(err, sizeof(err), "%s", store_error(st));
+                store_close(st);
+                st = NULL;
+            }
+            if (st == NULL) {
+                log_warn("worker database=down reason=\"%.300s\"", err);
+                pool_wait(backoff);
+                backoff = backoff < 30000 ? backoff * 2 : 30000;
+                continue;
+            }
+        }
+        backoff = 1000;
+        pool_give_way();
+        rc = worker_process(st, pool.cfg, 0, &r);
+        if (rc == RUAD_OK) {
+            metrics_verdict(r.state, r.stored_dmarc, r.stored_tlsrpt);
+        } else if (rc == RUAD_EOF) {
+            pool_wait(1000);
+        } else if (rc != RUAD_BUSY) {
+            log_warn("worker database error=\"%.300s\"", store_error(st));
+            store_close(st);
+            st = NULL;
+            pool_wait(1000);
+        }
+    }
+    store_close(st);
+    return NULL;
+}
+
+enum ruad_rc
+worker_pool_start(const struct config *cfg, struct ingest *ingest)
+{
+    unsigned i;
+
+    pool.cfg = cfg;
+    pool.ingest = ingest;
+    /* a DNS wait never holds every worker (worker.h) */
+    worker_dns_waiters(cfg->workers - 1);
+    if ((pool.threads = calloc(cfg->workers, sizeof(*pool.threads))) ==
+        NULL)
+        return RUAD_NOMEM;
+    pool.n = cfg->workers;
+    for (i = 0; i < pool.n; i++)
+        pthread_create(&pool.threads[i], NULL, pool_worker, NULL);
+    return RUAD_OK;
+}
+
+void
+worker_pool_stop(void)
+{
+    unsigned i;
+
+    pthread_mutex_lock(&pool.mu);
+    pool.stop = true;
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    for (i = 0; i < pool.n; i++)
+        pthread_join(pool.threads[i], NULL);
+    free(pool.threads);
+    pool.threads = NULL;
+    pool.n = 0;
+    pool.ingest = NULL;
 }

@@ -43,4 +43,21 @@ enum ruad_rc worker_process(struct store *st, const struct config *cfg,
  */
 void worker_dns_waiters(unsigned n);
 
+/*
+ * The worker pool of `ruad serve`: cfg->workers threads, each with its own
+ * database connection, claim and process rows until stopped.  ingest
+ * (borrowed until worker_pool_stop) tells them when reports are
+ * arriving, so they give way to the senders.  One pool per process.
+ */
+struct ingest;
+
+/* worker_pool_start - start the threads; RUAD_NOMEM */
+enum ruad_rc worker_pool_start(const struct config *cfg,
+    struct ingest *ingest);
+/* worker_pool_kick - a row was stored: wake a worker (any thread, also
+ * before the start) */
+void worker_pool_kick(void);
+/* worker_pool_stop - each worker finishes the row in hand; then joined */
+void worker_pool_stop(void);
+
 #endif /* RUAD_WORKER_H */
