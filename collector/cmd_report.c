@@ -19,12 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "dkim.h"
-#include "dns.h"
 #include "inbound.h"
 #include "report.h"
 #include "report_json.h"
@@ -39,6 +37,8 @@ struct parse_out {
     unsigned   n_reports;
     struct buf line;
     bool       io_error;
+    bool       checked;    /* dkim holds this mail's DKIM check */
+    struct worker_dkim dkim;
 };
 
 /* copy_stream - append all of src (rewound) to dst */
@@ -191,26 +191,20 @@ read_all(int fd, size_t max, size_t *len)
     return p;
 }
 
-/* mail_dkim - verify a mail for --dkim and dkim-verify */
-static void
-mail_dkim(const struct config *cfg, const char *msg, size_t len,
-    struct dkim_verdict *v, struct dkim_summary *sum)
+/* parse_begin - keep a mail's DKIM check for the line (--dkim) */
+static enum ruad_rc
+parse_begin(void *ctx, enum ruad_rc dkim_rc, const struct worker_dkim *d)
 {
-    struct dns        *dns;
-    struct dkim_lookup lk;
-    char               err[256];
+    struct parse_out *o = ctx;
 
-    dns = dns_new(cfg->dns_server, cfg->dns_timeout_ms, err, sizeof(err));
-    if (dns == NULL)
-        fprintf(stderr, "ruad: %s\n", err);
-    dns_budget(dns, cfg->dkim_dns_budget_ms);
-    lk.ctx = dns;
-    lk.txt = NULL;
-    lk.txt_many = dns != NULL ? dns_txt_many : NULL;
-    if (dkim_verify(msg, len, &lk, time(NULL), v) != RUAD_OK)
-        memset(v, 0, sizeof(*v));
-    dkim_summarize(v, sum);
-    dns_free(dns);
+    (void)dkim_rc;          /* a temperror is printed as such */
+    if (d != NULL) {
+        if (d->dns_error[0] != '\0')
+            fprintf(stderr, "ruad: %s\n", d->dns_error);
+        o->dkim = *d;
+        o->checked = true;
+    }
+    return RUAD_OK;
 }
 
 /* parse_one - parse path and print its line; true if it gave a report */
@@ -218,9 +212,6 @@ static bool
 parse_one(const char *path, const struct config *cfg, bool want_dkim,
     struct parse_out *o)
 {
-    const struct report_limits *lim = &cfg->limits;
-    struct dkim_verdict         dv;
-    struct dkim_summary         dsum;
     bool                        mail = false;
     char                        head[512];
     ssize_t                     hn;
@@ -231,6 +222,9 @@ parse_one(const char *path, const struct config *cfg, bool want_dkim,
         .dmarc_abort = out_dmarc_abort,
         .tlsrpt_done = out_tlsrpt_done,
     };
+    struct worker_sink out = { .ctx = o, .begin = parse_begin,
+        .reports = &sink };
+    struct worker_input in = { .raw = NULL };
     struct report_diag diag;
     unsigned           n = 0;
     enum ruad_rc       rc;
@@ -240,6 +234,7 @@ parse_one(const char *path, const struct config *cfg, bool want_dkim,
     report_diag_init(&diag);
     o->n_recs = o->n_reports = 0;
     o->io_error = false;
+    o->checked = false;
     if (!truncate_stream(o->recs) || !truncate_stream(o->reports)) {
         rc = report_diag_fail(&diag, RUAD_IO, "temporary file: %s",
             strerror(errno));
@@ -259,13 +254,16 @@ parse_one(const char *path, const struct config *cfg, bool want_dkim,
             rc = report_diag_fail(&diag, RUAD_LIMIT, "cannot read the mail: "
                 "%s", strerror(errno));
         } else {
-            rc = report_parse_mail(msg, len, lim, &sink, &diag, &n);
-            if (want_dkim)
-                mail_dkim(cfg, msg, len, &dv, &dsum);
+            in.raw = msg;
+            in.len = len;
+            in.mail = true;
+            in.dkim = want_dkim;
+            rc = worker_pipeline(cfg, &in, &out, &diag, &n);
             free(msg);
         }
     } else {
-        rc = report_parse_fd(fd, lim, &sink, &diag, &n);
+        in.fd = fd;
+        rc = worker_pipeline(cfg, &in, &out, &diag, &n);
         close(fd);
         if (o->io_error && rc == RUAD_OK)
             rc = report_diag_fail(&diag, RUAD_IO, "temporary file: %s",
@@ -300,11 +298,8 @@ parse_one(const char *path, const struct config *cfg, bool want_dkim,
     report_json_string(&o->line, rc == RUAD_OK ? NULL : diag.error);
     if (want_dkim) {
         buf_append_str(&o->line, ",\"dkim\":");
-        if (mail && diag.error[0] != '\0' && rc != RUAD_OK &&
-            strncmp(diag.error, "cannot read", 11) == 0)
-            buf_append_str(&o->line, "null");
-        else if (mail)
-            dkim_json(&o->line, &dv, &dsum);
+        if (mail && o->checked)          /* null: not a mail, or unread */
+            dkim_json(&o->line, &o->dkim.v, &o->dkim.sum);
         else
             buf_append_str(&o->line, "null");
     }
@@ -552,8 +547,7 @@ cmd_reprocess(struct config *cfg, const struct args *a)
 int
 cmd_dkim_verify(struct config *cfg, const struct args *a)
 {
-    struct dkim_verdict v;
-    struct dkim_summary sum;
+    struct worker_dkim  d;
     struct buf          line;
     int                 i, fd, failed = 0;
     size_t              len;
@@ -582,7 +576,9 @@ cmd_dkim_verify(struct config *cfg, const struct args *a)
             continue;
         }
         close(fd);
-        mail_dkim(cfg, msg, len, &v, &sum);
+        worker_dkim(cfg, msg, len, &d);  /* a temperror is printed as such */
+        if (d.dns_error[0] != '\0')
+            fprintf(stderr, "ruad: %s\n", d.dns_error);
         free(msg);
         buf_append_byte(&line, ',');
         {
@@ -590,13 +586,13 @@ cmd_dkim_verify(struct config *cfg, const struct args *a)
             struct buf obj;
 
             buf_init(&obj, 1u << 20);
-            dkim_json(&obj, &v, &sum);
+            dkim_json(&obj, &d.v, &d.sum);
             buf_append(&line, buf_ptr(&obj) + 1, buf_len(&obj) - 1);
             buf_free(&obj);
         }
         buf_append_byte(&line, '\n');
         fputs(buf_ptr(&line), stdout);
-        if (v.result != DKIM_PASS)
+        if (d.v.result != DKIM_PASS)
             failed++;
     }
     buf_free(&line);
