@@ -31,14 +31,15 @@
 
 /* Streams of one `ruad parse` input (see the file comment). */
 struct parse_out {
-    FILE      *recs;       /* records of the DMARC report being read */
-    FILE      *reports;    /* finished reports of this file */
-    unsigned   n_recs;
-    unsigned   n_reports;
-    struct buf line;
-    bool       io_error;
-    bool       checked;    /* dkim holds this mail's DKIM check */
-    struct worker_dkim dkim;
+    FILE                    *recs;     /* records of the DMARC report
+                                          being read */
+    FILE                    *reports;  /* finished reports of this file */
+    unsigned                 n_recs;
+    unsigned                 n_reports;
+    struct buf               line;
+    bool                     io_error;
+    bool                     checked;  /* dkim holds this mail's check */
+    struct worker_dkim_check dkim;
 };
 
 /* copy_stream - append all of src (rewound) to dst */
@@ -193,7 +194,7 @@ read_all(int fd, size_t max, size_t *len)
 
 /* parse_begin - keep a mail's DKIM check for the line (--dkim) */
 static enum ruad_rc
-parse_begin(void *ctx, enum ruad_rc dkim_rc, const struct worker_dkim *d)
+parse_begin(void *ctx, enum ruad_rc dkim_rc, const struct worker_dkim_check *d)
 {
     struct parse_out *o = ctx;
 
@@ -547,11 +548,11 @@ cmd_reprocess(struct config *cfg, const struct args *a)
 int
 cmd_dkim_verify(struct config *cfg, const struct args *a)
 {
-    struct worker_dkim  d;
-    struct buf          line;
-    int                 i, fd, failed = 0;
-    size_t              len;
-    char               *msg, *path;
+    struct worker_dkim_check d;
+    struct buf               line;
+    int                      i, fd, failed = 0;
+    size_t                   len;
+    char                    *msg, *path;
 
     if (a->n_operands == 0) {
         fprintf(stderr, "ruad: dkim-verify: no FILE given\n");

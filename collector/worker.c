@@ -1,6 +1,8 @@
 /*
- * worker.c - one inbound row through the pipeline (see worker.h and
- * DESIGN.md "Data flow").
+ * worker.c - the pipeline (see worker.h and DESIGN.md "Data flow"): the
+ * one DKIM driver (worker_dkim), the one run from bytes to a sink of
+ * reports (worker_pipeline), one inbound row through it with the store
+ * as the sink (worker_process), and the worker pool of `ruad serve`.
  *
  * Verdicts: parsed (at least one report newly stored), duplicate (every
  * report was already there), not_a_report, malformed, too_large (the
@@ -41,28 +43,32 @@
 
 /* What the walk over one row found. */
 struct worker_ctx {
-    const struct config *cfg;
-    struct store        *st;        /* borrowed */
-    const struct store_row *row;    /* the claimed row (borrowed) */
-    struct worker_result *res;      /* borrowed */
-    struct report_sink   sink;      /* ours: the policy in front of... */
-    struct report_sink   store;     /* ...the store's sink */
-    struct store_sink   *stored;    /* that sink (owned; worker_begin) */
-    struct store_sink_stats stats;
-    struct dkim_summary  dsum;      /* of a mail; the store's sink has it */
-    const char          *gave_up;   /* words for a given-up temperror */
-    bool                 halted;    /* worker_begin ended the run... */
-    enum ruad_rc         ret;       /* ...and worker_process returns this */
-    bool                 dmarc_ok;  /* DKIM policy lets DMARC reports in */
-    bool                 tlsrpt_ok; /* and TLS reports */
-    unsigned             refused;   /* reports kept out by the policy */
-    unsigned             refused_dmarc, refused_tlsrpt;
-    bool                 tls_only;  /* POSTed to /tlsrpt (RFC 8460 3) */
-    unsigned             not_tls;   /* DMARC reports it kept out */
-    bool                 no_tlsrpt; /* the signing key's s= lacks tlsrpt */
-    struct report_diag  *diag;     /* of the row: warnings and first error */
-    enum ruad_rc         first;    /* first part's failure */
-    char                 first_err[512];
+    const struct config     *cfg;
+    struct store            *st;        /* borrowed */
+    const struct store_row  *row;       /* the claimed row (borrowed) */
+    struct worker_result    *res;       /* borrowed */
+    struct report_sink       sink;      /* ours: the policy in front of */
+    struct report_sink       store;     /* ...the store's sink */
+    struct store_sink       *stored;    /* that sink (owned; worker_begin) */
+    struct store_sink_stats  stats;
+    struct dkim_summary      dsum;      /* of a mail; the store's sink has
+                                           it */
+    const char              *gave_up;   /* words: temperror given up */
+    bool                     halted;    /* worker_begin ended the run... */
+    enum ruad_rc             ret;       /* ...worker_process returns this */
+    bool                     dmarc_ok;  /* DKIM policy lets DMARC reports
+                                           in */
+    bool                     tlsrpt_ok; /* and TLS reports */
+    unsigned                 refused;   /* reports kept out by the policy */
+    unsigned                 refused_dmarc, refused_tlsrpt;
+    bool                     tls_only;  /* POSTed to /tlsrpt (RFC 8460 3) */
+    unsigned                 not_tls;   /* DMARC reports it kept out */
+    bool                     no_tlsrpt; /* the signing key's s= lacks
+                                           tlsrpt */
+    struct report_diag      *diag;      /* of the row: warnings and first
+                                           error */
+    enum ruad_rc             first;     /* first part's failure */
+    char                     first_err[512];
 };
 
 /* The DKIM policy in front of the store (RFC 8460 5.3 for TLS reports). */
@@ -197,7 +203,7 @@ worker_txt_many(void *ctx, const char *const *names, size_t n,
 
 enum ruad_rc
 worker_dkim(const struct config *cfg, const char *raw, size_t len,
-    struct worker_dkim *d)
+    struct worker_dkim_check *d)
 {
     struct worker_lookup wl = { .budget_ms = cfg->dkim_dns_budget_ms };
     struct dkim_lookup   lk = { .ctx = &wl };
@@ -237,9 +243,9 @@ worker_pipeline(const struct config *cfg, const struct worker_input *in,
     const struct worker_sink *out, struct report_diag *diag,
     unsigned *n_reports)
 {
-    struct worker_dkim d;
-    enum ruad_rc       rc = RUAD_OK;
-    bool               checked = in->mail && in->dkim && in->raw != NULL;
+    struct worker_dkim_check d;
+    enum ruad_rc             rc = RUAD_OK;
+    bool                     checked = in->mail && in->dkim && in->raw != NULL;
 
     *n_reports = 0;
     if (checked)
@@ -303,7 +309,7 @@ verdict(enum ruad_rc rc, int attempts, bool *retry)
  * returns.
  */
 static enum ruad_rc
-worker_begin(void *ctx, enum ruad_rc rc, const struct worker_dkim *d)
+worker_begin(void *ctx, enum ruad_rc rc, const struct worker_dkim_check *d)
 {
     struct worker_ctx       *w = ctx;
     const struct config     *cfg = w->cfg;

@@ -32,7 +32,7 @@ struct worker_result {
 };
 
 /* A mail's DKIM check (worker_dkim). */
-struct worker_dkim {
+struct worker_dkim_check {
     struct dkim_verdict v;
     struct dkim_summary sum;
     char                tempfail[400];  /* why a key could not be fetched */
@@ -47,7 +47,7 @@ struct worker_dkim {
  * (d->tempfail says which); RUAD_NOMEM, with an empty verdict in d.
  */
 enum ruad_rc worker_dkim(const struct config *cfg, const char *raw,
-    size_t len, struct worker_dkim *d);
+    size_t len, struct worker_dkim_check *d);
 
 /* What the pipeline runs over. */
 struct worker_input {
@@ -69,7 +69,7 @@ struct worker_sink {
      * NULL.
      */
     enum ruad_rc            (*begin)(void *ctx, enum ruad_rc dkim_rc,
-        const struct worker_dkim *d);
+        const struct worker_dkim_check *d);
     const struct report_sink *reports;   /* then each report (borrowed) */
 };
 
