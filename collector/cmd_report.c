@@ -225,7 +225,7 @@ parse_one(const char *path, const struct config *cfg, bool want_dkim,
     };
     struct worker_sink out = { .ctx = o, .begin = parse_begin,
         .reports = &sink };
-    struct worker_input in = { .raw = NULL };
+    struct worker_input in = { .raw = NULL, .fd = -1 };
     struct report_diag diag;
     unsigned           n = 0;
     enum ruad_rc       rc;

@@ -420,6 +420,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         goto finish;
     }
     memset(&in, 0, sizeof(in));
+    in.fd = -1;
     in.raw = row.raw;
     in.len = row.len;
     in.mail = strcmp(row.channel, "smtp") == 0 ||
