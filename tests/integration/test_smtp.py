@@ -11,8 +11,9 @@ smuggling, injection) and a private Postfix relay.  Every check goes
 through an SMTP reply or through SQL.
 
 Checks: the banner waits for --smtp-greet-delay-ms and input before it is
-554; every report mail under $RUAD_SAMPLES/eml/{aggregate,tlsrpt,failure}
-delivered by swaks with and without STARTTLS is stored (channel smtp,
+554; every report mail the test makes (ruadtest.ReportMails, DKIM-signed,
+its key on the test's dnsmasq: parsed) and every one under
+$RUAD_SAMPLES/eml/{aggregate,tlsrpt,failure} when present, delivered by swaks with and without STARTTLS is stored (channel smtp,
 envelope, tls_version only with STARTTLS, our one Received header and
 then the mail byte for byte: swaks sends each file unchanged
 (--no-data-fixup) but for an X-Test-Copy header of its own on top, the
