@@ -47,7 +47,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ruadtest import (RUAD, TMP, Dnsmasq, Postgres, Tally,  # noqa
-                      ctx_noverify, free_port, wait_for)
+                      ctx_noverify, free_port, has_ipv6, wait_for)
 
 t = Tally("admin")
 work = os.path.join(TMP, "admin-%d" % os.getpid())
@@ -257,17 +257,6 @@ def https_get(host, port, path, headers=None):
         return None, str(e).encode()
     finally:
         c.close()
-
-
-def has_ipv6():
-    import socket
-    try:
-        s = socket.socket(socket.AF_INET6)
-        s.bind(("::1", 0))
-        s.close()
-        return True
-    except OSError:
-        return False
 
 
 if has_ipv6():
