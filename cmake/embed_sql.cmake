@@ -18,7 +18,7 @@ foreach(f ${files})
     math(EXPR i "${i} + 1")
 endforeach()
 file(WRITE ${OUT}.tmp "/* generated from the db migrations by cmake/embed_sql.cmake */
-#include \"store_pg.h\"
+#include \"store_migrate.h\"
 
 ${body}
 const struct store_migration store_migrations[] = {
