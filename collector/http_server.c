@@ -93,7 +93,14 @@ struct http_server;
 
 /* http_ready's answers */
 enum http_ready {
-    READY_OK, READY_UNREACHABLE, READY_NO_ANSWER, READY_OLD_SCHEMA
+    READY_OK, READY_UNREACHABLE, READY_NO_ANSWER, READY_OLD_SCHEMA,
+    READY_MISMATCH
+};
+
+/* /readyz's answer: why, for READY_MISMATCH (store_schema_check) */
+struct http_ready_answer {
+    enum http_ready     ready;
+    char                why[512];
 };
 
 /* http_metrics' answer from the database */
@@ -119,7 +126,7 @@ struct http_ops {
     void              (*ask)(struct http_server *, void *answer);
     size_t              size;           /* of the answer */
     union {
-        enum http_ready     ready;
+        struct http_ready_answer ready;
         struct http_stats   stats;
     }                   answer;
 };
@@ -844,29 +851,32 @@ http_ops_get(struct http_server *h, struct http_ops *o, void *out)
     pthread_mutex_unlock(&o->mu);
 }
 
-/* http_ready_ask - does the database answer, with the current schema? */
+/* http_ready_ask - does the database answer, with the current schema,
+ * and are its applied migrations this ruad's? */
 static void
 http_ready_ask(struct http_server *h, void *answer)
 {
     const struct store_migration *m;
-    enum http_ready              *r = answer;
+    struct http_ready_answer     *r = answer;
     struct store                 *st;
     char                          err[256];
     int                           want = 0, have = 0, missing = 0;
-    bool                          ok;
+    bool                          ok, same = true;
 
+    r->why[0] = '\0';
     for (m = store_migrations; m->sql != NULL; m++)
         want = m->version;
     if ((st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS, err, sizeof(err)))
         == NULL) {
-        *r = READY_UNREACHABLE;
+        r->ready = READY_UNREACHABLE;
         return;
     }
     ok = store_schema_version(st, &have) == RUAD_OK &&
-        store_schema_missing(st, &missing) == RUAD_OK;
+        store_schema_missing(st, &missing) == RUAD_OK &&
+        store_schema_check(st, &same, r->why, sizeof(r->why)) == RUAD_OK;
     store_pool_put(h->pool, st);
-    *r = !ok ? READY_NO_ANSWER : have != want || missing > 0 ?
-        READY_OLD_SCHEMA : READY_OK;
+    r->ready = !ok ? READY_NO_ANSWER : !same ? READY_MISMATCH :
+        have != want || missing > 0 ? READY_OLD_SCHEMA : READY_OK;
 }
 
 /* http_stats_ask - the database's figures for /metrics */
@@ -888,10 +898,10 @@ http_stats_ask(struct http_server *h, void *answer)
 static enum MHD_Result
 http_readyz(struct http_server *h, struct MHD_Connection *c)
 {
-    enum http_ready r;
+    struct http_ready_answer r;
 
     http_ops_get(h, &h->ready_ops, &r);
-    switch (r) {
+    switch (r.ready) {
     case READY_UNREACHABLE:
         return http_problem(c, MP_READYZ, 503, "Service Unavailable",
             "database unreachable", "Retry-After", HTTP_RETRY_AFTER);
@@ -902,6 +912,9 @@ http_readyz(struct http_server *h, struct MHD_Connection *c)
         return http_problem(c, MP_READYZ, 503, "Service Unavailable",
             "database schema is not current (run ruad migrate)",
             "Retry-After", HTTP_RETRY_AFTER);
+    case READY_MISMATCH:
+        return http_problem(c, MP_READYZ, 503, "Service Unavailable",
+            r.why, "Retry-After", HTTP_RETRY_AFTER);
     default:
         return http_reply(c, MP_READYZ, 200, "text/plain", "ready\n", 6,
             NULL, NULL);
@@ -1503,7 +1516,8 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         free(h);
         return NULL;
     }
-    http_ops_init(&h->ready_ops, http_ready_ask, sizeof(enum http_ready));
+    http_ops_init(&h->ready_ops, http_ready_ask,
+        sizeof(struct http_ready_answer));
     http_ops_init(&h->stats_ops, http_stats_ask, sizeof(struct http_stats));
     pthread_mutex_init(&h->conn_mu, NULL);
     pthread_mutex_init(&h->sweep_mu, NULL);
