@@ -60,6 +60,7 @@
 #include "buf.h"
 #include "http_alog.h"
 #include "http_api.h"
+#include "http_problem.h"
 #include "http_static.h"
 #include "ingest.h"
 #include "limits.h"
@@ -110,23 +111,23 @@ http_reply(struct MHD_Connection *c, enum metrics_path path,
     return ret;
 }
 
-/* http_problem - an RFC 9457 problem document */
+/* http_problem - an RFC 9457 problem document (http_problem.c) */
 enum MHD_Result
 http_problem(struct MHD_Connection *c, enum metrics_path path,
     unsigned status, const char *title, const char *detail,
     const char *hdr, const char *hval)
 {
-    char body[768];
-    int  n;
+    char           *body;
+    size_t          n;
+    enum MHD_Result ret;
 
-    n = snprintf(body, sizeof(body), "{\"type\":\"about:blank\","
-        "\"title\":\"%s\",\"status\":%u,\"detail\":\"%s\"}\n", title, status,
-        detail);
-    if (n < 0 || (size_t)n >= sizeof(body))
-        n = snprintf(body, sizeof(body), "{\"title\":\"%s\",\"status\":%u}"
-            "\n", title, status);
-    return http_reply(c, path, status, "application/problem+json", body,
-        (size_t)n, hdr, hval);
+    if ((body = http_problem_json(status, title, detail, NULL, true, &n)) ==
+        NULL)
+        return MHD_NO;
+    ret = http_reply(c, path, status, "application/problem+json", body, n,
+        hdr, hval);
+    free(body);
+    return ret;
 }
 
 /* ---- helpers ---- */
