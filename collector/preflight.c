@@ -112,29 +112,15 @@ pf_pair(struct preflight *p, const char *ckey, const char *cert,
 static void
 pf_sni(struct preflight *p, const char *spec)
 {
-    const char *s = spec, *e, *colon;
-    char        cert[1024], key[1024];
+    struct tls_sni_entry en;
+    const char          *s = spec;
 
-    while (*s != '\0') {
-        while (*s == ' ' || *s == ',')
-            s++;
-        if (*s == '\0')
-            break;
-        e = s + strcspn(s, ",");
-        colon = memchr(s, ':', (size_t)(e - s));
-        if (colon == NULL || (size_t)(colon - s) >= sizeof(cert) ||
-            (size_t)(e - colon) > sizeof(key)) {
+    while (tls_creds_sni_next(&s, &en)) {
+        if (!en.ok)
             pf_problem(p, "tls_sni_certs: \"%.*s\" is not CERT:KEY",
-                (int)(e - s), s);
-        } else {
-            snprintf(cert, sizeof(cert), "%.*s", (int)(colon - s), s);
-            snprintf(key, sizeof(key), "%.*s", (int)(e - colon - 1),
-                colon + 1);
-            while (key[0] != '\0' && key[strlen(key) - 1] == ' ')
-                key[strlen(key) - 1] = '\0';
-            pf_pair(p, "tls_sni_certs", cert, "tls_sni_certs", key);
-        }
-        s = e;
+                en.len, en.text);
+        else
+            pf_pair(p, "tls_sni_certs", en.cert, "tls_sni_certs", en.key);
     }
 }
 

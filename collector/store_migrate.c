@@ -28,6 +28,22 @@
 
 #define STORE_MIGRATE_LOCK 0x72756164  /* advisory lock key ("ruad") */
 
+/* schema_select - a query of schema_version; RUAD_OK with *res NULL
+ * when there is no such table yet (nothing applied) */
+static enum ruad_rc
+schema_select(struct store *st, const char *sql, PGresult **res)
+{
+    enum ruad_rc rc = store_exec(st, "schema version", sql, 0, NULL, res);
+
+    if (rc != RUAD_OK) {
+        if (is_sqlstate(*res, "42P01"))      /* no table: nothing applied */
+            rc = RUAD_OK;
+        PQclear(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
 enum ruad_rc
 store_schema_version(struct store *st, int *version)
 {
@@ -35,37 +51,53 @@ store_schema_version(struct store *st, int *version)
     enum ruad_rc rc;
 
     *version = 0;
-    rc = store_exec(st, "schema version", "SELECT coalesce(max(version), 0) "
-        "FROM schema_version", 0, NULL, &res);
-    if (rc != RUAD_OK) {
-        if (is_sqlstate(res, "42P01"))       /* no table: nothing applied */
-            rc = RUAD_OK;
-        PQclear(res);
+    if ((rc = schema_select(st, "SELECT coalesce(max(version), 0) FROM "
+        "schema_version", &res)) != RUAD_OK || res == NULL)
         return rc;
-    }
     *version = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return RUAD_OK;
 }
 
-/* migration_applied - is version recorded in schema_version? */
+/* recorded - does the query (SELECT 1 ... of n parameters) find a row?
+ * No table yet: nothing is recorded */
 static enum ruad_rc
-migration_applied(struct store *st, int version, bool *yes)
+recorded(struct store *st, const char *sql, int n, const char *const *p,
+    bool *yes)
 {
     PGresult    *res;
     enum ruad_rc rc;
-    char         v[24];
-    const char  *p[1] = { fmt_i64(v, version) };
 
     *yes = false;
-    rc = store_exec(st, "schema version", "SELECT 1 FROM schema_version "
-        "WHERE version = $1", 1, p, &res);
+    rc = store_exec(st, "schema version", sql, n, p, &res);
     if (rc == RUAD_OK)
         *yes = PQntuples(res) > 0;
     else if (is_sqlstate(res, "42P01"))      /* no table: nothing applied */
         rc = RUAD_OK;
     PQclear(res);
     return rc;
+}
+
+/* migration_applied - is version recorded in schema_version? */
+static enum ruad_rc
+migration_applied(struct store *st, int version, bool *yes)
+{
+    char        v[24];
+    const char *p[1] = { fmt_i64(v, version) };
+
+    return recorded(st, "SELECT 1 FROM schema_version WHERE version = $1",
+        1, p, yes);
+}
+
+/* functions_applied - is f recorded in schema_functions, as it is here? */
+static enum ruad_rc
+functions_applied(struct store *st, const struct store_migration *f,
+    bool *yes)
+{
+    const char *p[2] = { f->name, f->sha256 };
+
+    return recorded(st, "SELECT 1 FROM schema_functions WHERE name = $1 "
+        "AND sha256 = $2", 2, p, yes);
 }
 
 /* migration_find - this ruad's numbered migration of version, or NULL */
@@ -78,26 +110,6 @@ migration_find(int version)
         if (m->version == version)
             return m;
     return NULL;
-}
-
-/* functions_applied - is f recorded in schema_functions, as it is here? */
-static enum ruad_rc
-functions_applied(struct store *st, const struct store_migration *f,
-    bool *yes)
-{
-    PGresult    *res;
-    enum ruad_rc rc;
-    const char  *p[2] = { f->name, f->sha256 };
-
-    *yes = false;
-    rc = store_exec(st, "schema functions", "SELECT 1 FROM schema_functions "
-        "WHERE name = $1 AND sha256 = $2", 2, p, &res);
-    if (rc == RUAD_OK)
-        *yes = PQntuples(res) > 0;
-    else if (is_sqlstate(res, "42P01"))      /* no table: nothing applied */
-        rc = RUAD_OK;
-    PQclear(res);
-    return rc;
 }
 
 enum ruad_rc
@@ -129,15 +141,10 @@ store_schema_check(struct store *st, bool *ok, char *why, size_t whylen)
     *ok = true;
     why[0] = '\0';
     /* to_jsonb: the sha256 column is absent until a migrate adds it */
-    rc = store_exec(st, "schema version", "SELECT version, name, "
+    if ((rc = schema_select(st, "SELECT version, name, "
         "coalesce(to_jsonb(s) ->> 'sha256', '') FROM schema_version s "
-        "ORDER BY version", 0, NULL, &res);
-    if (rc != RUAD_OK) {
-        if (is_sqlstate(res, "42P01"))       /* no table: nothing applied */
-            rc = RUAD_OK;
-        PQclear(res);
+        "ORDER BY version", &res)) != RUAD_OK || res == NULL)
         return rc;
-    }
     for (i = 0; *ok && i < PQntuples(res); i++) {
         const char *name = PQgetvalue(res, i, 1);
         const char *sha = PQgetvalue(res, i, 2);

@@ -203,6 +203,36 @@ http_sni_pick(struct http_server *h, gnutls_session_t s)
     return h->creds;
 }
 
+bool
+tls_creds_sni_next(const char **p, struct tls_sni_entry *e)
+{
+    const char *s = *p, *end, *colon;
+
+    while (*s == ' ' || *s == ',')
+        s++;
+    if (*s == '\0') {
+        *p = s;
+        return false;
+    }
+    end = s + strcspn(s, ",");
+    colon = memchr(s, ':', (size_t)(end - s));
+    e->text = s;
+    e->len = (int)(end - s);
+    e->ok = colon != NULL && (size_t)(colon - s) < sizeof(e->cert) &&
+        (size_t)(end - colon) <= sizeof(e->key);
+    e->empty = colon == NULL || colon == s || colon + 1 == end;
+    e->cert[0] = e->key[0] = '\0';
+    if (e->ok) {
+        snprintf(e->cert, sizeof(e->cert), "%.*s", (int)(colon - s), s);
+        snprintf(e->key, sizeof(e->key), "%.*s", (int)(end - colon - 1),
+            colon + 1);
+        while (e->key[0] != '\0' && e->key[strlen(e->key) - 1] == ' ')
+            e->key[strlen(e->key) - 1] = '\0';
+    }
+    *p = end;
+    return true;
+}
+
 /*
  * tls_creds_sni_load - each "CERT:KEY" of tls_sni_certs (comma separated)
  * into sni[] (n set); false with the reason in err, nothing kept.
@@ -211,32 +241,20 @@ bool
 tls_creds_sni_load(const char *spec, struct tls_creds **sni, size_t *n,
     char *err, size_t errlen)
 {
-    char        cert[1024], key[1024];
-    const char *p = spec, *e, *colon;
+    struct tls_sni_entry en;
+    const char          *p = spec;
 
     *n = 0;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '\0')
-            break;
-        e = p + strcspn(p, ",");
-        colon = memchr(p, ':', (size_t)(e - p));
-        if (colon == NULL || colon == p || colon + 1 == e ||
-            *n == HTTP_SNI_MAX || (size_t)(colon - p) >= sizeof(cert) ||
-            (size_t)(e - colon) > sizeof(key)) {
+    while (tls_creds_sni_next(&p, &en)) {
+        if (!en.ok || en.empty || *n == HTTP_SNI_MAX) {
             snprintf(err, errlen, "tls_sni_certs: \"%.*s\" is not "
-                "CERT:KEY (at most %d)", (int)(e - p), p, HTTP_SNI_MAX);
+                "CERT:KEY (at most %d)", en.len, en.text, HTTP_SNI_MAX);
             goto fail;
         }
-        snprintf(cert, sizeof(cert), "%.*s", (int)(colon - p), p);
-        snprintf(key, sizeof(key), "%.*s", (int)(e - colon - 1), colon + 1);
-        while (key[0] != '\0' && key[strlen(key) - 1] == ' ')
-            key[strlen(key) - 1] = '\0';
-        if ((sni[*n] = tls_creds_load(cert, key, err, errlen, NULL)) == NULL)
+        if ((sni[*n] = tls_creds_load(en.cert, en.key, err, errlen, NULL)) ==
+            NULL)
             goto fail;
         (*n)++;
-        p = e;
     }
     return true;
 fail:

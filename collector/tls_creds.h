@@ -11,6 +11,20 @@
 
 struct tls_creds;
 
+/* One entry of a tls_sni_certs list ("CERT:KEY,CERT:KEY"). */
+struct tls_sni_entry {
+    const char *text;           /* the entry as written: len bytes */
+    int         len;
+    bool        ok;             /* it has a colon, and each part fits */
+    bool        empty;          /* CERT or KEY is empty, as written */
+    char        cert[1024];
+    char        key[1024];      /* without trailing spaces */
+};
+
+/* tls_creds_sni_next - the entry of a tls_sni_certs list at *p (spaces
+ * and commas before it skipped) into e, and *p past it; false at the end */
+bool tls_creds_sni_next(const char **p, struct tls_sni_entry *e);
+
 /*
  * tls_creds_load - certificate chain and key from PEM files; NULL with
  * the reason in err ("PATH: why").  *key_bad (when not NULL) says whether
