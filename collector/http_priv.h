@@ -94,8 +94,8 @@ struct http_server {
     atomic_uint           in_flight;    /* requests begun, not yet ended */
     atomic_uint           storing;      /* reports handed to ingest */
     pthread_mutex_t       mu;           /* guards creds and sni */
-    struct tls_creds    *creds;
-    struct tls_creds    *sni[HTTP_SNI_MAX];   /* tls_sni_certs */
+    struct tls_creds     *creds;
+    struct tls_creds     *sni[HTTP_SNI_MAX];   /* tls_sni_certs */
     size_t                n_sni;
     struct mta_sts_set   *sts;          /* owned; mta_sts_policy */
     struct http_api      *api;          /* /api/v1 (http_api.c) */

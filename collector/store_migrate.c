@@ -7,10 +7,12 @@
  * (cmake/embed_sql.cmake).
  *
  * Migrations are append-only: a database whose recorded migration is not
- * this ruad's file (another name, another SHA-256, or a version this ruad
- * has no file for) is refused, by ruad migrate and by /readyz alike, with
- * the difference named.  The rows recorded before ruad kept hashes take
- * the hash of the file of the same name (trust on first use).
+ * this ruad's file of that version (another name or another SHA-256) is
+ * refused, by ruad migrate and by /readyz alike, with the difference
+ * named.  A version this ruad has no file for is another branch's (or a
+ * newer ruad's) and left alone, as before: /readyz says the schema is not
+ * this binary's.  The rows recorded before ruad kept hashes take the hash
+ * of the file of the same name (trust on first use).
  *
  * SECURITY: the migrations' SQL is ours, built in; every other value
  * reaches SQL as a parameter.
@@ -150,13 +152,9 @@ store_schema_check(struct store *st, bool *ok, char *why, size_t whylen)
         const char *sha = PQgetvalue(res, i, 2);
 
         v = (int)strtol(PQgetvalue(res, i, 0), NULL, 10);
-        if ((m = migration_find(v)) == NULL) {
-            snprintf(why, whylen, "migration %d is applied to the "
-                "database as %s, but this ruad has no migration %d: "
-                "applied migrations never change (docs/operations.md, "
-                "Migrations)", v, name, v);
-            *ok = false;
-        } else if (strcmp(name, m->name) != 0 ||
+        if ((m = migration_find(v)) == NULL)
+            continue;                   /* another branch's, or newer */
+        if (strcmp(name, m->name) != 0 ||
             (*sha != '\0' && strcmp(sha, m->sha256) != 0)) {
             snprintf(why, whylen, "migration %d as applied to the database "
                 "(%s, sha256 %s) differs from this ruad's db/%s.sql "

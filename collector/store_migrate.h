@@ -47,9 +47,10 @@ enum ruad_rc store_schema_version(struct store *st, int *version);
  */
 enum ruad_rc store_schema_missing(struct store *st, int *missing);
 /*
- * store_schema_check - does every migration recorded in schema_version
- * have this ruad's file: the same version, name and (when recorded)
- * SHA-256?  *ok false with the first difference in why.  Reads only.
+ * store_schema_check - is every migration recorded in schema_version
+ * that this ruad has a file of that version for the file's: the same
+ * name and (when recorded) SHA-256?  *ok false with the first difference
+ * in why.  Reads only.
  */
 enum ruad_rc store_schema_check(struct store *st, bool *ok, char *why,
     size_t whylen);

@@ -34,7 +34,7 @@ struct tls_creds {
     gnutls_privkey_t    key;
     long long           not_after;      /* of the leaf, epoch seconds */
     gnutls_x509_crt_t   leaf;           /* for SNI host name matches */
-    struct tls_creds  *older;          /* loaded before this one */
+    struct tls_creds   *older;          /* loaded before this one */
 };
 
 /* read_file - whole small file (PEM) into memory */
@@ -271,7 +271,7 @@ tls_creds_cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn,
     gnutls_privkey_t *pkey)
 {
     struct http_server *h = http_tls_server;
-    struct tls_creds  *use;
+    struct tls_creds   *use;
 
     (void)req_ca_dn, (void)nreqs, (void)algos, (void)nalgos;
     if (h == NULL)

@@ -9,10 +9,12 @@ Checks:
   each with its file's SHA-256 (taken on first use);
 - a second `ruad migrate` applies nothing and changes nothing;
 - a database whose recorded migration differs from the file (another
-  SHA-256; another name, like the pre-fold 008_json; a version this ruad
-  has no file for, like 010_sum8) is refused by `ruad migrate` (non-zero
-  exit, a message naming the migration and both hashes or names) and by
-  /readyz (503, the same message); put right, both accept it again;
+  SHA-256; another name, like the pre-fold 008_json beside 009_sources
+  and 010_sum8) is refused by `ruad migrate` (non-zero exit, a message
+  naming the migration and both hashes or names) and by /readyz (503,
+  the same message); put right, both accept it again;
+- a version this ruad has no file for (another branch's) is no
+  difference: migrate goes on, /readyz says the schema is not current;
 - /readyz says the schema is not current when a file of db/functions/
   was not applied as this ruad has it, until `ruad migrate` applies it.
 """
@@ -193,16 +195,24 @@ try:
     # the pre-fold names (never released): refused, nothing applied
     db.q("UPDATE schema_version SET name = '008_json', sha256 = NULL "
          "WHERE version = 8")
+    db.q("INSERT INTO schema_version (version, name) VALUES "
+         "(9, '009_sources'), (10, '010_sum8')")
     refused("fresh", ["migration 8", "008_json", "008_report_copies"],
             "another name")
     t.check(db.one("SELECT sha256 IS NULL FROM schema_version WHERE "
                    "version = 8"), "another name: no SHA-256 taken")
     db.q("UPDATE schema_version SET name = '008_report_copies' "
          "WHERE version = 8")
+    db.q("DELETE FROM schema_version WHERE version IN (9, 10)")
     db.q("INSERT INTO schema_version (version, name) VALUES "
-         "(10, '010_sum8')")
-    refused("fresh", ["migration 10", "010_sum8"], "a version without file")
-    db.q("DELETE FROM schema_version WHERE version = 10")
+         "(9999, 'from_another_branch')")
+    p = ruad("fresh", "migrate")
+    st, body = readyz(port)
+    t.check(p.returncode == 0 and "migrations applied: 0" in p.stdout and
+            st == 503 and "not current" in body, "a version without file "
+            "(another branch's): migrate goes on (%d %s), /readyz not "
+            "current (%d %r)" % (p.returncode, p.stderr, st, body))
+    db.q("DELETE FROM schema_version WHERE version = 9999")
     p = ruad("fresh", "migrate")
     t.check(p.returncode == 0 and versions("fresh") == want_versions,
             "put right: migrate takes the SHA-256 again: %s" % p.stderr)
