@@ -33,6 +33,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <gnutls/gnutls.h>
+
 #include "log.h"
 #include "membudget.h"
 #include "ratelimit.h"
