@@ -38,6 +38,7 @@
 #include "http_server.h"
 #include "preflight.h"
 #include "imap.h"
+#include "imap_config.h"
 #include "ingest.h"
 #include "inbound.h"
 #include "limits.h"
@@ -1499,6 +1500,7 @@ main(int argc, char **argv)
     size_t             i;
     int                rc;
 
+    imap_config_register();            /* imap.NAME.* keys (config.c) */
     if (argc < 2) {
         usage(stderr);
         return 2;
