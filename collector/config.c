@@ -3,7 +3,9 @@
  *
  * One row per key (Redis createIntConfig, Postfix {VAR, DEF, &var, min,
  * max}): name, kind, where it lives, bounds and a line of help.  Sizes
- * take a K, M or G suffix (powers of 1024).
+ * take a K, M or G suffix (powers of 1024).  Keys this table does not
+ * hold (imap.NAME.KEY) belong to the module that registered them
+ * (config_register_keys), which parses, checks and documents them.
  *
  * SECURITY: the file is trusted (the admin's), but a line is bounded and
  * every value is range-checked, so a typo cannot turn a limit off.
@@ -286,6 +288,34 @@ key_norm(const char *key, char *name, size_t len)
     return key[i] == '\0';
 }
 
+/* The families of keys other modules own (config_register_keys). */
+static const struct config_keys *config_keys[CONFIG_KEYS_MAX];
+static size_t                    config_n_keys;
+
+void
+config_register_keys(const struct config_keys *k)
+{
+    size_t i;
+
+    for (i = 0; i < config_n_keys; i++)
+        if (config_keys[i] == k)
+            return;
+    if (config_n_keys < CONFIG_KEYS_MAX)
+        config_keys[config_n_keys++] = k;
+}
+
+/* keys_find - the registered family of a normalized key, or NULL */
+static const struct config_keys *
+keys_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < config_n_keys; i++)
+        if (config_keys[i]->is_key(name))
+            return config_keys[i];
+    return NULL;
+}
+
 /* row_find - the table row of a normalized key, or NULL */
 static const struct config_row *
 row_find(const char *name)
@@ -304,7 +334,7 @@ config_has_key(const char *key)
     char name[64];
 
     return key_norm(key, name, sizeof(name)) &&
-        (imap_config_is_key(name) || row_find(name) != NULL);
+        (keys_find(name) != NULL || row_find(name) != NULL);
 }
 
 bool
@@ -385,14 +415,15 @@ static enum ruad_rc
 config_put(struct config *c, const char *key, const char *value,
     bool append, char *err, size_t errlen)
 {
-    char     name[64];
-    size_t   i;
-    uint64_t v;
-    int      lvl;
+    const struct config_keys *k;
+    char                      name[64];
+    size_t                    i;
+    uint64_t                  v;
+    int                       lvl;
 
     key_norm(key, name, sizeof(name));
-    if (imap_config_is_key(name))
-        return imap_config_set(&c->imap, name, value, err, errlen);
+    if ((k = keys_find(name)) != NULL)
+        return k->set(c, name, value, err, errlen);
     for (i = 0; i < N_ROWS; i++) {
         const struct config_row *r = &config_rows[i];
 
@@ -610,8 +641,10 @@ config_split_listen(const char *s, char *host, size_t hostlen,
 enum ruad_rc
 config_check(const struct config *c, char *err, size_t errlen)
 {
-    char     host[256];
-    unsigned port;
+    char         host[256];
+    unsigned     port;
+    size_t       i;
+    enum ruad_rc rc;
 
     if (!config_split_listen(c->http_listen, host, sizeof(host), &port)) {
         snprintf(err, errlen, "http_listen: \"%s\" is not host:port",
@@ -642,7 +675,10 @@ config_check(const struct config *c, char *err, size_t errlen)
             "and not end with /", c->http_prefix);
         return RUAD_MALFORMED;
     }
-    return imap_config_check(&c->imap, err, errlen);
+    for (i = 0; i < config_n_keys; i++)
+        if ((rc = config_keys[i]->check(c, err, errlen)) != RUAD_OK)
+            return rc;
+    return RUAD_OK;
 }
 
 void
@@ -670,7 +706,8 @@ config_usage(FILE *f)
                 (unsigned long long)load((char *)&c + r->off, r->width),
                 (unsigned long long)r->min, (unsigned long long)r->max);
     }
-    imap_config_usage(f);
+    for (i = 0; i < config_n_keys; i++)
+        config_keys[i]->usage(f);
 }
 
 void
@@ -724,5 +761,6 @@ config_reference(FILE *f)
     }
     fputs("\n`database_url` may instead come from the environment "
         "(`RUAD_DATABASE_URL`).\n", f);
-    imap_config_reference(f);
+    for (i = 0; i < config_n_keys; i++)
+        config_keys[i]->reference(f);
 }

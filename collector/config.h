@@ -17,12 +17,41 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "imap_config.h"
 #include "report.h"
 #include "result.h"
 
 #define CONFIG_STRING_MAX 1024
 #define CONFIG_LIST_MAX   (1u << 20)   /* bytes of one list setting */
+#define CONFIG_KEYS_MAX   4            /* families of config_register_keys */
+
+/* The IMAP sources' settings (imap.NAME.KEY), as data; imap_config.c
+ * reads and checks them. */
+#define IMAP_SOURCES_MAX   8
+#define IMAP_NAME_MAX      32
+#define IMAP_PATH_MAX      512
+
+enum imap_action { IMAP_ACT_KEEP, IMAP_ACT_FLAG, IMAP_ACT_MOVE };
+
+struct imap_source_cfg {
+    char     name[IMAP_NAME_MAX];
+    char     url[IMAP_PATH_MAX];       /* imaps://host[:port]/MAILBOX */
+    char     user[256];
+    char     password_file[IMAP_PATH_MAX];
+    char     token_file[IMAP_PATH_MAX];      /* OAuth2 bearer (XOAUTH2) */
+    char     token_command[IMAP_PATH_MAX];   /* prints the bearer token */
+    char     ca_file[IMAP_PATH_MAX];         /* PEM CAs trusted as well */
+    char     move_to[256];                   /* folder for action=move */
+    int      action;                         /* enum imap_action */
+    uint32_t poll_interval;                  /* seconds */
+    uint32_t batch;                          /* messages per listing */
+    uint64_t max_message;                    /* bytes; bigger: too_large */
+    uint32_t timeout;                        /* seconds per transfer */
+};
+
+struct imap_config {
+    size_t                 n;
+    struct imap_source_cfg src[IMAP_SOURCES_MAX];
+};
 
 struct config {
     struct report_limits limits;
@@ -81,6 +110,26 @@ struct config {
     uint32_t             metrics_require_token;  /* bool */
     uint32_t             http_ops_cache_ms;      /* /metrics, /readyz */
 };
+
+/*
+ * A family of keys that another module owns and config.c only hands on
+ * (imap.NAME.KEY: imap_config.c), registered at start-up, before any
+ * setting is read.  The keys given are normalised (dashes as
+ * underscores).
+ */
+struct config_keys {
+    bool         (*is_key)(const char *key);
+    enum ruad_rc (*set)(struct config *c, const char *key,
+                     const char *value, char *err, size_t errlen);
+    enum ruad_rc (*check)(const struct config *c, char *err,
+                     size_t errlen);        /* after the table's checks */
+    void         (*usage)(FILE *f);         /* after the table, --help */
+    void         (*reference)(FILE *f);     /* after the table's section */
+};
+
+/* config_register_keys - add a family (borrowed; again: no-op); at most
+ * CONFIG_KEYS_MAX */
+void config_register_keys(const struct config_keys *k);
 
 /*
  * config_init - every key at its default (limits.h); database_url from

@@ -22,12 +22,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
 #include <microhttpd.h>
 
 #include "api_params.h"
 #include "api_token.h"
 #include "http_alog.h"
+#include "http_problem.h"
 #include "http_static.h"
 #include "log.h"
 #include "metrics.h"
@@ -119,39 +119,20 @@ api_send(struct MHD_Connection *c, unsigned status, const char *ctype,
     return ret;
 }
 
-/* ascii - (peer) text as printable ASCII, '?' for anything else: JSON
- * strings must be UTF-8 and a parameter name may be any bytes */
-static const char *
-ascii(char *dst, size_t n, const char *src)
-{
-    size_t i;
-
-    for (i = 0; src[i] != '\0' && i + 1 < n; i++)
-        dst[i] = (unsigned char)src[i] >= 0x20 &&
-            (unsigned char)src[i] < 0x7f ? src[i] : '?';
-    dst[i] = '\0';
-    return dst;
-}
-
-/* api_problem - RFC 9457 document; param names the refused parameter */
+/* api_problem - RFC 9457 document (http_problem.c); param names the
+ * refused parameter */
 static int
 api_problem(struct MHD_Connection *c, unsigned status, const char *title,
     const char *detail, const char *param, const char *hdr,
     const char *hval)
 {
-    json_t *o;
-    char   *s, d[400], p[80];
+    char   *s;
+    size_t  n;
 
-    o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
-        title, "status", (int)status, "detail", ascii(d, sizeof(d), detail));
-    if (o != NULL && param != NULL)
-        json_object_set_new(o, "parameter", json_string(ascii(p, sizeof(p),
-            param)));
-    s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (s == NULL)
+    if ((s = http_problem_json(status, title, detail, param, false, &n)) ==
+        NULL)
         return MHD_NO;
-    return api_send(c, status, "application/problem+json", s, strlen(s),
+    return api_send(c, status, "application/problem+json", s, n,
         MHD_RESPMEM_MUST_FREE, hdr, hval);
 }
 

@@ -1,32 +1,19 @@
 /*
- * http_server.c - the HTTP(S) listener: routing, body caps, TLS.
+ * http_server.c - the HTTP(S) listener: routing, connections, body caps.
  *
- * RFC 8460 3 (rua=https:): a reporter POSTs the report with
- * Content-Type application/tlsrpt+gzip or application/tlsrpt+json.  The
- * body is stored as an inbound row (channel https, peer address, TLS
- * version) and only then answered 202 Accepted; the worker parses it
- * later, so the same report again is also 202 (the worker marks it a
- * duplicate; the very same bytes again are not stored at all).  Errors
- * are application/problem+json (RFC 9457): wrong type 415, no body or
- * too big 413 (from Content-Length before reading, when it is given),
- * not gzip when the type says so 400, not a TLS report by its first
- * decompressed bytes (a DMARC report, whatever the type says: /tlsrpt
- * takes TLS reports only) 400 and a log line, more than
- * rate_limit_per_ip reports a window from one address (IPv6: its /64)
- * 429 with Retry-After, database unreachable 503 with Retry-After,
- * another method 405 with Allow.  GET /healthz (the
- * process is up), GET /readyz (the database answers and the schema is
- * current), GET /metrics (Prometheus text).  Any other path is a file of
- * the dashboard (http_static.c).
+ * Routes: POST /tlsrpt (TLS reports, RFC 8460 3: http_tlsrpt.c),
+ * GET /healthz (the process is up), GET /readyz (the database answers
+ * and the schema is current) and GET /metrics (Prometheus text), both in
+ * http_ops.c, /api/v1 (http_api.c), requests to mta-sts.DOMAIN (the
+ * MTA-STS policy, mta_sts.c).  Any other path is a file of the dashboard
+ * (http_static.c).  Errors are application/problem+json (RFC 9457).
  *
  * libmicrohttpd 0.9.75 runs a pool of http_threads threads on epoll.  A
- * complete report is handed to ingest.c and its connection suspended
- * (MHD_suspend_connection), so a request thread never waits for the
- * database; the storing thread resumes it after the commit, and the 202
- * (or 503) is queued then.  Reports arriving together share one commit.
- * TLS is GnuTLS (libmicrohttpd is linked with it): the certificate comes
- * from a callback, so SIGHUP swaps it for new handshakes without dropping
- * a connection.  TLS 1.2 and 1.3 only.
+ * complete report is handed to ingest.c with its connection suspended
+ * (http_tlsrpt.c), so a request thread never waits for the database.
+ * TLS is GnuTLS (libmicrohttpd is linked with it), 1.2 and 1.3 only; the
+ * certificates (tls_creds.c) come from a callback, so SIGHUP swaps them
+ * for new handshakes without dropping a connection.
  *
  * SECURITY: everything from the peer is hostile.  libmicrohttpd has no
  * body limit: http_max_body is ours, checked on Content-Length before a
@@ -49,6 +36,7 @@
  * are escaped before they are logged.
  */
 #include "http_server.h"
+#include "http_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,14 +52,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/abstract.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "buf.h"
 #include "http_alog.h"
 #include "http_api.h"
+#include "http_problem.h"
 #include "http_static.h"
 #include "ingest.h"
 #include "limits.h"
@@ -81,372 +67,22 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "netaddr.h"
+#include "tls_creds.h"
 
-#define HTTP_POOL_WAIT_MS   5000      /* for a free database connection */
-#define HTTP_RETRY_AFTER    "30"      /* seconds, on 503 */
 #define HTTP_CONN_MEMORY    (64u << 10) /* libmicrohttpd's per-connection */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-#define HTTP_SNI_MAX        256         /* tls_sni_certs entries */
 #define HTTP_SWEEP_MS       200         /* deadline check interval */
 
-struct http_server;
-
-/* http_ready's answers */
-enum http_ready {
-    READY_OK, READY_UNREACHABLE, READY_NO_ANSWER, READY_OLD_SCHEMA
-};
-
-/* http_metrics' answer from the database */
-struct http_stats {
-    bool                ok;             /* the database answered */
-    struct store_stats  s;
-};
-
-/*
- * One database answer shared by the requests of /metrics or of /readyz
- * (http_ops_cache_ms): the first request after it is older asks the
- * database, requests arriving meanwhile wait for that answer rather than
- * ask again, so scrapes cost at most one query per period whatever their
- * number.  The answer is written only by the asking thread (asking set),
- * read under mu.
- */
-struct http_ops {
-    pthread_mutex_t     mu;
-    pthread_cond_t      done;
-    bool                asking;
-    bool                have;           /* answer holds one */
-    struct timespec     at;             /* CLOCK_MONOTONIC, when answered */
-    void              (*ask)(struct http_server *, void *answer);
-    size_t              size;           /* of the answer */
-    union {
-        enum http_ready     ready;
-        struct http_stats   stats;
-    }                   answer;
-};
-
-/* One certificate chain and key, as loaded; never freed while serving. */
-struct http_creds {
-    gnutls_pcert_st    *pcert;
-    unsigned            n_pcert;
-    gnutls_privkey_t    key;
-    long long           not_after;      /* of the leaf, epoch seconds */
-    gnutls_x509_crt_t   leaf;           /* for SNI host name matches */
-    struct http_creds  *older;          /* loaded before this one */
-};
-
-/* One connection, from libmicrohttpd's STARTED to its CLOSED notice. */
-struct http_conn {
-    struct http_alog      alog;         /* first: the access log's record */
-    int                   fd;           /* valid until CLOSED (conn_mu) */
-    struct netaddr_key    key;
-    char                  peer[INET6_ADDRSTRLEN];
-    _Atomic int64_t       deadline;     /* ms, monotonic; 0: none */
-    atomic_bool           in_body;      /* which deadline runs */
-    bool                  refused;      /* past the per-address cap */
-    bool                  cut;          /* shut down by the sweep */
-    struct http_conn     *prev, *next;
-};
-
-struct http_server {
-    struct MHD_Daemon    *d;
-    const struct config  *cfg;
-    struct store_pool    *pool;
-    struct ingest        *ingest;
-    bool                  tls;
-    atomic_uint           in_flight;    /* requests begun, not yet ended */
-    atomic_uint           storing;      /* reports handed to ingest */
-    pthread_mutex_t       mu;           /* guards creds and sni */
-    struct http_creds    *creds;
-    struct http_creds    *sni[HTTP_SNI_MAX];   /* tls_sni_certs */
-    size_t                n_sni;
-    struct mta_sts_set   *sts;          /* owned; mta_sts_policy */
-    struct http_api      *api;          /* /api/v1 (http_api.c) */
-    struct http_ops       ready_ops;    /* /readyz's answer */
-    struct http_ops       stats_ops;    /* /metrics' database figures */
-    struct ratelimit     *rl_ip;        /* POST /tlsrpt per address */
-    char                  web_root[CONFIG_STRING_MAX];  /* resolved */
-    pthread_mutex_t       conn_mu;      /* guards conns */
-    struct http_conn     *conns;
-    pthread_t             sweeper;      /* http_sweep */
-    bool                  sweeping;
-    pthread_mutex_t       sweep_mu;
-    pthread_cond_t        sweep_cv;
-    bool                  sweep_stop;
-};
-
-/* Where a POST /tlsrpt is. */
-enum http_phase {
-    RQ_READING,                         /* the body is arriving */
-    RQ_STORING,                         /* with ingest, suspended */
-    RQ_STORED                           /* resumed: answer ij.rc */
-};
-
-/* Per-request state, kept in *con_cls between the access calls. */
-struct http_req {
-    enum metrics_path      path;
-    bool                   gzip;
-    bool                   too_big;
-    unsigned               limited_s;   /* rate limited: Retry-After */
-    bool                   no_room;     /* past receive_max_bytes */
-    size_t                 dropped;     /* body bytes read past the cap */
-    size_t                 charged;     /* bytes counted (membudget) */
-    struct buf             body;
-    enum http_phase        phase;
-    struct http_server    *h;
-    struct MHD_Connection *c;
-    struct ingest_job      ij;          /* ij.meta points at these: */
-    char                   peer[INET6_ADDRSTRLEN];
-    char                   tlsver[32];
-};
-
-/* ---- TLS credentials ---- */
-
-/* read_file - whole small file (PEM) into memory */
-static char *
-read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE  *f = fopen(path, "rb");
-    char  *p = NULL;
-    long   n;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
-        fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1)) != NULL &&
-        fread(p, 1, (size_t)n, f) == (size_t)n) {
-        p[n] = '\0';
-        *len = (size_t)n;
-    } else {
-        snprintf(err, errlen, "%s: cannot read (or larger than 1 MiB)",
-            path);
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    return p;
-}
-
-static void
-creds_free(struct http_creds *c)
-{
-    unsigned i;
-
-    while (c != NULL) {
-        struct http_creds *older = c->older;
-
-        for (i = 0; i < c->n_pcert; i++)
-            gnutls_pcert_deinit(&c->pcert[i]);
-        free(c->pcert);
-        if (c->key != NULL)
-            gnutls_privkey_deinit(c->key);
-        if (c->leaf != NULL)
-            gnutls_x509_crt_deinit(c->leaf);
-        free(c);
-        c = older;
-    }
-}
-
-/* creds_load - certificate chain and key from PEM files */
-static struct http_creds *
-creds_load(const char *certpath, const char *keypath, char *err,
-    size_t errlen)
-{
-    struct http_creds *c = calloc(1, sizeof(*c));
-    gnutls_x509_crt_t  crt[16];
-    unsigned           ncrt = 16, i;
-    gnutls_datum_t     d;
-    char              *cert = NULL, *key = NULL;
-    size_t             clen = 0, klen = 0;
-    int                r;
-
-    if (c == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    if ((cert = read_file(certpath, &clen, err, errlen)) == NULL ||
-        (key = read_file(keypath, &klen, err, errlen)) == NULL)
-        goto fail;
-    d.data = (unsigned char *)cert;
-    d.size = (unsigned)clen;
-    r = gnutls_x509_crt_list_import(crt, &ncrt, &d, GNUTLS_X509_FMT_PEM, 0);
-    if (r <= 0) {
-        snprintf(err, errlen, "%s: no PEM certificate (%s)", certpath,
-            r < 0 ? gnutls_strerror(r) : "empty");
-        goto fail;
-    }
-    ncrt = (unsigned)r;
-    c->not_after = (long long)gnutls_x509_crt_get_expiration_time(crt[0]);
-    if ((c->pcert = calloc(ncrt, sizeof(*c->pcert))) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto fail_crt;
-    }
-    for (i = 0; i < ncrt; i++) {
-        if ((r = gnutls_pcert_import_x509(&c->pcert[i], crt[i], 0)) < 0) {
-            snprintf(err, errlen, "%s: %s", certpath, gnutls_strerror(r));
-            goto fail_crt;
-        }
-        c->n_pcert++;
-    }
-    d.data = (unsigned char *)key;
-    d.size = (unsigned)klen;
-    if ((r = gnutls_privkey_init(&c->key)) < 0 ||
-        (r = gnutls_privkey_import_x509_raw(c->key, &d, GNUTLS_X509_FMT_PEM,
-        NULL, 0)) < 0) {
-        snprintf(err, errlen, "%s: %s", keypath, gnutls_strerror(r));
-        goto fail_crt;
-    }
-    c->leaf = crt[0];                       /* kept */
-    for (i = 1; i < ncrt; i++)
-        gnutls_x509_crt_deinit(crt[i]);
-    free(cert);
-    free(key);
-    return c;
-fail_crt:
-    for (i = 0; i < ncrt; i++)
-        gnutls_x509_crt_deinit(crt[i]);
-fail:
-    free(cert);
-    free(key);
-    creds_free(c);
-    return NULL;
-}
-
 /* The server whose credentials the GnuTLS callback hands out. */
-static struct http_server *http_tls_server;
+struct http_server *http_tls_server;
 /* Stopping: every answer closes its connection, so a busy keep-alive
  * client cannot hold the drain open. */
-static atomic_bool http_draining;
-
-/*
- * http_sni_pick - the credentials for the name the client asked for
- * (TLS SNI): the first tls_sni_certs certificate valid for it, else
- * tls_cert.  Called with h->mu held.
- */
-static struct http_creds *
-http_sni_pick(struct http_server *h, gnutls_session_t s)
-{
-    char         name[256];
-    size_t       len = sizeof(name) - 1, i;
-    unsigned int type;
-
-    if (h->n_sni == 0 || gnutls_server_name_get(s, name, &len, &type, 0) !=
-        GNUTLS_E_SUCCESS || type != GNUTLS_NAME_DNS)
-        return h->creds;
-    name[len] = '\0';
-    for (i = 0; i < h->n_sni; i++)
-        if (gnutls_x509_crt_check_hostname(h->sni[i]->leaf, name))
-            return h->sni[i];
-    return h->creds;
-}
-
-/*
- * http_sni_load - each "CERT:KEY" of tls_sni_certs (comma separated)
- * into sni[] (n set); false with the reason in err, nothing kept.
- */
-static bool
-http_sni_load(const char *spec, struct http_creds **sni, size_t *n,
-    char *err, size_t errlen)
-{
-    char        cert[1024], key[1024];
-    const char *p = spec, *e, *colon;
-
-    *n = 0;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '\0')
-            break;
-        e = p + strcspn(p, ",");
-        colon = memchr(p, ':', (size_t)(e - p));
-        if (colon == NULL || colon == p || colon + 1 == e ||
-            *n == HTTP_SNI_MAX || (size_t)(colon - p) >= sizeof(cert) ||
-            (size_t)(e - colon) > sizeof(key)) {
-            snprintf(err, errlen, "tls_sni_certs: \"%.*s\" is not "
-                "CERT:KEY (at most %d)", (int)(e - p), p, HTTP_SNI_MAX);
-            goto fail;
-        }
-        snprintf(cert, sizeof(cert), "%.*s", (int)(colon - p), p);
-        snprintf(key, sizeof(key), "%.*s", (int)(e - colon - 1), colon + 1);
-        while (key[0] != '\0' && key[strlen(key) - 1] == ' ')
-            key[strlen(key) - 1] = '\0';
-        if ((sni[*n] = creds_load(cert, key, err, errlen)) == NULL)
-            goto fail;
-        (*n)++;
-        p = e;
-    }
-    return true;
-fail:
-    while (*n > 0)
-        creds_free(sni[--*n]);
-    return false;
-}
-
-/* http_cert_cb - GnuTLS asks for the certificate of a new handshake */
-static int
-http_cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn,
-    int nreqs, const gnutls_pk_algorithm_t *algos, int nalgos,
-    gnutls_pcert_st **pcert, unsigned int *pcert_length,
-    gnutls_privkey_t *pkey)
-{
-    struct http_server *h = http_tls_server;
-    struct http_creds  *use;
-
-    (void)req_ca_dn, (void)nreqs, (void)algos, (void)nalgos;
-    if (h == NULL)
-        return -1;
-    pthread_mutex_lock(&h->mu);
-    use = http_sni_pick(h, s);
-    *pcert = use->pcert;
-    *pcert_length = use->n_pcert;
-    *pkey = use->key;
-    pthread_mutex_unlock(&h->mu);
-    return 0;
-}
-
-enum ruad_rc
-http_server_reload_tls(struct http_server *h, char *err, size_t errlen)
-{
-    struct http_creds *c;
-
-    if (!h->tls)
-        return RUAD_OK;
-    struct http_creds *sni[HTTP_SNI_MAX];
-    size_t             n_sni, i;
-
-    if ((c = creds_load(h->cfg->tls_cert, h->cfg->tls_key, err, errlen)) ==
-        NULL)
-        return RUAD_MALFORMED;
-    if (!http_sni_load(h->cfg->tls_sni_certs, sni, &n_sni, err, errlen)) {
-        creds_free(c);
-        return RUAD_MALFORMED;
-    }
-    /* the old credentials may be in a handshake right now: keep them */
-    pthread_mutex_lock(&h->mu);
-    c->older = h->creds;
-    h->creds = c;
-    for (i = 0; i < n_sni; i++) {
-        sni[i]->older = i < h->n_sni ? h->sni[i] : NULL;
-        h->sni[i] = sni[i];
-    }
-    for (; i < h->n_sni; i++) {          /* fewer now: chain the rest */
-        struct http_creds *t = h->sni[i];
-
-        while (t->older != NULL)
-            t = t->older;
-        t->older = h->creds->older;
-        h->creds->older = h->sni[i];
-    }
-    h->n_sni = n_sni;
-    pthread_mutex_unlock(&h->mu);
-    return RUAD_OK;
-}
+atomic_bool http_draining;
 
 /* ---- responses ---- */
 
 /* http_reply - queue a response with a body copied from (p, n) */
-static enum MHD_Result
+enum MHD_Result
 http_reply(struct MHD_Connection *c, enum metrics_path path,
     unsigned status, const char *ctype, const char *p, size_t n,
     const char *hdr, const char *hval)
@@ -472,30 +108,30 @@ http_reply(struct MHD_Connection *c, enum metrics_path path,
     return ret;
 }
 
-/* http_problem - an RFC 9457 problem document */
-static enum MHD_Result
+/* http_problem - an RFC 9457 problem document (http_problem.c) */
+enum MHD_Result
 http_problem(struct MHD_Connection *c, enum metrics_path path,
     unsigned status, const char *title, const char *detail,
     const char *hdr, const char *hval)
 {
-    char body[768];
-    int  n;
+    char           *body;
+    size_t          n;
+    enum MHD_Result ret;
 
-    n = snprintf(body, sizeof(body), "{\"type\":\"about:blank\","
-        "\"title\":\"%s\",\"status\":%u,\"detail\":\"%s\"}\n", title, status,
-        detail);
-    if (n < 0 || (size_t)n >= sizeof(body))
-        n = snprintf(body, sizeof(body), "{\"title\":\"%s\",\"status\":%u}"
-            "\n", title, status);
-    return http_reply(c, path, status, "application/problem+json", body,
-        (size_t)n, hdr, hval);
+    if ((body = http_problem_json(status, title, detail, NULL, true, &n)) ==
+        NULL)
+        return MHD_NO;
+    ret = http_reply(c, path, status, "application/problem+json", body, n,
+        hdr, hval);
+    free(body);
+    return ret;
 }
 
 /* ---- helpers ---- */
 
-/* peer_text - the client's address as text */
-static void
-peer_text(struct MHD_Connection *c, char *dst, size_t n)
+/* http_peer_text - the client's address as text */
+void
+http_peer_text(struct MHD_Connection *c, char *dst, size_t n)
 {
     const union MHD_ConnectionInfo *ci;
     const struct sockaddr          *sa;
@@ -510,32 +146,6 @@ peer_text(struct MHD_Connection *c, char *dst, size_t n)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)
             ->sin6_addr, dst, (socklen_t)n);
-}
-
-/*
- * tls_text - protocol and cipher of the connection, NULL if plain.  The
- * protocol is spelt as OpenSSL does ("TLSv1.3"), so SMTP and HTTPS rows
- * read alike.
- */
-static void
-tls_text(struct MHD_Connection *c, char *ver, size_t verlen,
-    const char **cipher)
-{
-    const union MHD_ConnectionInfo *ci;
-    gnutls_session_t                s;
-    const char                     *v;
-
-    ver[0] = '\0';
-    *cipher = NULL;
-    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    if (ci == NULL || (s = (gnutls_session_t)ci->tls_session) == NULL)
-        return;
-    v = gnutls_protocol_get_name(gnutls_protocol_get_version(s));
-    if (v != NULL && strncmp(v, "TLS1.", 5) == 0)
-        snprintf(ver, verlen, "TLSv%s", v + 3);
-    else
-        snprintf(ver, verlen, "%s", v ? v : "TLS");
-    *cipher = gnutls_cipher_get_name(gnutls_cipher_get(s));
 }
 
 /* ---- connections: the per-address cap and the deadlines ---- */
@@ -564,7 +174,7 @@ http_conn_of(struct MHD_Connection *c)
  * (body false) or for its body (true), for at most timeout_s from now;
  * 0: no deadline (a report being stored; the idle timeout still runs)
  */
-static void
+void
 http_conn_phase(struct MHD_Connection *c, bool body, unsigned timeout_s)
 {
     struct http_conn *hc = http_conn_of(c);
@@ -618,7 +228,7 @@ http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     hc->fd = ci != NULL ? ci->connect_fd : -1;
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     (void)netaddr_key(ci != NULL ? ci->client_addr : NULL, &hc->key);
-    peer_text(c, hc->peer, sizeof(hc->peer));
+    http_peer_text(c, hc->peer, sizeof(hc->peer));
     atomic_store(&hc->deadline, http_now_ms() +
         (int64_t)h->cfg->http_header_timeout * 1000);
     pthread_mutex_lock(&h->conn_mu);
@@ -751,25 +361,6 @@ http_refusal(struct MHD_Connection *c, const char *method, bool bad_target)
     return NULL;
 }
 
-/* media_type_is - Content-Type equals want, parameters ignored (RFC 9110
- * 8.3.1: type and subtype are case-insensitive) */
-static bool
-media_type_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-
-    if (ct == NULL)
-        return false;
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    if (strncasecmp(ct, want, n) != 0)
-        return false;
-    ct += n;
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    return *ct == '\0' || *ct == ';';
-}
-
 /* route - the path without the configured prefix, NULL if outside it */
 static const char *
 route(const struct config *cfg, const char *url)
@@ -784,405 +375,6 @@ route(const struct config *cfg, const char *url)
 }
 
 /* ---- handlers ---- */
-
-/* ---- /readyz and /metrics: answers shared for http_ops_cache_ms ---- */
-
-static void
-http_ops_init(struct http_ops *o, void (*ask)(struct http_server *, void *),
-    size_t size)
-{
-    pthread_mutex_init(&o->mu, NULL);
-    pthread_cond_init(&o->done, NULL);
-    o->ask = ask;
-    o->size = size;
-}
-
-static void
-http_ops_free(struct http_ops *o)
-{
-    pthread_cond_destroy(&o->done);
-    pthread_mutex_destroy(&o->mu);
-}
-
-/* ms_since - milliseconds from t to now (CLOCK_MONOTONIC) */
-static long long
-ms_since(const struct timespec *t)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)(now.tv_sec - t->tv_sec) * 1000 +
-        (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
-/* http_ops_get - o's answer into out (o->size bytes): the shared one
- * while it is younger than http_ops_cache_ms, else asked anew (once for
- * all requests waiting on it) */
-static void
-http_ops_get(struct http_server *h, struct http_ops *o, void *out)
-{
-    long long ttl = h->cfg->http_ops_cache_ms;
-
-    if (ttl == 0) {                        /* no sharing: ask each time */
-        o->ask(h, out);
-        return;
-    }
-    pthread_mutex_lock(&o->mu);
-    while (o->asking)
-        pthread_cond_wait(&o->done, &o->mu);
-    if (!o->have || ms_since(&o->at) >= ttl) {
-        o->asking = true;
-        pthread_mutex_unlock(&o->mu);
-        o->ask(h, &o->answer);             /* the only writer: asking */
-        pthread_mutex_lock(&o->mu);
-        clock_gettime(CLOCK_MONOTONIC, &o->at);
-        o->have = true;
-        o->asking = false;
-        pthread_cond_broadcast(&o->done);
-    }
-    memcpy(out, &o->answer, o->size);
-    pthread_mutex_unlock(&o->mu);
-}
-
-/* http_ready_ask - does the database answer, with the current schema? */
-static void
-http_ready_ask(struct http_server *h, void *answer)
-{
-    const struct store_migration *m;
-    enum http_ready              *r = answer;
-    struct store                 *st;
-    char                          err[256];
-    int                           want = 0, have = 0, missing = 0;
-    bool                          ok;
-
-    for (m = store_migrations; m->sql != NULL; m++)
-        want = m->version;
-    if ((st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS, err, sizeof(err)))
-        == NULL) {
-        *r = READY_UNREACHABLE;
-        return;
-    }
-    ok = store_schema_version(st, &have) == RUAD_OK &&
-        store_schema_missing(st, &missing) == RUAD_OK;
-    store_pool_put(h->pool, st);
-    *r = !ok ? READY_NO_ANSWER : have != want || missing > 0 ?
-        READY_OLD_SCHEMA : READY_OK;
-}
-
-/* http_stats_ask - the database's figures for /metrics */
-static void
-http_stats_ask(struct http_server *h, void *answer)
-{
-    struct http_stats *a = answer;
-    struct store      *st;
-    char               err[256];
-
-    a->ok = false;
-    if ((st = store_pool_get(h->pool, HTTP_POOL_WAIT_MS, err, sizeof(err)))
-        != NULL) {
-        a->ok = store_stats(st, &a->s) == RUAD_OK;
-        store_pool_put(h->pool, st);
-    }
-}
-
-static enum MHD_Result
-http_readyz(struct http_server *h, struct MHD_Connection *c)
-{
-    enum http_ready r;
-
-    http_ops_get(h, &h->ready_ops, &r);
-    switch (r) {
-    case READY_UNREACHABLE:
-        return http_problem(c, MP_READYZ, 503, "Service Unavailable",
-            "database unreachable", "Retry-After", HTTP_RETRY_AFTER);
-    case READY_NO_ANSWER:
-        return http_problem(c, MP_READYZ, 503, "Service Unavailable",
-            "database not answering", "Retry-After", HTTP_RETRY_AFTER);
-    case READY_OLD_SCHEMA:
-        return http_problem(c, MP_READYZ, 503, "Service Unavailable",
-            "database schema is not current (run ruad migrate)",
-            "Retry-After", HTTP_RETRY_AFTER);
-    default:
-        return http_reply(c, MP_READYZ, 200, "text/plain", "ready\n", 6,
-            NULL, NULL);
-    }
-}
-
-static enum MHD_Result
-http_metrics(struct http_server *h, struct MHD_Connection *c)
-{
-    struct http_stats  *a = calloc(1, sizeof(*a));
-    struct store_stats *stats = a != NULL ? &a->s : NULL;
-    struct buf          b;
-    long long           expiry = 0;
-    enum MHD_Result     ret;
-    bool                have = false;
-
-    if (a != NULL) {
-        http_ops_get(h, &h->stats_ops, a);
-        have = a->ok;
-    }
-    if (h->tls) {
-        pthread_mutex_lock(&h->mu);
-        expiry = h->creds->not_after;
-        pthread_mutex_unlock(&h->mu);
-    }
-    buf_init(&b, 1u << 20);
-    /* count this scrape before rendering, so it shows in itself */
-    metrics_request(MP_METRICS, 200);
-    if (metrics_render(&b, have ? stats : NULL, expiry) != RUAD_OK) {
-        buf_free(&b);
-        free(a);
-        return http_problem(c, MP_METRICS, 500, "Internal Server Error",
-            "metrics", NULL, NULL);
-    }
-    ret = MHD_NO;
-    {
-        struct MHD_Response *r = MHD_create_response_from_buffer(
-            buf_len(&b), (void *)(uintptr_t)buf_ptr(&b),
-            MHD_RESPMEM_MUST_COPY);
-
-        if (r != NULL) {
-            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                "text/plain; version=0.0.4");
-            http_static_common_headers(r, c);
-            if (atomic_load(&http_draining))
-                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
-                    "close");
-            ret = MHD_queue_response(c, 200, r);
-            MHD_destroy_response(r);
-            http_alog_response(c, 200, buf_len(&b));
-        }
-    }
-    buf_free(&b);
-    free(a);
-    return ret;
-}
-
-/* http_stored - from a storing thread: the report is committed (or not);
- * the connection goes on, and http_access answers */
-static void
-http_stored(struct ingest_job *ij)
-{
-    struct http_req    *rq = ij->ctx;
-    struct http_server *h = rq->h;
-
-    rq->phase = RQ_STORED;
-    MHD_resume_connection(rq->c);
-    /* ingest is done with the job: the request may end from now on */
-    atomic_fetch_sub(&h->storing, 1);
-}
-
-/* http_tlsrpt_limited - 429 to a report over rate_limit_per_ip */
-static enum MHD_Result
-http_tlsrpt_limited(struct http_server *h, struct MHD_Connection *c,
-    struct http_req *rq)
-{
-    char retry[16], detail[160];
-
-    snprintf(retry, sizeof(retry), "%u", rq->limited_s);
-    snprintf(detail, sizeof(detail), "more than %u reports in %u seconds "
-        "from your address; retry later", h->cfg->rate_limit_per_ip,
-        h->cfg->rate_limit_window);
-    return http_problem(c, MP_TLSRPT, 429, "Too Many Requests", detail,
-        "Retry-After", retry);
-}
-
-/* http_tlsrpt_admit - take one from the client's rate limit (its /64 for
- * IPv6); 0, or the seconds to wait (and the refusal counted, logged at
- * most once a second) */
-static unsigned
-http_tlsrpt_admit(struct http_server *h, struct MHD_Connection *c)
-{
-    char          peer[INET6_ADDRSTRLEN], key[INET6_ADDRSTRLEN + 4];
-    int64_t       now = ratelimit_now_us(), retry_us;
-    unsigned long skipped;
-    unsigned      s;
-
-    peer_text(c, peer, sizeof(peer));
-    ratelimit_addr_key(peer, key, sizeof(key));
-    if (ratelimit_take(h->rl_ip, key, now, &retry_us))
-        return 0;
-    s = (unsigned)((retry_us + 999999) / 1000000);
-    s = s > 0 ? s : 1;
-    metrics_rate_limited("https", "ip");
-    if (ratelimit_log_due(h->rl_ip, now, &skipped))
-        log_warn("http tlsrpt rate limited peer=%s key=%s limit=%u/%us "
-            "retry_after=%u refused_unlogged=%lu", peer, key,
-            h->cfg->rate_limit_per_ip, h->cfg->rate_limit_window, s,
-            skipped);
-    return s;
-}
-
-/* http_tlsrpt_store - the body is complete: check, and hand it to ingest
- * (the answer comes when http_stored resumes the connection) */
-static enum MHD_Result
-http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
-    struct http_req *rq)
-{
-    struct inbound_meta *m = &rq->ij.meta;
-    const char          *body = buf_ptr(&rq->body);
-    size_t               len = buf_len(&rq->body);
-    char                 why[256];
-    enum ruad_rc         rc;
-
-    if (rq->limited_s > 0)
-        return http_tlsrpt_limited(h, c, rq);
-    if (rq->no_room) {
-        peer_text(c, rq->peer, sizeof(rq->peer));
-        log_info("http tlsrpt refused peer=%s status=503 reason=\""
-            "receive_max_bytes\"", rq->peer);
-        return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
-            "too many reports arriving at once; retry later", "Retry-After",
-            HTTP_RETRY_AFTER);
-    }
-    if (rq->too_big)
-        return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
-            "the report is larger than http_max_body", NULL, NULL);
-    if (len == 0)
-        return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
-            "no report in the request body", NULL, NULL);
-    if (rq->gzip && (len < 2 || (unsigned char)body[0] != 0x1f ||
-        (unsigned char)body[1] != 0x8b))
-        return http_problem(c, MP_TLSRPT, 400, "Bad Request",
-            "Content-Type says gzip but the body is not gzip data", NULL,
-            NULL);
-    /* the first decompressed bytes tell a DMARC report (or anything but
-     * a TLS report) at once, whatever the Content-Type says */
-    if ((rc = report_sniff_tlsrpt(body, len, &h->cfg->limits, why,
-        sizeof(why))) != RUAD_OK) {
-        char *q;
-
-        for (q = why; *q != '\0'; q++)   /* for the JSON and the log */
-            if (*q < 0x20 || *q > 0x7e || *q == '"' || *q == '\\')
-                *q = '?';
-        peer_text(c, rq->peer, sizeof(rq->peer));
-        log_info("http tlsrpt refused peer=%s status=%d reason=\"%s\"",
-            rq->peer, rc == RUAD_NOMEM ? 503 : 400, why);
-        if (rc == RUAD_NOMEM)
-            return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
-                "cannot take the report now; retry later", "Retry-After",
-                HTTP_RETRY_AFTER);
-        return http_problem(c, MP_TLSRPT, 400, "Bad Request", why, NULL,
-            NULL);
-    }
-    peer_text(c, rq->peer, sizeof(rq->peer));
-    tls_text(c, rq->tlsver, sizeof(rq->tlsver), &m->tls_cipher);
-    m->channel = "https";
-    m->tls_version = rq->tlsver[0] ? rq->tlsver : NULL;
-    m->peer_addr = rq->peer;
-    m->content_type = rq->gzip ? "application/tlsrpt+gzip" :
-        "application/tlsrpt+json";
-    rq->ij.raw = body;
-    rq->ij.len = len;
-    rq->ij.done = http_stored;
-    rq->ij.ctx = rq;
-    rq->h = h;
-    rq->c = c;
-    rq->phase = RQ_STORING;
-    http_conn_phase(c, true, 0);           /* ours to wait for, not its */
-    atomic_fetch_add(&h->storing, 1);
-    /* suspended first: http_stored may resume it at once */
-    MHD_suspend_connection(c);
-    ingest_submit(h->ingest, &rq->ij);
-    return MHD_YES;
-}
-
-/* http_tlsrpt_answer - the report's fate is known: 202 or 503 */
-static enum MHD_Result
-http_tlsrpt_answer(struct http_server *h, struct MHD_Connection *c,
-    struct http_req *rq)
-{
-    const struct inbound_meta *m = &rq->ij.meta;
-
-    (void)h;
-    if (rq->ij.rc != RUAD_OK) {
-        log_warn("http tlsrpt refused peer=%s status=503 reason=\"the "
-            "database did not store it\"", rq->peer);
-        return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
-            "cannot store the report now; retry later", "Retry-After",
-            HTTP_RETRY_AFTER);
-    }
-    if (rq->ij.identical) {
-        /* stored before, byte for byte: as good as stored now */
-        metrics_identical("https");
-        log_debug("http tlsrpt identical peer=%s bytes=%zu (stored "
-            "before; not stored again)", rq->peer, rq->ij.len);
-    } else {
-        log_info("http tlsrpt accepted inbound=%lld peer=%s bytes=%zu "
-            "tls=%s", (long long)rq->ij.id, rq->peer, rq->ij.len,
-            m->tls_version ? m->tls_version : "none");
-    }
-    return http_reply(c, MP_TLSRPT, 202, "application/json",
-        "{\"status\":\"accepted\"}\n", 22, NULL, NULL);
-}
-
-/* http_tlsrpt_begin - headers of a POST /tlsrpt: refuse early if we can */
-static enum MHD_Result
-http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
-    const char *method, void **con_cls)
-{
-    const char      *ct, *cl;
-    struct http_req *rq;
-    unsigned long long n = 0;
-    char            *end;
-    bool             have_len = false;
-
-    if (strcmp(method, "POST") != 0)
-        return http_problem(c, MP_TLSRPT, 405, "Method Not Allowed",
-            "reports are POSTed", "Allow", "POST");
-    ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-        MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!media_type_is(ct, "application/tlsrpt+gzip") &&
-        !media_type_is(ct, "application/tlsrpt+json"))
-        return http_problem(c, MP_TLSRPT, 415, "Unsupported Media Type",
-            "use application/tlsrpt+gzip or application/tlsrpt+json "
-            "(RFC 8460 3)", "Accept-Post",
-            "application/tlsrpt+gzip, application/tlsrpt+json");
-    cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-        MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl != NULL) {
-        errno = 0;
-        n = strtoull(cl, &end, 10);
-        have_len = errno == 0 && *end == '\0';
-        if (errno == 0 && *end == '\0' && n > h->cfg->http_max_body)
-            return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
-                "the report is larger than http_max_body", NULL, NULL);
-        if (errno == 0 && *end == '\0' && n == 0)
-            return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
-                "no report in the request body", NULL, NULL);
-    }
-    /* the body's bytes, known: held for it now, or refused at once */
-    if (have_len && !membudget_take((size_t)n + 1)) {
-        char peer[INET6_ADDRSTRLEN];
-
-        peer_text(c, peer, sizeof(peer));
-        log_info("http tlsrpt refused peer=%s status=503 reason=\""
-            "receive_max_bytes\" bytes=%llu", peer, n);
-        return http_problem(c, MP_TLSRPT, 503, "Service Unavailable",
-            "too many reports arriving at once; retry later", "Retry-After",
-            HTTP_RETRY_AFTER);
-    }
-    if ((rq = calloc(1, sizeof(*rq))) == NULL) {
-        if (have_len)
-            membudget_give((size_t)n + 1);
-        return MHD_NO;
-    }
-    rq->path = MP_TLSRPT;
-    rq->gzip = media_type_is(ct, "application/tlsrpt+gzip");
-    buf_init(&rq->body, h->cfg->http_max_body);
-    /* over the limit: the body is read and dropped as a too big one is
-     * (no byte kept), then 429, so the client gets to read it */
-    if ((rq->limited_s = http_tlsrpt_admit(h, c)) > 0)
-        rq->too_big = true;
-    if (have_len) {
-        rq->charged = (size_t)n + 1;
-        if (!rq->too_big)                       /* else it grows */
-            (void)buf_prealloc(&rq->body, (size_t)n);
-    }
-    *con_cls = rq;
-    return MHD_YES;
-}
 
 /* http_req_account - count what the body holds now; false once the
  * server-wide receive_max_bytes is passed */
@@ -1279,7 +471,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 
             atomic_fetch_add(&h->in_flight, 1);    /* http_done: out */
             http_alog_begin(c, method, url);
-            peer_text(c, peer, sizeof(peer));
+            http_peer_text(c, peer, sizeof(peer));
             log_info("http refused peer=%s status=400 reason=\"%s\"", peer,
                 why);
             return http_problem(c, MP_OTHER, 400, "Bad Request", why,
@@ -1461,16 +653,16 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
     pthread_mutex_init(&h->mu, NULL);
     h->tls = cfg->tls_cert[0] != '\0';
     if (h->tls) {
-        if ((h->creds = creds_load(cfg->tls_cert, cfg->tls_key, err,
-            errlen)) == NULL) {
+        if ((h->creds = tls_creds_load(cfg->tls_cert, cfg->tls_key, err,
+            errlen, NULL)) == NULL) {
             pthread_mutex_destroy(&h->mu);
             http_api_free(h->api);
             free(h);
             return NULL;
         }
-        if (!http_sni_load(cfg->tls_sni_certs, h->sni, &h->n_sni, err,
+        if (!tls_creds_sni_load(cfg->tls_sni_certs, h->sni, &h->n_sni, err,
             errlen)) {
-            creds_free(h->creds);
+            tls_creds_free(h->creds);
             pthread_mutex_destroy(&h->mu);
             http_api_free(h->api);
             free(h);
@@ -1483,8 +675,8 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         RUAD_OK) {
         http_tls_server = NULL;
         while (h->n_sni > 0)
-            creds_free(h->sni[--h->n_sni]);
-        creds_free(h->creds);
+            tls_creds_free(h->sni[--h->n_sni]);
+        tls_creds_free(h->creds);
         pthread_mutex_destroy(&h->mu);
         http_api_free(h->api);
         free(h);
@@ -1495,15 +687,16 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         snprintf(err, errlen, "out of memory");
         http_tls_server = NULL;
         while (h->n_sni > 0)
-            creds_free(h->sni[--h->n_sni]);
-        creds_free(h->creds);
+            tls_creds_free(h->sni[--h->n_sni]);
+        tls_creds_free(h->creds);
         mta_sts_free(h->sts);
         pthread_mutex_destroy(&h->mu);
         http_api_free(h->api);
         free(h);
         return NULL;
     }
-    http_ops_init(&h->ready_ops, http_ready_ask, sizeof(enum http_ready));
+    http_ops_init(&h->ready_ops, http_ready_ask,
+        sizeof(struct http_ready_answer));
     http_ops_init(&h->stats_ops, http_stats_ask, sizeof(struct http_stats));
     pthread_mutex_init(&h->conn_mu, NULL);
     pthread_mutex_init(&h->sweep_mu, NULL);
@@ -1527,7 +720,7 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
         MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, h,
         MHD_OPTION_URI_LOG_CALLBACK, http_uri, h,
         h->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END,
-        http_cert_cb,
+        tls_creds_cert_cb,
         MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
         MHD_OPTION_END);
     if (h->d == NULL) {
@@ -1535,9 +728,9 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
             "address?)", cfg->http_listen);
         http_ops_free(&h->ready_ops);
         http_ops_free(&h->stats_ops);
-        creds_free(h->creds);
+        tls_creds_free(h->creds);
         while (h->n_sni > 0)
-            creds_free(h->sni[--h->n_sni]);
+            tls_creds_free(h->sni[--h->n_sni]);
         mta_sts_free(h->sts);
         ratelimit_free(h->rl_ip);
         pthread_mutex_destroy(&h->mu);
@@ -1600,9 +793,9 @@ http_server_stop(struct http_server *h, unsigned drain_s)
     http_tls_server = NULL;
     http_ops_free(&h->ready_ops);
     http_ops_free(&h->stats_ops);
-    creds_free(h->creds);
+    tls_creds_free(h->creds);
     while (h->n_sni > 0)
-        creds_free(h->sni[--h->n_sni]);
+        tls_creds_free(h->sni[--h->n_sni]);
     mta_sts_free(h->sts);
     ratelimit_free(h->rl_ip);
     pthread_mutex_destroy(&h->mu);

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 #include <microhttpd.h>
 
 #include "http_alog.h"
+#include "http_problem.h"
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
@@ -375,18 +377,24 @@ add_headers(struct MHD_Response *r)
         MHD_add_response_header(r, static_headers[i][0], static_headers[i][1]);
 }
 
-/* problem - an RFC 9457 document with a fixed text */
+/* problem - an RFC 9457 document (http_problem.c) */
 static int
-problem(struct MHD_Connection *c, unsigned status, const char *body,
-    const char *allow)
+problem(struct MHD_Connection *c, unsigned status, const char *title,
+    const char *detail, const char *allow)
 {
     struct MHD_Response *r;
     enum MHD_Result      ret;
+    char                *body;
+    size_t               n;
 
-    r = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
-        MHD_RESPMEM_PERSISTENT);
-    if (r == NULL)
+    if ((body = http_problem_json(status, title, detail, NULL, true, &n)) ==
+        NULL)
         return MHD_NO;
+    r = MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
         "application/problem+json");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -397,13 +405,9 @@ problem(struct MHD_Connection *c, unsigned status, const char *body,
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     metrics_request(MP_WEB, status);
-    http_alog_response(c, status, strlen(body));
+    http_alog_response(c, status, n);
     return ret;
 }
-
-#define PROBLEM(status, title, detail) \
-    "{\"type\":\"about:blank\",\"title\":\"" title "\",\"status\":" \
-    #status ",\"detail\":\"" detail "\"}\n"
 
 int
 http_static_refuse(const char *root, struct MHD_Connection *c,
@@ -419,10 +423,9 @@ http_static_refuse(const char *root, struct MHD_Connection *c,
         RUAD_OK && (fd = http_static_open(root, rel, &size, &mtime)) >= 0)
         close(fd);
     if (fd < 0)
-        return problem(c, 404, PROBLEM(404, "Not Found", "no such file"),
-            NULL);
-    return problem(c, 405, PROBLEM(405, "Method Not Allowed",
-        "the dashboard's files are read with GET or HEAD"), "GET, HEAD");
+        return problem(c, 404, "Not Found", "no such file", NULL);
+    return problem(c, 405, "Method Not Allowed",
+        "the dashboard's files are read with GET or HEAD", "GET, HEAD");
 }
 
 int
@@ -441,17 +444,15 @@ http_static_serve(const char *root, struct MHD_Connection *c,
 
     rc = http_static_normalize(path, strlen(path), rel, sizeof(rel));
     if (rc == RUAD_LIMIT)
-        return problem(c, 414, PROBLEM(414, "URI Too Long",
-            "the path is longer or deeper than the dashboard's files"),
-            NULL);
+        return problem(c, 414, "URI Too Long",
+            "the path is longer or deeper than the dashboard's files", NULL);
     if (rc != RUAD_OK ||
         (fd = http_static_open(root, rel, &size, &mtime)) < 0) {
         if (rc == RUAD_OK && errno != ENOENT && errno != ELOOP &&
             errno != EISDIR && errno != EACCES && errno != ENAMETOOLONG)
             log_warn("http web open failed root=%s file=%s errno=%d", root,
                 log_escape(esc, sizeof(esc), rel, strlen(rel)), errno);
-        return problem(c, 404, PROBLEM(404, "Not Found",
-            "no such file"), NULL);
+        return problem(c, 404, "Not Found", "no such file", NULL);
     }
     http_static_etag(size, &mtime, etag, sizeof(etag));
     if (http_static_not_modified(

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "limits.h"
 
 enum imap_kind { IK_STRING, IK_UINT, IK_SIZE, IK_ACTION };
@@ -275,4 +274,30 @@ imap_config_reference(FILE *f)
         }
         fprintf(f, "%s |\n", k->help);
     }
+}
+
+/* the hooks config.c calls for imap.* keys */
+
+static enum ruad_rc
+imap_keys_set(struct config *c, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+    return imap_config_set(&c->imap, key, value, err, errlen);
+}
+
+static enum ruad_rc
+imap_keys_check(const struct config *c, char *err, size_t errlen)
+{
+    return imap_config_check(&c->imap, err, errlen);
+}
+
+static const struct config_keys imap_config_keys = {
+    imap_config_is_key, imap_keys_set, imap_keys_check, imap_config_usage,
+    imap_config_reference
+};
+
+void
+imap_config_register(void)
+{
+    config_register_keys(&imap_config_keys);
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "imap_config.h"
 #include "log.h"
 #include "preflight.h"
 #include "store_pg.h"
@@ -385,6 +386,7 @@ main(int argc, char **argv)
     size_t             i;
     int                rc;
 
+    imap_config_register();            /* imap.NAME.* keys (config.c) */
     if (argc < 2) {
         usage(stderr);
         return 2;

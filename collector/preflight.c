@@ -25,12 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include "mta_sts.h"
+#include "tls_creds.h"
 
 struct preflight {
     FILE     *out;
@@ -74,87 +70,57 @@ pf_readable(struct preflight *p, const char *key, const char *path)
     return true;
 }
 
-/* pf_ssl_reason - OpenSSL's last error, or what */
-static const char *
-pf_ssl_reason(char *buf, size_t len, const char *what)
-{
-    unsigned long e = ERR_peek_last_error();
-
-    if (e == 0)
-        snprintf(buf, len, "%s", what);
-    else
-        ERR_error_string_n(e, buf, len);
-    ERR_clear_error();
-    return buf;
-}
-
-/* pf_pair - a PEM certificate chain and its key, loaded as serve would */
+/* pf_pair - a PEM certificate chain and its key, loaded as serve loads
+ * them (tls_creds.c), then: is the key the certificate's, is it valid? */
 static void
 pf_pair(struct preflight *p, const char *ckey, const char *cert,
     const char *kkey, const char *key)
 {
-    SSL_CTX *ctx;
-    X509    *x;
-    char     why[256];
-    bool     ok_c = pf_readable(p, ckey, cert);
-    bool     ok_k = pf_readable(p, kkey, key);
+    struct tls_creds *c;
+    char              err[512];
+    const char       *why, *path;
+    size_t            n;
+    bool              key_bad;
+    bool              ok_c = pf_readable(p, ckey, cert);
+    bool              ok_k = pf_readable(p, kkey, key);
 
     if (!ok_c || !ok_k)
         return;
-    if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-        pf_problem(p, "%s: cannot make a TLS context", ckey);
-        return;
-    }
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        pf_problem(p, "%s: %s: not a PEM certificate chain: %s", ckey, cert,
-            pf_ssl_reason(why, sizeof(why), "no certificate"));
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) !=
-        1) {
-        if (ERR_GET_REASON(ERR_peek_last_error()) ==
-            X509_R_KEY_VALUES_MISMATCH)
-            pf_problem(p, "%s and %s: %s and %s are not a pair (the key "
-                "is not the certificate's)", ckey, kkey, cert, key);
-        else
+    if ((c = tls_creds_load(cert, key, err, sizeof(err), &key_bad)) ==
+        NULL) {
+        /* the loader's "PATH: why": the why, after the file's name */
+        path = key_bad ? key : cert;
+        n = strlen(path);
+        why = strncmp(err, path, n) == 0 && strncmp(err + n, ": ", 2) == 0 ?
+            err + n + 2 : err;
+        if (key_bad)
             pf_problem(p, "%s: %s: not a PEM private key: %s", kkey, key,
-                pf_ssl_reason(why, sizeof(why), "no key"));
-        ERR_clear_error();
-    } else if (SSL_CTX_check_private_key(ctx) != 1) {
-        pf_problem(p, "%s and %s: %s and %s are not a pair: %s", ckey, kkey,
-            cert, key, pf_ssl_reason(why, sizeof(why), "different keys"));
-    } else if ((x = SSL_CTX_get0_certificate(ctx)) != NULL &&
-        X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+                why);
+        else
+            pf_problem(p, "%s: %s: not a PEM certificate chain: %s", ckey,
+                cert, why);
+    } else if (!tls_creds_key_matches(c)) {
+        pf_problem(p, "%s and %s: %s and %s are not a pair (the key "
+            "is not the certificate's)", ckey, kkey, cert, key);
+    } else if (tls_creds_not_after(c) <= (long long)time(NULL)) {
         pf_problem(p, "%s: %s has expired", ckey, cert);
     }
-    SSL_CTX_free(ctx);
+    tls_creds_free(c);
 }
 
 /* pf_sni - each CERT:KEY of tls_sni_certs */
 static void
 pf_sni(struct preflight *p, const char *spec)
 {
-    const char *s = spec, *e, *colon;
-    char        cert[1024], key[1024];
+    struct tls_sni_entry en;
+    const char          *s = spec;
 
-    while (*s != '\0') {
-        while (*s == ' ' || *s == ',')
-            s++;
-        if (*s == '\0')
-            break;
-        e = s + strcspn(s, ",");
-        colon = memchr(s, ':', (size_t)(e - s));
-        if (colon == NULL || (size_t)(colon - s) >= sizeof(cert) ||
-            (size_t)(e - colon) > sizeof(key)) {
+    while (tls_creds_sni_next(&s, &en)) {
+        if (!en.ok)
             pf_problem(p, "tls_sni_certs: \"%.*s\" is not CERT:KEY",
-                (int)(e - s), s);
-        } else {
-            snprintf(cert, sizeof(cert), "%.*s", (int)(colon - s), s);
-            snprintf(key, sizeof(key), "%.*s", (int)(e - colon - 1),
-                colon + 1);
-            while (key[0] != '\0' && key[strlen(key) - 1] == ' ')
-                key[strlen(key) - 1] = '\0';
-            pf_pair(p, "tls_sni_certs", cert, "tls_sni_certs", key);
-        }
-        s = e;
+                en.len, en.text);
+        else
+            pf_pair(p, "tls_sni_certs", en.cert, "tls_sni_certs", en.key);
     }
 }
 

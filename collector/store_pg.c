@@ -1,6 +1,6 @@
 /*
- * store_pg.c - PostgreSQL: migrations, the inbound queue, reports and
- * their daily rollups (see store_pg.h and db/).
+ * store_pg.c - PostgreSQL: the inbound queue, reports and their daily
+ * rollups (see store_pg.h and db/; the migrations: store_migrate.c).
  *
  * Claiming: a worker first marks the oldest pending row "processing" and
  * counts the attempt in a short committed transaction, then opens the
@@ -41,10 +41,10 @@
 #include "buf.h"
 #include "dkim.h"
 #include "report_json.h"
+#include "store_priv.h"
 
 #define STORE_BATCH_BYTES (1u << 20)   /* COPY text buffered per table */
 #define STORE_ROW_MAX     (1u << 30)   /* one COPY row can never be this */
-#define STORE_MIGRATE_LOCK 0x72756164  /* advisory lock key ("ruad") */
 /*
  * A processing row whose claim is older than this is taken again: its
  * worker died (a live worker holds the row's lock, so SKIP LOCKED passes
@@ -52,12 +52,6 @@
  * count an attempt in the moment between one's claim and its lock.
  */
 #define STORE_RECLAIM_S    "5"
-
-struct store {
-    PGconn *conn;
-    bool    ins_prepared;       /* the inbound INSERT is prepared */
-    char    err[512];
-};
 
 /* The stored report a new copy met under its key. */
 struct sink_other {
@@ -92,7 +86,7 @@ struct store_sink {
 /* ---- small helpers ---- */
 
 /* store_set_err - keep libpq's message, on one line */
-static void
+void
 store_set_err(struct store *st, const char *what, const PGresult *res)
 {
     const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn);
@@ -109,7 +103,7 @@ store_set_err(struct store *st, const char *what, const PGresult *res)
 }
 
 /* store_rc - ruad_rc for a failed result: lost connection is temporary */
-static enum ruad_rc
+enum ruad_rc
 store_rc(struct store *st)
 {
     return PQstatus(st->conn) == CONNECTION_OK ? RUAD_INTERNAL :
@@ -117,7 +111,7 @@ store_rc(struct store *st)
 }
 
 /* is_sqlstate - does the failed result carry this SQLSTATE? */
-static bool
+bool
 is_sqlstate(const PGresult *res, const char *state)
 {
     const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -130,7 +124,7 @@ is_sqlstate(const PGresult *res, const char *state)
  * the result when the caller wants rows.  Returns RUAD_OK, or the error
  * with store->err set.
  */
-static enum ruad_rc
+enum ruad_rc
 store_exec(struct store *st, const char *what, const char *sql, int n,
     const char *const *params, PGresult **out)
 {
@@ -159,14 +153,14 @@ store_exec(struct store *st, const char *what, const char *sql, int n,
     return RUAD_OK;
 }
 
-static enum ruad_rc
+enum ruad_rc
 store_cmd(struct store *st, const char *sql)
 {
     return store_exec(st, sql, sql, 0, NULL, NULL);
 }
 
 /* fmt_i64 - decimal text of v into dst (24 bytes) */
-static const char *
+const char *
 fmt_i64(char dst[24], int64_t v)
 {
     snprintf(dst, 24, "%lld", (long long)v);
@@ -291,7 +285,7 @@ store_copy(struct store *st, const char *sql, struct buf *b)
     return rc;
 }
 
-/* ---- connection and migrations ---- */
+/* ---- connection ---- */
 
 struct store *
 store_open(const char *url, char *err, size_t errlen)
@@ -342,118 +336,6 @@ const char *
 store_error(const struct store *st)
 {
     return st->err;
-}
-
-enum ruad_rc
-store_schema_version(struct store *st, int *version)
-{
-    PGresult    *res;
-    enum ruad_rc rc;
-
-    *version = 0;
-    rc = store_exec(st, "schema version", "SELECT coalesce(max(version), 0) "
-        "FROM schema_version", 0, NULL, &res);
-    if (rc != RUAD_OK) {
-        if (is_sqlstate(res, "42P01"))       /* no table: nothing applied */
-            rc = RUAD_OK;
-        PQclear(res);
-        return rc;
-    }
-    *version = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return RUAD_OK;
-}
-
-/* migration_applied - is version recorded in schema_version? */
-static enum ruad_rc
-migration_applied(struct store *st, int version, bool *yes)
-{
-    PGresult    *res;
-    enum ruad_rc rc;
-    char         v[24];
-    const char  *p[1] = { fmt_i64(v, version) };
-
-    *yes = false;
-    rc = store_exec(st, "schema version", "SELECT 1 FROM schema_version "
-        "WHERE version = $1", 1, p, &res);
-    if (rc == RUAD_OK)
-        *yes = PQntuples(res) > 0;
-    else if (is_sqlstate(res, "42P01"))      /* no table: nothing applied */
-        rc = RUAD_OK;
-    PQclear(res);
-    return rc;
-}
-
-enum ruad_rc
-store_schema_missing(struct store *st, int *missing)
-{
-    const struct store_migration *m;
-    enum ruad_rc                  rc = RUAD_OK;
-    bool                          yes;
-
-    *missing = 0;
-    for (m = store_migrations; rc == RUAD_OK && m->sql != NULL; m++)
-        if ((rc = migration_applied(st, m->version, &yes)) == RUAD_OK &&
-            !yes)
-            (*missing)++;
-    return rc;
-}
-
-/* Each built-in migration not yet recorded is applied, in order: by the
- * set of recorded versions, not the highest, so that one numbered below
- * an applied one (branches merged in another order) still runs. */
-enum ruad_rc
-store_migrate(struct store *st, int *applied)
-{
-    const struct store_migration *m;
-    PGresult                     *res;
-    enum ruad_rc                  rc;
-    char                          v[24], lock[24];
-    const char                   *p[2];
-    bool                          have;
-
-    *applied = 0;
-    p[0] = fmt_i64(lock, STORE_MIGRATE_LOCK);
-    if ((rc = store_exec(st, "lock", "SELECT pg_advisory_lock($1)", 1, p,
-        NULL)) != RUAD_OK)
-        return rc;
-    rc = store_cmd(st, "CREATE TABLE IF NOT EXISTS schema_version ("
-        "version integer PRIMARY KEY, name text NOT NULL, "
-        "applied_at timestamptz NOT NULL DEFAULT now())");
-    for (m = store_migrations; rc == RUAD_OK && m->sql != NULL; m++) {
-        if ((rc = migration_applied(st, m->version, &have)) != RUAD_OK)
-            break;
-        if (have)
-            continue;
-        if ((rc = store_cmd(st, "BEGIN")) != RUAD_OK)
-            break;
-        /* a migration is several statements: the simple query protocol,
-         * which takes no parameters (the SQL is ours, built in) */
-        res = PQexec(st->conn, m->sql);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            store_set_err(st, m->name, res);
-            rc = store_rc(st);
-        }
-        PQclear(res);
-        if (rc == RUAD_OK) {
-            p[0] = fmt_i64(v, m->version);
-            p[1] = m->name;
-            rc = store_exec(st, "schema_version", "INSERT INTO "
-                "schema_version (version, name) VALUES ($1, $2)", 2, p,
-                NULL);
-        }
-        if (rc == RUAD_OK)
-            rc = store_cmd(st, "COMMIT");
-        if (rc != RUAD_OK) {
-            PQclear(PQexec(st->conn, "ROLLBACK"));
-            break;
-        }
-        (*applied)++;
-    }
-    p[0] = lock;
-    PQclear(PQexecParams(st->conn, "SELECT pg_advisory_unlock($1)", 1, NULL,
-        p, NULL, NULL, 0));
-    return rc;
 }
 
 /* ---- inbound ---- */

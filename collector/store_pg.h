@@ -13,16 +13,9 @@
 
 #include "report.h"
 #include "result.h"
+#include "store_migrate.h"
 
 struct store;
-
-/* A numbered migration (db/NNN_name.sql, embedded at build time). */
-struct store_migration {
-    int         version;
-    const char *name;
-    const char *sql;
-};
-extern const struct store_migration store_migrations[];  /* NULL-ended */
 
 /*
  * store_open - connect to url (a libpq URI or key=value string); NULL with
@@ -32,17 +25,6 @@ struct store *store_open(const char *url, char *err, size_t errlen);
 void store_close(struct store *st);
 /* store_error - the last error text (libpq's, one line) */
 const char *store_error(const struct store *st);
-
-/*
- * store_migrate - apply the migrations not yet recorded in
- * schema_version, each in its own transaction; *applied counts them.
- * Concurrent callers serialise on an advisory lock.
- */
-enum ruad_rc store_migrate(struct store *st, int *applied);
-/* store_schema_version - highest applied migration (0: none) */
-enum ruad_rc store_schema_version(struct store *st, int *version);
-/* store_schema_missing - how many built-in migrations are not applied */
-enum ruad_rc store_schema_missing(struct store *st, int *missing);
 
 /*
  * The states of an inbound row (inbound.state; db/001 and db/008 CHECK

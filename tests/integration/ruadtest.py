@@ -278,6 +278,20 @@ class ReportMails:
 
 # ---- servers for the end-to-end tests (serve, smtp) -------------------------
 
+
+def has_ipv6():
+    """Can a socket bind the IPv6 loopback here (a container may have
+    none)?"""
+    import socket
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
 import ssl  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402

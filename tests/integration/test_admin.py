@@ -21,10 +21,11 @@ taken as a file); `serve -h`, `serve --help` and `ruad help serve` print
 serve's own help; an unknown option, a missing value and a value given
 to a switch are refused naming the flag; `token new --scope read` and
 `--scope=write` both make a token; dns-records takes `--p reject` and
-`--p=reject`; `reprocess --state failed` runs (against PostgreSQL when
-RUAD_DATABASE_URL is set, else SKIPPED).
+`--p=reject`; `reprocess --state failed` runs (against a PostgreSQL of
+the test's own: reprocessing the failed rows of a database other tests
+share would take theirs).
 
-IPv6 and the access log (with PostgreSQL, else SKIPPED): serve with
+IPv6 and the access log (without an IPv6 loopback, SKIPPED): serve with
 http_listen and smtp_listen on [::] and 20 tls_sni_certs pairs (20
 repeated flags; the 20th is served for its name) takes an IPv4 client over HTTPS
 (GET /healthz from 127.0.0.1) and over SMTP (the 220 banner on
@@ -37,6 +38,7 @@ one `http auth failed` line, and libmicrohttpd's chatter is not at info.
 dns-records --check asks a dns_server given as [::1]:PORT (dnsmasq
 there).
 """
+import atexit
 import os
 import re
 import shutil
@@ -44,8 +46,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ruadtest import (RUAD, TMP, Dnsmasq, Tally, ctx_noverify,  # noqa
-                      free_port, wait_for)
+from ruadtest import (RUAD, TMP, Dnsmasq, Postgres, Tally,  # noqa
+                      ctx_noverify, free_port, has_ipv6, wait_for)
 
 t = Tally("admin")
 work = os.path.join(TMP, "admin-%d" % os.getpid())
@@ -223,19 +225,22 @@ for form in (["--p", "reject"], ["--p=reject"]):
     t.check(p.returncode == 0 and "p=reject;" in p.stdout,
             "dns-records %s: %s" % (" ".join(form), p.stderr))
 
-if os.environ.get("RUAD_DATABASE_URL"):
-    p = run("migrate")
-    t.check(p.returncode == 0, "migrate: %s" % p.stderr)
-    for form in (["--state", "failed"], ["--state=failed"]):
-        p = run("reprocess", *form)
-        t.check(p.returncode == 0 and p.stdout.startswith("reprocessed "),
-                "reprocess %s: %d %s" % (" ".join(form), p.returncode,
-                                         p.stderr))
-    p = run("reprocess", "--state", "bogus")
-    t.check(p.returncode == 2 and '"bogus"' in p.stderr,
-            "reprocess --state bogus is refused: %s" % p.stderr)
-else:
-    t.skip(3, "RUAD_DATABASE_URL is not set: reprocess --state not run")
+# a database of the test's own (run() passes the environment on)
+pg = Postgres("admin")
+atexit.register(pg.stop)             # also when a check raises
+pg.start()
+os.environ["RUAD_DATABASE_URL"] = pg.url
+
+p = run("migrate")
+t.check(p.returncode == 0, "migrate: %s" % p.stderr)
+for form in (["--state", "failed"], ["--state=failed"]):
+    p = run("reprocess", *form)
+    t.check(p.returncode == 0 and p.stdout.startswith("reprocessed "),
+            "reprocess %s: %d %s" % (" ".join(form), p.returncode,
+                                     p.stderr))
+p = run("reprocess", "--state", "bogus")
+t.check(p.returncode == 2 and '"bogus"' in p.stderr,
+        "reprocess --state bogus is refused: %s" % p.stderr)
 
 # ---- IPv6, and the access log ----
 
@@ -254,18 +259,7 @@ def https_get(host, port, path, headers=None):
         c.close()
 
 
-def has_ipv6():
-    import socket
-    try:
-        s = socket.socket(socket.AF_INET6)
-        s.bind(("::1", 0))
-        s.close()
-        return True
-    except OSError:
-        return False
-
-
-if os.environ.get("RUAD_DATABASE_URL") and has_ipv6():
+if has_ipv6():
     import socket
     os.chmod(key, 0o644)
     hport, sport = free_port(), free_port()
@@ -364,8 +358,7 @@ if os.environ.get("RUAD_DATABASE_URL") and has_ipv6():
             "dns_server [::1]:PORT is asked: %s %s" % (p.stdout[:300],
                                                       p.stderr))
 else:
-    t.skip(12, "no RUAD_DATABASE_URL or no IPv6 loopback: serve on [::] "
-           "not run")
+    t.skip(12, "no IPv6 loopback: serve on [::] not run")
 
 shutil.rmtree(work, ignore_errors=True)
 t.finish()

@@ -42,7 +42,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ruadtest import (DB, RUAD, SLOW, Postgres, Tally,  # noqa: E402
-                      free_port, wait_for)
+                      free_port, has_ipv6, wait_for)
 
 t = Tally("flood")
 PER_IP, PER_SENDER, WINDOW = 3, 5, 6
@@ -177,10 +177,12 @@ try:
                        text=True)
     t.check(p.returncode == 0, "migrate: %s %s" % (p.stdout, p.stderr))
     A = Server(tmp, "a", env, "127.0.0.1", smtp=True)
-    B = Server(tmp, "b", env, "::1", smtp=False)
-    servers += [A, B]
+    # B: IPv6 end to end, where the machine has an IPv6 loopback
+    B = Server(tmp, "b", env, "::1", smtp=False) if has_ipv6() else None
+    servers += [A, B] if B else [A]
     t.check(A.start(), "server A starts: %s" % A.text()[-2000:])
-    t.check(B.start(), "server B ([::1]) starts: %s" % B.text()[-2000:])
+    if B is not None:
+        t.check(B.start(), "server B ([::1]) starts: %s" % B.text()[-2000:])
 
     # --- HTTPS per address: N, N + 1, Retry-After, a window -----------------
     src = "127.0.5.1"
@@ -230,11 +232,15 @@ try:
                                                            got[:5]))
 
     # --- IPv6 end to end ([::1]; its /64 is the key) ------------------------
-    got = [post(B, tls_report("v6-%d" % i))[0] for i in range(PER_IP + 1)]
-    t.check(got == [202] * PER_IP + [429], "IPv6: %d reports from ::1: %s"
-            % (PER_IP + 1, got))
-    t.check(re.search(r"rate limited peer=::1 key=::/64 ", B.text())
-            is not None, "IPv6: logged with its /64 as the key")
+    if B is None:
+        t.skip(2, "no IPv6 loopback: the [::1] server did not run")
+    else:
+        got = [post(B, tls_report("v6-%d" % i))[0]
+               for i in range(PER_IP + 1)]
+        t.check(got == [202] * PER_IP + [429], "IPv6: %d reports from ::1: "
+                "%s" % (PER_IP + 1, got))
+        t.check(re.search(r"rate limited peer=::1 key=::/64 ", B.text())
+                is not None, "IPv6: logged with its /64 as the key")
 
     # --- SMTP per address: 452 4.7.1 at RCPT, and after the wait ------------
     s = smtp_session(A, "127.0.7.1")

@@ -11,8 +11,9 @@ smuggling, injection) and a private Postfix relay.  Every check goes
 through an SMTP reply or through SQL.
 
 Checks: the banner waits for --smtp-greet-delay-ms and input before it is
-554; every report mail under $RUAD_SAMPLES/eml/{aggregate,tlsrpt,failure}
-delivered by swaks with and without STARTTLS is stored (channel smtp,
+554; every report mail the test makes (ruadtest.ReportMails, DKIM-signed,
+its key on the test's dnsmasq: parsed) and every one under
+$RUAD_SAMPLES/eml/{aggregate,tlsrpt,failure} when present, delivered by swaks with and without STARTTLS is stored (channel smtp,
 envelope, tls_version only with STARTTLS, our one Received header and
 then the mail byte for byte: swaks sends each file unchanged
 (--no-data-fixup) but for an X-Test-Copy header of its own on top, the
@@ -64,7 +65,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ruadtest import (DB, RUAD, SLOW, Dnsmasq, Postgres,  # noqa: E402
-                      Tally, ctx_noverify, free_port, sample_keys,
+                      ReportMails, Tally, ctx_noverify, free_port,
+                      sample_keys,
                       samples_dir, wait_for)
 
 import psycopg2  # noqa: E402  (Debian's python3-psycopg2)
@@ -556,9 +558,13 @@ def postfix_log():
         return ""
 
 
-# mails are DKIM-checked: a local DNS server answers the samples' archived
-# keys, and NXDOMAIN for everything else
-dns = Dnsmasq(sample_keys(samples_dir()) if samples_dir() else [])
+# mails are DKIM-checked: a local DNS server answers the key of the report
+# mails made here and the samples' archived keys, and NXDOMAIN for
+# everything else
+made = ReportMails(os.path.join(tmp, "made"), "smtp%d" % os.getpid(),
+                   n_dmarc=2, n_tls=2)
+dns = Dnsmasq(made.records +
+              (sample_keys(samples_dir()) if samples_dir() else []))
 
 try:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -765,19 +771,22 @@ try:
     c.close()
     since = lap("banner", since)
 
-    # --- every sample report mail, by swaks, plain and with STARTTLS
+    # --- every report mail made here (ReportMails: DKIM-signed DMARC and
+    # TLS reports) and every sample report mail, by swaks, plain and with
+    # STARTTLS
     root = samples_dir()
     sample_rows = []                 # (file, kind, tls, inbound id)
     if root is None:
         t.skip(6, "samples folder not found ($RUAD_SAMPLES or "
                "../shared/samples): the swaks deliveries of eml/aggregate, "
                "eml/tlsrpt and eml/failure, plain and with STARTTLS "
-               "(6 groups) did not run")
-    elif shutil.which("swaks") is None:
+               "(6 groups) did not run; the mails made here did")
+    if shutil.which("swaks") is None:
         t.check(False, "swaks is not installed")
     else:
-        jobs = []
-        for kind in ("aggregate", "tlsrpt", "failure"):
+        jobs = [("made", path, use_tls) for path in made.paths
+                for use_tls in (False, True)]
+        for kind in ("aggregate", "tlsrpt", "failure") if root else ():
             d = os.path.join(root, "eml", kind)
             for name in sorted(os.listdir(d)):
                 if name.endswith(".eml"):
@@ -1319,7 +1328,11 @@ try:
     if sample_rows:
         st = settled_ids([q for _, _, _, q in sample_rows])
         for name, kind, use_tls, qid in sample_rows:
-            if kind == "failure":
+            if kind == "made":
+                # signed here, its key on the test's DNS server (the
+                # STARTTLS copy is the same report again)
+                want = ("parsed", "duplicate")
+            elif kind == "failure":
                 want = ("not_a_report",)
             elif kind == "tlsrpt" and "mox_tls_google_example" not in name:
                 # RFC 8460 5.3: no aligned DKIM pass (the others' keys are
@@ -1329,6 +1342,14 @@ try:
                 want = ("parsed", "duplicate")
             t.check(st.get(qid) in want, "%s: verdict %s, want %s" % (
                 name, st.get(qid), " or ".join(want)))
+        for table, col, made_ids in (
+                ("dmarc_report", "report_id", made.dmarc),
+                ("tlsrpt_report", "report_id", made.tls)):
+            for rid, _ in made_ids:
+                n = db.one("SELECT count(*) FROM " + table + " WHERE " +
+                           col + " = %s", rid)
+                t.check(n == 1, "made report %s: %d rows in %s" % (
+                    rid, n, table))
     # RFC 8460 5.3 end to end: an unsigned TLS report from a domain nobody
     # trusts is kept raw, unauthenticated, and not counted
     rid_u = "unsigned-%d" % os.getpid()

@@ -128,93 +128,114 @@ def main():
         pg.remove()             # no PostgreSQL left behind
         t.finish()
 
-    stop = time.monotonic() + SECONDS
-    counts = {"reset": 0, "errors": 0, "good": 0}
-    good = []               # (queued id, marker) of normal deliveries
-    bad = []
-    mu = threading.Lock()
+    try:
+        stop = time.monotonic() + SECONDS
+        counts = {"reset": 0, "errors": 0, "good": 0}
+        good = []               # (queued id, marker) of normal deliveries
+        bad = []
+        mu = threading.Lock()
 
-    def resetter(n):
-        src = "127.11.0.%d" % (n + 1)
-        i = 0
-        while time.monotonic() < stop and srv.poll() is None:
-            i += 1
-            marker = ("R%s-%d-%d" % (RUN, n, i)).encode()
-            try:
-                session(port, src, message(marker), reset_ms=i % 6)
+        def resetter(n):
+            src = "127.11.0.%d" % (n + 1)
+            i = 0
+            while time.monotonic() < stop and srv.poll() is None:
+                i += 1
+                marker = ("R%s-%d-%d" % (RUN, n, i)).encode()
+                try:
+                    session(port, src, message(marker), reset_ms=i % 6)
+                    with mu:
+                        counts["reset"] += 1
+                except OSError:
+                    with mu:
+                        counts["errors"] += 1
+
+        def deliverer():
+            i = 0
+            while time.monotonic() < stop and srv.poll() is None:
+                i += 1
+                marker = ("G%s-%d" % (RUN, i)).encode()
+                try:
+                    r = session(port, "127.11.1.1", message(marker))
+                except OSError as e:
+                    r = "error %s" % e
+                m = re.search(r"queued as (\d+)", r or "")
                 with mu:
-                    counts["reset"] += 1
-            except OSError:
-                with mu:
-                    counts["errors"] += 1
+                    if r and r.startswith("250") and m:
+                        good.append((int(m.group(1)), marker))
+                    else:
+                        bad.append(r)
+                time.sleep(0.2)
 
-    def deliverer():
-        i = 0
-        while time.monotonic() < stop and srv.poll() is None:
-            i += 1
-            marker = ("G%s-%d" % (RUN, i)).encode()
+        threads = [threading.Thread(target=resetter, args=(n,))
+                   for n in range(8)] + [threading.Thread(target=deliverer)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+
+        alive = srv.poll() is None
+        t.check(alive, "ruad still runs after %.0f s of deliver-then-reset "
+                "(exit %s)" % (SECONDS, srv.returncode))
+        print("resets %d, client errors %d, normal deliveries %d" % (
+            counts["reset"], counts["errors"], len(good)), flush=True)
+        t.check(counts["reset"] > 100, "at least 100 deliver-then-reset "
+                "sessions ran (%d)" % counts["reset"])
+        t.check(not bad and len(good) > 10, "every normal delivery got 250 "
+                "queued as ID (%d good, bad: %s)" % (len(good), bad[:3]))
+
+        db = DB(pg.url)
+        missing = [m for qid, m in good
+                   if not db.q("SELECT 1 FROM inbound WHERE id = %s AND "
+                               "position(%s in raw) > 0", qid, m)]
+        t.check(not missing, "every 250 message is in inbound with its bytes "
+                "(missing %s)" % missing[:3])
+        stored_resets = db.one("SELECT count(*) FROM inbound WHERE "
+                               "position(%s in raw) > 0", ("R" + RUN).encode())
+        t.check(stored_resets > 0, "reset clients' messages were being stored "
+                "when they reset (%d stored)" % stored_resets)
+        db.close()
+
+        if alive:
+            # every reset session is gone: the per-address cap (20) lets 20
+            # new sessions from one address in (the server may still be
+            # reading the last resets: a few tries)
+            def twenty():
+                socks, refused = [], 0
+                try:
+                    for _ in range(20):
+                        s = socket.create_connection(
+                            ("127.0.0.1", port), timeout=5,
+                            source_address=("127.11.0.1", 0))
+                        socks.append(s)
+                        s.settimeout(5)
+                        if not s.recv(512).startswith(b"220"):
+                            refused += 1
+                finally:
+                    for s in socks:
+                        s.close()
+                return refused
+            refused = twenty()
+            for _ in range(10):
+                if refused == 0:
+                    break
+                time.sleep(0.5)
+                refused = twenty()
+            t.check(refused == 0, "the reset sessions were all released "
+                    "(%d of 20 new sessions from one address refused)" %
+                    refused)
+            srv.send_signal(signal.SIGTERM)
             try:
-                r = session(port, "127.11.1.1", message(marker))
-            except OSError as e:
-                r = "error %s" % e
-            m = re.search(r"queued as (\d+)", r or "")
-            with mu:
-                if r and r.startswith("250") and m:
-                    good.append((int(m.group(1)), marker))
-                else:
-                    bad.append(r)
-            time.sleep(0.2)
-
-    threads = [threading.Thread(target=resetter, args=(n,))
-               for n in range(8)] + [threading.Thread(target=deliverer)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-
-    alive = srv.poll() is None
-    t.check(alive, "ruad still runs after %.0f s of deliver-then-reset "
-            "(exit %s)" % (SECONDS, srv.returncode))
-    print("resets %d, client errors %d, normal deliveries %d" % (
-        counts["reset"], counts["errors"], len(good)), flush=True)
-    t.check(counts["reset"] > 100, "at least 100 deliver-then-reset "
-            "sessions ran (%d)" % counts["reset"])
-    t.check(not bad and len(good) > 10, "every normal delivery got 250 "
-            "queued as ID (%d good, bad: %s)" % (len(good), bad[:3]))
-
-    db = DB(pg.url)
-    missing = [m for qid, m in good
-               if not db.q("SELECT 1 FROM inbound WHERE id = %s AND "
-                           "position(%s in raw) > 0", qid, m)]
-    t.check(not missing, "every 250 message is in inbound with its bytes "
-            "(missing %s)" % missing[:3])
-    stored_resets = db.one("SELECT count(*) FROM inbound WHERE "
-                           "position(%s in raw) > 0", ("R" + RUN).encode())
-    t.check(stored_resets > 0, "reset clients' messages were being stored "
-            "when they reset (%d stored)" % stored_resets)
-
-    if alive:
-        # every reset session is gone: the per-address cap (20) lets 20
-        # new sessions from one address in
-        socks, refused = [], 0
-        for _ in range(20):
-            s = socket.create_connection(("127.0.0.1", port), timeout=5,
-                                         source_address=("127.11.0.1", 0))
-            s.settimeout(5)
-            if not s.recv(512).startswith(b"220"):
-                refused += 1
-            socks.append(s)
-        for s in socks:
-            s.close()
-        t.check(refused == 0, "the reset sessions were all released "
-                "(%d of 20 new sessions from one address refused)" % refused)
-        srv.send_signal(signal.SIGTERM)
-        try:
-            rc = srv.wait(30)
-        except subprocess.TimeoutExpired:
+                rc = srv.wait(30)
+            except subprocess.TimeoutExpired:
+                srv.kill()
+                rc = srv.wait()
+            t.check(rc == 0, "SIGTERM: exit 0 (%s)" % rc)
+    finally:
+        # a check that raised leaves no ruad nor PostgreSQL behind
+        if srv.poll() is None:
             srv.kill()
-            rc = srv.wait()
-        t.check(rc == 0, "SIGTERM: exit 0 (%s)" % rc)
+            srv.wait()
+        pg.remove()
     logf.close()
     with open(log, "rb") as f:
         text = f.read().decode("utf-8", "replace")
@@ -223,8 +244,6 @@ def main():
     t.check(not bad_log, "no sanitizer report or heap abort in the log: %s"
             % (text[bad_log.start():bad_log.start() + 3000]
                if bad_log else ""))
-    db.close()
-    pg.remove()
     t.finish()
 
 

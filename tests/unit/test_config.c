@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "imap_config.h"
 #include "log.h"
 
 static const struct set_case {
@@ -240,5 +241,6 @@ main(void)
         cmocka_unit_test(test_check),
     };
 
+    imap_config_register();      /* as main() does */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,14 @@
 #include "dkim.h"
 #include "dns.h"
 
+/* the upper bounds on wall-clock time have slack for a loaded machine,
+ * more under ASan (a slower process; CI runs the tests in parallel) */
+#ifdef __SANITIZE_ADDRESS__
+#define SLOW 3.0
+#else
+#define SLOW 1.0
+#endif
+
 enum mode {
     M_ANSWER,       /* a TXT record "v=DKIM1; p=<name>" */
     M_DROP,         /* read and drop: a black hole */
@@ -374,7 +382,7 @@ test_budget(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     dns_txt_many(d, five, 5, a);
     took = since(&t0);
-    assert_true(took >= 1.4 && took < 2.5);
+    assert_true(took >= 1.4 && took < 1.5 + 1.0 * SLOW);
     for (size_t i = 0; i < 5; i++) {
         assert_int_equal(a[i].rc, RUAD_TEMPFAIL);
         assert_non_null(strstr(a[i].why, "within 1500 ms"));
@@ -382,7 +390,7 @@ test_budget(void **state)
     assert_int_equal(srv.n_names, 5);
     spread = (double)(srv.first[4].tv_sec - srv.first[0].tv_sec) +
         (double)(srv.first[4].tv_nsec - srv.first[0].tv_nsec) / 1e9;
-    assert_true(spread < 0.3);
+    assert_true(spread < 0.3 * SLOW);
     /* one retry each at 1000 ms, none more before 1500 */
     assert_int_equal(srv.udp_queries, 10);
     free_answers(a, 5);
@@ -406,7 +414,7 @@ test_tries(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     dns_txt_many(d, five, 1, a);
     took = since(&t0);
-    assert_true(took >= 1.9 && took < 3.0);
+    assert_true(took >= 1.9 && took < 2.0 + 1.0 * SLOW);
     assert_int_equal(a[0].rc, RUAD_TEMPFAIL);
     assert_non_null(strstr(a[0].why, "2 tries"));
     assert_int_equal(srv.udp_queries, 2);

@@ -3,7 +3,8 @@
  * (a table of accepted and refused paths, each limit at and one past it),
  * the no-symlink, regular-files-only open below a root made here,
  * content types, IMF-fixdate both ways (against timegm) and the
- * conditional-request rules of RFC 9110 13.1.
+ * conditional-request rules of RFC 9110 13.1; and the problem+json
+ * builder every HTTP error uses (http_problem.c), byte for byte.
  */
 #include "testutil.h"
 
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_problem.h"
 #include "http_static.h"
 #include "limits.h"
 
@@ -345,10 +347,46 @@ test_conditional_many(void **state)
     assert_false(http_static_not_modified(list, NULL, etag, 0));
 }
 
+/* the bytes each sender has always sent: the server's and the
+ * dashboard's with a newline, the API's without, peer text made safe */
+static void
+test_problem_json(void **state)
+{
+    static const struct {
+        unsigned    status;
+        const char *title, *detail, *param;
+        bool        nl;
+        const char *want;
+    } cases[] = {
+        { 404, "Not Found", "no such file", NULL, true,
+          "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404,"
+          "\"detail\":\"no such file\"}\n" },
+        { 400, "Bad Request", "bad \"x\\y\"\n\xc3\xa9", "k\x01", false,
+          "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"
+          "\"detail\":\"bad \\\"x\\\\y\\\"???\",\"parameter\":\"k?\"}" },
+        { 503, "Service Unavailable", "", NULL, false,
+          "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
+          "\"status\":503,\"detail\":\"\"}" },
+    };
+    size_t i, n;
+    char  *s;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s = http_problem_json(cases[i].status, cases[i].title,
+            cases[i].detail, cases[i].param, cases[i].nl, &n);
+        assert_non_null(s);
+        assert_string_equal(s, cases[i].want);
+        assert_int_equal(n, strlen(cases[i].want));
+        free(s);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_problem_json),
         cmocka_unit_test(test_normalize_table),
         cmocka_unit_test(test_normalize_nul),
         cmocka_unit_test(test_normalize_limits),

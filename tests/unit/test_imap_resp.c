@@ -235,5 +235,7 @@ main(void)
         cmocka_unit_test(test_config),
     };
 
+    imap_config_register();      /* as main() does */
+
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
