@@ -4,6 +4,7 @@
  *
  *   e2eload load -n N -a HTTPS_SENDERS -b SMTP_SENDERS -T TAG -o ACKS
  *                [-H HOST:PORT] [-S HOST:PORT] [-f FROM] [-t TO]
+ *                [-r RUAD_PID -p POSTMASTER_PID -w WATCH_OUT]
  *   e2eload watch -r RUAD_PID -p POSTMASTER_PID [-i MS]
  *
  * load: makes N unique small reports in memory first (half TLS reports,
@@ -27,17 +28,23 @@
  *   reports=N https=N smtp=N acked=N acked_https=N acked_smtp=N errors=N
  *   retries=N connects=N first_send=EPOCH last_ack=EPOCH wall_s=S
  *   make_s=S cpu_s=S https_p50_ms= https_p99_ms= smtp_p50_ms= smtp_p99_ms=
+ *   watch_pid=PID
  *
  * first_send and last_ack are CLOCK_REALTIME (seconds since the epoch, as
  * PostgreSQL's now() on the same machine); wall_s is between them; cpu_s
  * is the client's own CPU time while sending (not making); pNN: from the
- * first byte of a request or a mail to its acknowledgement.  Exit status
+ * first byte of a request or a mail to its acknowledgement.  With -w, a
+ * child process forked once the reports are made (so that making them is
+ * not in its figures) runs watch (below) on RUAD_PID and POSTMASTER_PID
+ * into WATCH_OUT, and goes on after load has ended until it is sent
+ * SIGTERM (its pid: watch_pid; 0 without -w).  Exit status
  * 0 when every report was acknowledged, 1 when one was not (the first
  * error is on stderr), 2 on bad usage or when nothing could be sent.
  *
  * watch: samples ruad (RUAD_PID) and PostgreSQL (the postmaster and its
  * children, looked for again every second) every MS milliseconds (default
- * 200) until SIGTERM or SIGINT, then prints one line:
+ * 200; PSS every second) until SIGTERM or SIGINT, or until ruad is gone,
+ * then prints one line:
  *
  *   samples=N wall_s=S ruad_cpu_s=S ruad_rss_peak_kb=K ruad_hwm_kb=K
  *   pg_cpu_s=S pg_rss_peak_kb=K pg_pss_peak_kb=K pg_procs_max=N
@@ -119,6 +126,7 @@ clock_ns(clockid_t id)
 }
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int  watch_run(int ruad, int pm, int ms);
 
 /* say - the first error, on stderr (the rest are only counted) */
 static void
@@ -833,6 +841,7 @@ usage(void)
         "SMTP_SENDERS -T TAG -o ACKS\n"
         "                    [-H HOST:PORT] [-S HOST:PORT] [-f FROM] "
         "[-t TO]\n"
+        "                    [-r RUAD_PID -p POSTMASTER_PID -w WATCH_OUT]\n"
         "       e2eload watch -r RUAD_PID -p POSTMASTER_PID [-i MS]\n");
     return 2;
 }
@@ -841,15 +850,16 @@ static int
 load_main(int argc, char **argv)
 {
     long        n = 0, a = 0, b = 0, i, acked_h = 0, acked_s = 0;
-    const char *acks = NULL;
+    const char *acks = NULL, *w_out = NULL;
     char       *https_hp = NULL, *smtp_hp = NULL;
+    int         w_ruad = 0, w_pm = 0, w_pid = 0;
     pthread_t  *th;
     int         opt, k, r;
     int64_t     first, make0;
     double      make_s, cpu0;
     FILE       *f;
 
-    while ((opt = getopt(argc, argv, "n:a:b:T:o:H:S:f:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:a:b:T:o:H:S:f:t:r:p:w:")) != -1) {
         switch (opt) {
         case 'n': n = strtol(optarg, NULL, 10); break;
         case 'a': a = strtol(optarg, NULL, 10); break;
@@ -860,6 +870,9 @@ load_main(int argc, char **argv)
         case 'S': smtp_hp = optarg; break;
         case 'f': mail_from = optarg; break;
         case 't': rcpt_to = optarg; break;
+        case 'r': w_ruad = (int)strtol(optarg, NULL, 10); break;
+        case 'p': w_pm = (int)strtol(optarg, NULL, 10); break;
+        case 'w': w_out = optarg; break;
         default: return usage();
         }
     }
@@ -868,7 +881,8 @@ load_main(int argc, char **argv)
         acks == NULL || (a > 0 && (https_hp == NULL ||
         split(https_hp, &ch_https.host, &ch_https.port) < 0)) ||
         (b > 0 && (smtp_hp == NULL ||
-        split(smtp_hp, &ch_smtp.host, &ch_smtp.port) < 0)))
+        split(smtp_hp, &ch_smtp.host, &ch_smtp.port) < 0)) ||
+        (w_out != NULL && (w_ruad <= 0 || w_pm <= 0)))
         return usage();
     /* half and half when both channels send */
     ch_https.n = b == 0 ? n : a == 0 ? 0 : n / 2;
@@ -889,6 +903,17 @@ load_main(int argc, char **argv)
     }
     make_s = (double)(clock_ns(CLOCK_MONOTONIC) - make0) / 1e9;
 
+    /* the sampler from here on: the making above is not the server's */
+    if (w_out != NULL) {
+        fflush(stdout);
+        if ((w_pid = fork()) < 0)
+            return fprintf(stderr, "e2eload: fork: %s\n", strerror(errno)), 2;
+        if (w_pid == 0) {
+            if (freopen(w_out, "w", stdout) == NULL)
+                _exit(2);
+            _exit(watch_run(w_ruad, w_pm, 200));
+        }
+    }
     if ((r = gnutls_global_init()) < 0 ||
         (r = gnutls_certificate_allocate_credentials(&tls_cred)) < 0)
         return fprintf(stderr, "e2eload: gnutls: %s\n",
@@ -924,13 +949,13 @@ load_main(int argc, char **argv)
         "acked_smtp=%ld errors=%ld retries=%ld connects=%ld "
         "first_send=%.6f last_ack=%.6f wall_s=%.3f make_s=%.3f cpu_s=%.3f "
         "https_p50_ms=%.2f https_p99_ms=%.2f smtp_p50_ms=%.2f "
-        "smtp_p99_ms=%.2f\n", n, ch_https.n, ch_smtp.n, acked_h + acked_s,
+        "smtp_p99_ms=%.2f watch_pid=%d\n", n, ch_https.n, ch_smtp.n, acked_h + acked_s,
         acked_h, acked_s, atomic_load(&n_errors), atomic_load(&n_retries),
         atomic_load(&n_connects), (double)first / 1e9,
         (double)atomic_load(&last_ack_ns) / 1e9,
         (double)(atomic_load(&last_ack_ns) - first) / 1e9, make_s,
         cpu_self_s() - cpu0, pct_ms(&ch_https, 50), pct_ms(&ch_https, 99),
-        pct_ms(&ch_smtp, 50), pct_ms(&ch_smtp, 99));
+        pct_ms(&ch_smtp, 50), pct_ms(&ch_smtp, 99), w_pid);
     fflush(stdout);
     for (i = 0; i < ch_https.n; i++)
         free(ch_https.items[i].data);
@@ -1042,10 +1067,12 @@ machine(unsigned long long *total, unsigned long long *idle)
     fclose(f);
 }
 
+/* watch_run - sample ruad (pid ruad) and PostgreSQL (postmaster pm)
+ * every ms until SIGTERM or SIGINT; print the line; 0 */
 static int
-watch_main(int argc, char **argv)
+watch_run(int ruad, int pm, int ms)
 {
-    int                ruad = 0, pm = 0, ms = 200, opt, k, n = 0, round = 0;
+    int                k, n = 0, round = 0;
     struct wproc      *pg = xmalloc(sizeof(*pg) * WATCH_PIDS_MAX);
     long               ruad_base = -1, ruad_last = 0, ruad_rss_peak = 0;
     long               pg_rss_peak = 0, pg_pss_peak = 0, t, hz, pg_cpu = 0;
@@ -1056,16 +1083,6 @@ watch_main(int argc, char **argv)
     struct sigaction   sa;
     struct timespec    ts;
 
-    while ((opt = getopt(argc, argv, "r:p:i:")) != -1) {
-        switch (opt) {
-        case 'r': ruad = (int)strtol(optarg, NULL, 10); break;
-        case 'p': pm = (int)strtol(optarg, NULL, 10); break;
-        case 'i': ms = (int)strtol(optarg, NULL, 10); break;
-        default: return usage();
-        }
-    }
-    if (ruad <= 0 || pm <= 0 || ms < 10 || ms > 10000)
-        return usage();
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop;
     sigaction(SIGTERM, &sa, NULL);
@@ -1074,11 +1091,15 @@ watch_main(int argc, char **argv)
     machine(&t0, &i0);
     w0 = clock_ns(CLOCK_MONOTONIC);
     for (;;) {
-        int  stop = watch_stop, procs = 0;
+        int  stop = watch_stop, procs = 0, full;
         long rss = 0, pss = 0;
 
-        /* ruad: one process, its threads summed by the kernel */
-        if (proc_stat(ruad, &t, NULL) == 0) {
+        /* ruad: one process, its threads summed by the kernel; when it
+         * is gone, so is what there is to watch (this also ends a sampler
+         * whose benchmark died) */
+        if (proc_stat(ruad, &t, NULL) < 0) {
+            stop = 1;
+        } else {
             if (ruad_base < 0)
                 ruad_base = t;
             ruad_last = t;
@@ -1086,8 +1107,11 @@ watch_main(int argc, char **argv)
                 ruad_rss_peak = t;
             ruad_hwm = proc_kb(ruad, "status", "VmHWM");
         }
-        /* PostgreSQL: the postmaster's children, looked for every second */
-        if (round++ % (1000 / ms < 1 ? 1 : 1000 / ms) == 0) {
+        /* PostgreSQL: the postmaster's children, looked for every second,
+         * and their PSS then too (smaps_rollup walks a process's page
+         * tables: it costs more than the rest of a sample) */
+        full = round++ % (1000 / ms < 1 ? 1 : 1000 / ms) == 0;
+        if (full) {
             DIR           *d = opendir("/proc");
             struct dirent *e;
 
@@ -1118,7 +1142,8 @@ watch_main(int argc, char **argv)
             pg[k].last = t;
             procs++;
             rss += proc_kb(pg[k].pid, "status", "VmRSS");
-            pss += proc_kb(pg[k].pid, "smaps_rollup", "Pss");
+            if (full)
+                pss += proc_kb(pg[k].pid, "smaps_rollup", "Pss");
         }
         if (rss > pg_rss_peak)
             pg_rss_peak = rss;
@@ -1144,8 +1169,27 @@ watch_main(int argc, char **argv)
         ruad_rss_peak, ruad_hwm, (double)pg_cpu / (double)hz, pg_rss_peak,
         pg_pss_peak, procs_max, t1 > t0 ? 100.0 * (double)((t1 - t0) -
         (i1 - i0)) / (double)(t1 - t0) : 0.0);
+    fflush(stdout);                 /* the forked sampler ends in _exit() */
     free(pg);
     return 0;
+}
+
+static int
+watch_main(int argc, char **argv)
+{
+    int ruad = 0, pm = 0, ms = 200, opt;
+
+    while ((opt = getopt(argc, argv, "r:p:i:")) != -1) {
+        switch (opt) {
+        case 'r': ruad = (int)strtol(optarg, NULL, 10); break;
+        case 'p': pm = (int)strtol(optarg, NULL, 10); break;
+        case 'i': ms = (int)strtol(optarg, NULL, 10); break;
+        default: return usage();
+        }
+    }
+    if (ruad <= 0 || pm <= 0 || ms < 10 || ms > 10000)
+        return usage();
+    return watch_run(ruad, pm, ms);
 }
 
 int
