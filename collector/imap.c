@@ -560,7 +560,7 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
             buf_len(&c->body), buf_len(&c->body), &u, &id, &same);
     }
     buf_free(&c->body);
-    if (rc == RUAD_EOF)                   /* another instance has it */
+    if (rc == RUAD_DUPLICATE)             /* another instance has it */
         return RUAD_OK;
     if (rc != RUAD_OK) {
         snprintf(r->error, sizeof(r->error), "database: %s",

@@ -10,6 +10,9 @@ ruad_rc_str(enum ruad_rc rc)
     case RUAD_OK:          return "ok";
     case RUAD_AGAIN:       return "again";
     case RUAD_EOF:         return "eof";
+    case RUAD_DEFERRED:    return "deferred";
+    case RUAD_BUSY:        return "busy";
+    case RUAD_DUPLICATE:   return "duplicate";
     case RUAD_LIMIT:       return "limit";
     case RUAD_MALFORMED:   return "malformed";
     case RUAD_UNSUPPORTED: return "unsupported";

@@ -1,8 +1,9 @@
 /*
  * result.h - the one result code every module returns.
  *
- * The category of a code picks the protocol reply in one place (later:
- * SMTP and HTTP front ends), so modules never invent their own codes.
+ * Each code has one meaning.  The SMTP and HTTP front ends map a code to
+ * their reply, and the worker to an inbound verdict, so modules never
+ * invent their own codes.
  */
 #ifndef RUAD_RESULT_H
 #define RUAD_RESULT_H
@@ -10,7 +11,13 @@
 enum ruad_rc {
     RUAD_OK = 0,
     RUAD_AGAIN,       /* need more input; not an error */
-    RUAD_EOF,         /* no more parts or data; not an error */
+    RUAD_EOF,         /* nothing (more) there: no more parts, no row to
+                         claim, no such name, row or message; not an
+                         error */
+    RUAD_DEFERRED,    /* taken; the result comes later, by a callback */
+    RUAD_BUSY,        /* another holder has it (a row's lock): try again */
+    RUAD_DUPLICATE,   /* already stored (by another instance); not an
+                         error */
     RUAD_LIMIT,       /* a named limit was exceeded    -> 552 / 413 */
     RUAD_MALFORMED,   /* bad peer data, permanent      -> 554 / 400 */
     RUAD_UNSUPPORTED, /* valid, not a report we take   -> 250 + log */

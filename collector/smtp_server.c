@@ -340,7 +340,7 @@ on_message(void *ctx, const struct smtp_envelope *env, const char *data,
     j->ij.ctx = j;
     c->storing = true;
     ingest_submit(s->ingest, &j->ij);
-    return RUAD_AGAIN;
+    return RUAD_DEFERRED;
 }
 
 /* conn_room - bytes to read now; over TLS a whole record (16 KiB) or none,

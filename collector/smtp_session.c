@@ -620,7 +620,7 @@ data_end(struct smtp_session *s)
     smtp_enter_state(s, SMTP_S_STORING);
     rc = s->hooks->on_message ? s->hooks->on_message(s->hooks->ctx, &env,
         buf_ptr(&s->msg), buf_len(&s->msg), id, sizeof(id)) : RUAD_INTERNAL;
-    if (rc == RUAD_AGAIN)
+    if (rc == RUAD_DEFERRED)
         return;                 /* smtp_session_stored() answers */
     smtp_session_stored(s, rc, id);
     return;

@@ -58,7 +58,7 @@ struct smtp_hooks {
     bool (*rcpt_ok)(void *ctx, const char *addr);
     /*
      * on_message - the message (Received header first) is complete.
-     * Return RUAD_AGAIN when storing goes on elsewhere and
+     * Return RUAD_DEFERRED when storing goes on elsewhere and
      * smtp_session_stored() will be called; or the result right away:
      * RUAD_OK (id set: 250 queued as ID), RUAD_TEMPFAIL (451 4.3.0),
      * anything else (451 4.3.0 too: never lose a report to a bug).
@@ -103,7 +103,7 @@ bool smtp_session_wants_tls(const struct smtp_session *s);
 void smtp_session_tls_started(struct smtp_session *s, const char *version,
     const char *cipher);
 bool smtp_session_busy(const struct smtp_session *s);
-/* smtp_session_stored - the answer to an on_message that said RUAD_AGAIN */
+/* smtp_session_stored - the answer to an on_message that said RUAD_DEFERRED */
 void smtp_session_stored(struct smtp_session *s, enum ruad_rc rc,
     const char *id);
 /* smtp_session_closing - the session ends once the output is written */

@@ -686,7 +686,7 @@ store_claim(struct store *st, int64_t only_id, struct store_row *row)
             store_set_err(st, "claim lock", res);
         PQclear(res);
         PQclear(PQexec(st->conn, "ROLLBACK"));
-        return rc == RUAD_EOF && only_id == 0 ? RUAD_AGAIN : rc;
+        return rc == RUAD_EOF && only_id == 0 ? RUAD_BUSY : rc;
     }
     /* binary results: text columns are their bytes, raw is bytea */
     row->channel = report_strndup(PQgetvalue(res, 0, 0),
@@ -948,7 +948,7 @@ store_imap_insert(struct store *st, const struct inbound_meta *m,
         (rc = store_exec(st, "imap message", msg, 7, p, &res)) == RUAD_OK) {
         /* another instance stored this UID first: keep theirs */
         if (strcmp(PQcmdTuples(res), "0") == 0)
-            rc = RUAD_EOF;
+            rc = RUAD_DUPLICATE;
         PQclear(res);
     }
     if (rc == RUAD_OK)

@@ -113,7 +113,8 @@ void store_row_clear(struct store_row *row);
  * no live worker holding it), or only row only_id when it is > 0: mark it
  * processing, count the attempt (committed), then open the transaction
  * that holds the row's lock while it is processed.  RUAD_EOF when there
- * is nothing to do.
+ * is nothing to do; RUAD_BUSY when another worker took the oldest row
+ * first (try again).
  */
 enum ruad_rc store_claim(struct store *st, int64_t only_id,
     struct store_row *row);
@@ -209,7 +210,7 @@ struct store_imap_uid {
 /*
  * store_imap_insert - the inbound row (as store_inbound_insert) and the
  * message's UID in one transaction, so a UID is stored exactly once.
- * RUAD_EOF: that UID was stored already (by another instance).  A message
+ * RUAD_DUPLICATE: that UID was stored already (by another instance).  A message
  * byte-identical to a kept row is not stored again: *identical, and the
  * UID points at the kept row (*id).
  */

@@ -47,7 +47,7 @@ fz_message(void *ctx, const struct smtp_envelope *env, const char *data,
         id[0] = '\0';
     switch (f->mode & 3) {
     case 0:  return RUAD_OK;
-    case 1:  f->pending++; return RUAD_AGAIN;
+    case 1:  f->pending++; return RUAD_DEFERRED;
     case 2:  return RUAD_TEMPFAIL;
     default: return RUAD_INTERNAL;
     }

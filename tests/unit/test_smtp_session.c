@@ -554,7 +554,7 @@ static void
 test_async_store(void **state)
 {
     struct smtp_config   cfg = config();
-    struct rec           r = { .answer = RUAD_AGAIN };
+    struct rec           r = { .answer = RUAD_DEFERRED };
     struct smtp_hooks    hooks = { &r, rcpt_ok, on_message, NULL };
     struct smtp_session *s = smtp_session_new(&cfg, &hooks, "192.0.2.7", 1);
     const char          *in = HELLO ENV "DATA\r\nx\r\n.\r\nQUIT\r\n";
@@ -614,7 +614,7 @@ test_abort(void **state)
         { SMTP_ABORT_MEMORY, "421 4.3.1 mx.test Too much mail" },
     };
     struct smtp_config   cfg = config();
-    struct rec           r = { .answer = RUAD_AGAIN };
+    struct rec           r = { .answer = RUAD_DEFERRED };
     struct smtp_hooks    hooks = { &r, rcpt_ok, on_message, NULL };
     const char          *in = HELLO ENV "DATA\r\nSubject: x\r\n\r\nhal";
     const char          *out;
