@@ -552,7 +552,7 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
         snprintf(reason, sizeof(reason), "%llu bytes, more than "
             "imap.%s.max_message_size %llu", (unsigned long long)size,
             s->name, (unsigned long long)s->max_message);
-        m.state = "too_large";
+        m.state = INBOUND_TOO_LARGE;
         m.reason = reason;
         rc = store_imap_insert(pc->st, &m, "", 0, size, &u, &id, &same);
     } else {
@@ -577,13 +577,13 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
             s->name, msg->uid, (long long)id, (unsigned long long)size);
     } else {
         r->stored++;
-        if (m.state != NULL)
+        if (m.state != INBOUND_PENDING)
             r->too_large++;
         if (pc->stat != NULL)
             atomic_fetch_add(&pc->stat->fetched, 1);
         log_info("imap source=%s uid=%u stored inbound=%lld size=%llu%s",
             s->name, msg->uid, (long long)id, (unsigned long long)size,
-            m.state != NULL ? " too_large" : "");
+            m.state != INBOUND_PENDING ? " too_large" : "");
         if (pc->stored != NULL)
             pc->stored(pc->ctx, id);
     }

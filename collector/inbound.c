@@ -21,12 +21,12 @@ inbound_receive(struct store *st, struct inbound_meta *m, const void *raw,
     if (*too_large) {
         snprintf(reason, sizeof(reason), "%zu bytes, more than the limit "
             "of %zu", len, max);
-        m->state = "too_large";
+        m->state = INBOUND_TOO_LARGE;
         m->reason = reason;
         rc = store_inbound_insert(st, m, "", 0, len, id);
         m->reason = NULL;                /* it pointed here */
     } else {
-        m->state = NULL;
+        m->state = INBOUND_PENDING;
         m->reason = NULL;
         rc = store_inbound_insert(st, m, raw, len, len, id);
     }

@@ -90,7 +90,8 @@ ingest_store(struct ingest *g, struct store **st, struct ingest_job *jobs,
 
     for (i = 0, j = jobs; j != NULL; j = j->next, i++) {
         memset(&items[i], 0, sizeof(items[i]));
-        j->meta.state = j->meta.reason = NULL;
+        j->meta.state = INBOUND_PENDING;
+        j->meta.reason = NULL;
         items[i].m = &j->meta;
         items[i].raw = j->raw;
         items[i].len = j->len;

@@ -28,7 +28,7 @@ struct ingest;
 
 /* One received thing on its way to the database; the submitter owns it. */
 struct ingest_job {
-    struct inbound_meta meta;   /* meta.state and .reason: NULL */
+    struct inbound_meta meta;   /* meta.state: pending, .reason: NULL */
     const void         *raw;
     size_t              len;
     size_t              skip;   /* leading bytes that are ours (SMTP's

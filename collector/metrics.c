@@ -7,13 +7,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "inbound_state.h"
+
 static const char *const path_names[MP_N] = {
     "/tlsrpt", "/healthz", "/readyz", "/metrics", "/api/v1", "web", "other"
 };
 static const unsigned statuses[] = { 200, 202, 304, 400, 401, 403, 404, 405,
     409, 413, 414, 415, 429, 500, 503 };
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
-static const char *const verdicts[] = { STORE_VERDICTS, "pending" };
+/* the verdicts, then pending (a row put back for another try) */
+static const enum inbound_state verdicts[] = { INBOUND_PARSED,
+    INBOUND_DUPLICATE, INBOUND_NOT_A_REPORT, INBOUND_MALFORMED,
+    INBOUND_TOO_LARGE, INBOUND_UNAUTHENTICATED, INBOUND_SUPERSEDED,
+    INBOUND_CONFLICT, INBOUND_FAILED, INBOUND_PENDING };
 #define N_VERDICT (sizeof(verdicts) / sizeof(verdicts[0]))
 
 /* refusals and identical bodies, by channel (and key) */
@@ -61,13 +67,15 @@ void
 metrics_verdict(const char *state, unsigned dmarc_stored,
     unsigned tlsrpt_stored)
 {
-    size_t i;
+    enum inbound_state s;
+    size_t             i;
 
-    for (i = 0; i < N_VERDICT; i++)
-        if (strcmp(verdicts[i], state) == 0) {
-            atomic_fetch_add(&verdict_count[i], 1);
-            break;
-        }
+    if (inbound_state_parse(state, strlen(state), &s))
+        for (i = 0; i < N_VERDICT; i++)
+            if (verdicts[i] == s) {
+                atomic_fetch_add(&verdict_count[i], 1);
+                break;
+            }
     atomic_fetch_add(&reports_dmarc, dmarc_stored);
     atomic_fetch_add(&reports_tlsrpt, tlsrpt_stored);
 }
@@ -130,7 +138,8 @@ metrics_render(struct buf *b, const struct store_stats *stats,
         "by verdict (failures by reason).\n"
         "# TYPE ruad_verdicts_total counter\n");
     for (s = 0; s < N_VERDICT; s++)
-        OUT("ruad_verdicts_total{state=\"%s\"} %llu\n", verdicts[s],
+        OUT("ruad_verdicts_total{state=\"%s\"} %llu\n",
+            inbound_state_name(verdicts[s]),
             (unsigned long long)atomic_load(&verdict_count[s]));
     OUT("# HELP ruad_reports_stored_total Reports stored by this process.\n"
         "# TYPE ruad_reports_stored_total counter\n"

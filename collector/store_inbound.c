@@ -124,7 +124,8 @@ inbound_row(struct store *st, struct buf *col, struct buf *tmp,
     unsigned int               mdlen = 0;
     uint64_t                   size = htobe64(it->size);
     size_t                     skip = it->skip <= it->len ? it->skip : 0;
-    bool                       once = it->once && m->state == NULL;
+    bool                       once = it->once &&
+        m->state == INBOUND_PENDING;
     enum ruad_rc               rc;
 
     /* sha256 of all that is stored; kept of the sender's bytes alone */
@@ -159,7 +160,8 @@ inbound_row(struct store *st, struct buf *col, struct buf *tmp,
         (rc = arr_add(&col[10], it->raw, it->len)) != RUAD_OK ||
         (rc = arr_add(&col[11], it->sha256, sizeof(it->sha256))) !=
         RUAD_OK ||
-        (rc = arr_add_str(&col[12], m->state)) != RUAD_OK ||
+        (rc = arr_add_str(&col[12], m->state == INBOUND_PENDING ? NULL :
+        inbound_state_name(m->state))) != RUAD_OK ||
         (rc = arr_add_str(&col[13], m->reason)) != RUAD_OK)
         return rc;
     return arr_add(&col[14], once ? it->kept : NULL, sizeof(it->kept));
@@ -200,7 +202,7 @@ inbound_ids(PGresult *res, struct store_inbound_item *it, size_t n)
         if (k < nt && hex_is(PQgetvalue(res, k, 1), it[i].sha256,
             sizeof(it[i].sha256))) {
             it[i].id = strtoll(PQgetvalue(res, k++, 0), NULL, 10);
-        } else if (it[i].once && it[i].m->state == NULL) {
+        } else if (it[i].once && it[i].m->state == INBOUND_PENDING) {
             it[i].identical = true;
         } else {
             return false;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inbound_state.h"
 #include "report.h"
 #include "result.h"
 #include "store_migrate.h"
@@ -26,15 +27,6 @@ void store_close(struct store *st);
 /* store_error - the last error text (libpq's, one line) */
 const char *store_error(const struct store *st);
 
-/*
- * The states of an inbound row (inbound.state; db/001 and db/008 CHECK
- * them): waiting for a worker, then one verdict (worker.c says which
- * when).  Lists of strings, to initialise arrays with.
- */
-#define STORE_STATES_WAITING "pending", "processing"
-#define STORE_VERDICTS "parsed", "duplicate", "not_a_report", "malformed", \
-    "too_large", "unauthenticated", "superseded", "conflict", "failed"
-
 /* What is known of a received thing besides its bytes. */
 struct inbound_meta {
     const char  *channel;        /* smtp | https | import | imap */
@@ -47,7 +39,7 @@ struct inbound_meta {
     const char  *tls_version;
     const char  *tls_cipher;
     const char  *content_type;
-    const char  *state;          /* NULL: pending; "too_large" w/o bytes */
+    enum inbound_state state;    /* PENDING; TOO_LARGE without bytes */
     const char  *reason;
 };
 
