@@ -644,6 +644,7 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
     h->cfg = cfg;
     h->pool = pool;
     h->receipt = receipt;
+    metrics_set_db_hook(store_stats_figures);  /* /metrics: store_stats */
     if ((h->api = http_api_new(cfg, pool, on_receive)) == NULL) {
         snprintf(err, errlen, "out of memory");
         free(h);

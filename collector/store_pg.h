@@ -254,6 +254,15 @@ struct store_stats {
 enum ruad_rc store_stats(struct store *st, struct store_stats *out);
 
 /*
+ * store_stats_figures - the figures of stats (a struct store_stats) one
+ * by one: the shape of metrics.h's database hook, so that metrics needs
+ * no store (metrics_set_db_hook(store_stats_figures)).
+ */
+void store_stats_figures(const void *stats, long long *queue_depth,
+    double *oldest_age_s, void (*row)(void *ctx, const char *channel,
+    const char *state, long long rows), void *ctx);
+
+/*
  * store_query_row - run a parameterised query and copy the first ncols
  * values of its first row into vals[] (malloc'd, NUL-terminated, caller
  * frees; NULL for SQL NULL).  *found false: no row.  binary asks for

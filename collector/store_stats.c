@@ -50,6 +50,21 @@ store_stats(struct store *st, struct store_stats *out)
     return RUAD_OK;
 }
 
+void
+store_stats_figures(const void *stats, long long *queue_depth,
+    double *oldest_age_s, void (*row)(void *ctx, const char *channel,
+    const char *state, long long rows), void *ctx)
+{
+    const struct store_stats *s = stats;
+    size_t                    i;
+
+    for (i = 0; i < s->n_counts; i++)
+        row(ctx, s->counts[i].channel, s->counts[i].state,
+            (long long)s->counts[i].rows);
+    *queue_depth = (long long)s->queue_depth;
+    *oldest_age_s = s->oldest_age_s;
+}
+
 enum ruad_rc
 store_query_row(struct store *st, const char *what, const char *sql, int n,
     const char *const *params, bool binary, int ncols, char **vals,
