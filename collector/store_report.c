@@ -618,7 +618,7 @@ sink_dmarc_rollup(struct store_sink *k)
 }
 
 /* sink_key - note "TYPE ORG REPORT_ID DOMAIN" for the verdict line;
- * tag: NULL (stored), "duplicate" or "conflict" */
+ * tag: NULL (stored), or the verdict's text: duplicate or conflict */
 static void
 sink_key(struct store_sink *k, const char *type, const char *org,
     const char *rid, const char *domain, const char *tag)
@@ -711,7 +711,8 @@ sink_dmarc_done(void *ctx, const struct dmarc_report *r)
         if (!conflict)
             k->stats->duplicates++;
         sink_key(k, "dmarc", r->org_name, r->report_id, r->policy.domain,
-            conflict ? "conflict" : "duplicate");
+            inbound_state_name(conflict ? INBOUND_CONFLICT :
+            INBOUND_DUPLICATE));
         return k->rc = rc;
     }
     if ((rc = sink_flush(k)) != RUAD_OK)
@@ -918,7 +919,8 @@ sink_tlsrpt_done(void *ctx, const struct tlsrpt_report *r)
         if (!conflict)
             k->stats->duplicates++;
         sink_key(k, "tlsrpt", r->organization_name, r->report_id, dom,
-            conflict ? "conflict" : "duplicate");
+            inbound_state_name(conflict ? INBOUND_CONFLICT :
+            INBOUND_DUPLICATE));
         return k->rc = store_cmd(k->st, "RELEASE SAVEPOINT report");
     }
     fmt_i64(rid, id);
