@@ -1,6 +1,9 @@
 /*
  * store_pg.h - everything ruad keeps, in PostgreSQL (libpq).  The only
- * module that speaks SQL; every statement is parameterised.
+ * module that speaks SQL; every statement is parameterised.  Its files:
+ * store_pg.c (connection, migrations, pool), store_inbound.c (the inbound
+ * queue, IMAP UIDs), store_report.c (reports and rollups), store_stats.c
+ * (figures); what they share is in store_priv.h.
  *
  * One struct store is one connection, used by one thread at a time.
  */
@@ -44,6 +47,9 @@ struct inbound_meta {
 };
 
 /*
+ * The inserts of inbound rows (store_inbound_insert, _batch, and
+ * store_imap_insert) are receipt.c's alone: it is the one way in.
+ *
  * store_inbound_insert - the acknowledgement point: the bytes are
  * committed (durably: synchronous_commit as the server has it) when this
  * returns RUAD_OK.  RUAD_TEMPFAIL when the database is unreachable.
