@@ -41,10 +41,10 @@
 #include <curl/curl.h>
 
 #include "imap_resp.h"
-#include "receipt.h"
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "receipt.h"
 
 #define IMAP_RESP_MAX   (64u << 10)   /* a STATUS answer, a command's */
 

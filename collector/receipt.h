@@ -5,10 +5,10 @@
  * flow".
  *
  * SMTP and HTTPS: the group commit.  Request threads hand a job (what
- * arrived and its bytes) to receipt_submit
- * and go on serving other connections; a few storing threads each take
- * everything queued, insert it with one commit (store_inbound_insert_batch)
- * and hand every job back through its done callback with the outcome.
+ * arrived and its bytes) to receipt_submit and go on serving other
+ * connections; a few storing threads each take everything queued, insert
+ * it with one commit (store_inbound_insert_batch) and hand every job back
+ * through its done callback with the outcome.
  * Under load many reports share one transaction and one WAL fsync; alone,
  * a report is stored as soon as it arrives.  A report byte-identical to
  * one stored before is not stored again (store_inbound_insert_batch
