@@ -1,9 +1,10 @@
 /*
  * store_pg.h - everything ruad keeps, in PostgreSQL (libpq).  The only
  * module that speaks SQL; every statement is parameterised.  Its files:
- * store_pg.c (connection, migrations, pool), store_inbound.c (the inbound
- * queue, IMAP UIDs), store_report.c (reports and rollups), store_stats.c
- * (figures); what they share is in store_priv.h.
+ * store_pg.c (connection, pool), store_migrate.c (migrations),
+ * store_inbound.c (the inbound queue, IMAP UIDs), store_report.c (reports
+ * and rollups), store_stats.c (figures); what they share is in
+ * store_priv.h.
  *
  * One struct store is one connection, used by one thread at a time.
  */
