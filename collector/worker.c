@@ -537,7 +537,7 @@ out:
 /* What the worker threads share with the thread that started them. */
 static struct {
     const struct config *cfg;
-    struct receipt      *receipt;  /* borrowed */
+    struct receipt      *receipt;   /* borrowed */
     pthread_t           *threads;
     unsigned             n;
     pthread_mutex_t      mu;
