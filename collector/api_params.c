@@ -17,8 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "inbound_state.h"
 #include "report.h"
-#include "store_pg.h"
 
 _Static_assert(API_CURSOR_TIME_MIN == REPORT_TIME_MIN * 1000000LL &&
     API_CURSOR_TIME_MAX == REPORT_TIME_MAX * 1000000LL + 999999,
@@ -540,11 +540,10 @@ api_query_set(struct api_query *q, const char *key, const char *v,
         "header_from", "org", "disposition", NULL };
     static const char *const tls_groups[] = { "day", "result_type",
         "receiving_mx_hostname", "sending_mta_ip", "policy_type", NULL };
-    static const char *const states[] = { STORE_STATES_WAITING,
-        STORE_VERDICTS, NULL };
     static const char *const channels[] = { "smtp", "https", "import",
         "imap", NULL };
     const struct api_key *k = NULL;
+    enum inbound_state    state;
     uint64_t              u;
     size_t                i;
 
@@ -614,7 +613,7 @@ api_query_set(struct api_query *q, const char *key, const char *v,
         set_word(q->group_by, sizeof(q->group_by), v, n);
         break;
     case P_STATE:
-        if (!one_of(v, n, states))
+        if (!inbound_state_parse(v, n, &state))
             return bad(err, errlen, key, "not an inbound state");
         set_word(q->state, sizeof(q->state), v, n);
         break;

@@ -23,7 +23,7 @@
 
 #include "buf.h"
 #include "dkim.h"
-#include "inbound.h"
+#include "receipt.h"
 #include "report.h"
 #include "report_json.h"
 
@@ -385,7 +385,7 @@ import_file(struct store *st, const struct config *cfg, const char *path)
         return false;
     }
     fclose(f);
-    rc = inbound_receive(st, &m, data, len, cfg->import_max, &id,
+    rc = receipt_import(st, &m, data, len, cfg->import_max, &id,
         &too_large);
     free(data);
     if (rc != RUAD_OK) {

@@ -17,7 +17,7 @@
 #include "dns.h"
 #include "http_server.h"
 #include "imap.h"
-#include "ingest.h"
+#include "receipt.h"
 #include "limits.h"
 #include "log.h"
 #include "membudget.h"
@@ -32,7 +32,7 @@ cmd_serve(struct config *cfg, const struct args *a)
     struct http_server *http;
     struct smtp_server *smtp = NULL;
     struct imap_pollers *imap;
-    struct ingest      *ing;
+    struct receipt     *ing;
     struct rlimit       rl;
     sigset_t            sigs;
     char                err[600];
@@ -85,7 +85,7 @@ cmd_serve(struct config *cfg, const struct args *a)
         fprintf(stderr, "ruad: out of memory\n");
         return 1;
     }
-    if ((ing = ingest_start(cfg->database_url, cfg->store_threads,
+    if ((ing = receipt_start(cfg->database_url, cfg->store_threads,
         worker_pool_kick)) == NULL) {
         fprintf(stderr, "ruad: out of memory\n");
         store_pool_free(pool);
@@ -94,7 +94,7 @@ cmd_serve(struct config *cfg, const struct args *a)
     if ((http = http_server_start(cfg, pool, ing, worker_pool_kick,
         err, sizeof(err))) == NULL) {
         fprintf(stderr, "ruad: %s\n", err);
-        ingest_stop(ing);
+        receipt_stop(ing);
         store_pool_free(pool);
         return 1;
     }
@@ -103,7 +103,7 @@ cmd_serve(struct config *cfg, const struct args *a)
         NULL) {
         fprintf(stderr, "ruad: %s\n", err);
         http_server_stop(http, 0);
-        ingest_stop(ing);
+        receipt_stop(ing);
         store_pool_free(pool);
         return 1;
     }
@@ -136,7 +136,7 @@ cmd_serve(struct config *cfg, const struct args *a)
     smtp_server_stop(smtp, 10);
     http_server_stop(http, 10);
     worker_pool_stop();
-    ingest_stop(ing);                /* all answered; the workers asked it */
+    receipt_stop(ing);                /* all answered; the workers asked it */
     store_pool_free(pool);
     log_info("serve stopped");
     return 0;

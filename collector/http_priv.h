@@ -21,7 +21,7 @@
 #include "buf.h"
 #include "config.h"
 #include "http_alog.h"
-#include "ingest.h"
+#include "receipt.h"
 #include "metrics.h"
 #include "netaddr.h"
 #include "store_pg.h"
@@ -89,10 +89,10 @@ struct http_server {
     struct MHD_Daemon    *d;
     const struct config  *cfg;
     struct store_pool    *pool;
-    struct ingest        *ingest;
+    struct receipt       *receipt;
     bool                  tls;
     atomic_uint           in_flight;    /* requests begun, not yet ended */
-    atomic_uint           storing;      /* reports handed to ingest */
+    atomic_uint           storing;      /* reports handed to receipt */
     pthread_mutex_t       mu;           /* guards creds and sni */
     struct tls_creds     *creds;
     struct tls_creds     *sni[HTTP_SNI_MAX];   /* tls_sni_certs */
@@ -115,7 +115,7 @@ struct http_server {
 /* Where a POST /tlsrpt is. */
 enum http_phase {
     RQ_READING,                         /* the body is arriving */
-    RQ_STORING,                         /* with ingest, suspended */
+    RQ_STORING,                         /* with receipt, suspended */
     RQ_STORED                           /* resumed: answer ij.rc */
 };
 
@@ -132,7 +132,7 @@ struct http_req {
     enum http_phase        phase;
     struct http_server    *h;
     struct MHD_Connection *c;
-    struct ingest_job      ij;          /* ij.meta points at these: */
+    struct receipt_job     ij;          /* ij.meta points at these: */
     char                   peer[INET6_ADDRSTRLEN];
     char                   tlsver[32];
 };

@@ -9,7 +9,7 @@
  * (http_static.c).  Errors are application/problem+json (RFC 9457).
  *
  * libmicrohttpd 0.9.75 runs a pool of http_threads threads on epoll.  A
- * complete report is handed to ingest.c with its connection suspended
+ * complete report is handed to receipt.c with its connection suspended
  * (http_tlsrpt.c), so a request thread never waits for the database.
  * TLS is GnuTLS (libmicrohttpd is linked with it), 1.2 and 1.3 only; the
  * certificates (tls_creds.c) come from a callback, so SIGHUP swaps them
@@ -59,7 +59,7 @@
 #include "http_api.h"
 #include "http_problem.h"
 #include "http_static.h"
-#include "ingest.h"
+#include "receipt.h"
 #include "limits.h"
 #include "log.h"
 #include "membudget.h"
@@ -601,7 +601,7 @@ http_log(void *cls, const char *fmt, va_list ap)
 
 struct http_server *
 http_server_start(const struct config *cfg, struct store_pool *pool,
-    struct ingest *ingest, void (*on_receive)(void), char *err,
+    struct receipt *receipt, void (*on_receive)(void), char *err,
     size_t errlen)
 {
     struct http_server *h;
@@ -643,7 +643,8 @@ http_server_start(const struct config *cfg, struct store_pool *pool,
     }
     h->cfg = cfg;
     h->pool = pool;
-    h->ingest = ingest;
+    h->receipt = receipt;
+    metrics_set_db_hook(store_stats_figures);  /* /metrics: store_stats */
     if ((h->api = http_api_new(cfg, pool, on_receive)) == NULL) {
         snprintf(err, errlen, "out of memory");
         free(h);
@@ -768,7 +769,7 @@ http_server_stop(struct http_server *h, unsigned drain_s)
      * idle keep-alive connections are closed without waiting for them */
     for (;;) {
         di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        /* a report with ingest always comes back first: its job is part
+        /* a report with receipt always comes back first: its job is part
          * of the request's state */
         if (atomic_load(&h->storing) == 0 && (di == NULL ||
             di->num_connections == 0 || atomic_load(&h->in_flight) == 0 ||

@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "result.h"
-#include "ingest.h"
+#include "receipt.h"
 #include "store_pg.h"
 
 struct http_server;
@@ -17,12 +17,12 @@ struct http_server;
 /*
  * http_server_start - listen on cfg->http_listen, HTTPS when tls_cert and
  * tls_key are set.  pool serves /readyz, /metrics and the API; reports
- * are stored through ingest, which must outlive the server; on_receive
+ * are stored through receipt, which must outlive the server; on_receive
  * (may be NULL) wakes the workers when the API queues rows.  NULL with
  * the reason in err.
  */
 struct http_server *http_server_start(const struct config *cfg,
-    struct store_pool *pool, struct ingest *ingest, void (*on_receive)(void),
+    struct store_pool *pool, struct receipt *receipt, void (*on_receive)(void),
     char *err, size_t errlen);
 
 /* http_server_reload_tls - read tls_cert and tls_key again (SIGHUP); new

@@ -16,7 +16,7 @@
  * 429 with Retry-After, database unreachable 503 with Retry-After,
  * another method 405 with Allow.
  *
- * A complete report is handed to ingest.c and its connection suspended
+ * A complete report is handed to receipt.c and its connection suspended
  * (MHD_suspend_connection), so a request thread never waits for the
  * database; the storing thread resumes it after the commit, and the 202
  * (or 503) is queued then.  Reports arriving together share one commit.
@@ -88,14 +88,14 @@ tls_text(struct MHD_Connection *c, char *ver, size_t verlen,
 /* http_stored - from a storing thread: the report is committed (or not);
  * the connection goes on, and http_access answers */
 static void
-http_stored(struct ingest_job *ij)
+http_stored(struct receipt_job *ij)
 {
     struct http_req    *rq = ij->ctx;
     struct http_server *h = rq->h;
 
     rq->phase = RQ_STORED;
     MHD_resume_connection(rq->c);
-    /* ingest is done with the job: the request may end from now on */
+    /* receipt is done with the job: the request may end from now on */
     atomic_fetch_sub(&h->storing, 1);
 }
 
@@ -140,7 +140,7 @@ http_tlsrpt_admit(struct http_server *h, struct MHD_Connection *c)
     return s;
 }
 
-/* http_tlsrpt_store - the body is complete: check, and hand it to ingest
+/* http_tlsrpt_store - the body is complete: check, and hand it to receipt
  * (the answer comes when http_stored resumes the connection) */
 enum MHD_Result
 http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
@@ -210,7 +210,7 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
     atomic_fetch_add(&h->storing, 1);
     /* suspended first: http_stored may resume it at once */
     MHD_suspend_connection(c);
-    ingest_submit(h->ingest, &rq->ij);
+    receipt_submit(h->receipt, &rq->ij);
     return MHD_YES;
 }
 

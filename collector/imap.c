@@ -41,10 +41,10 @@
 #include <curl/curl.h>
 
 #include "imap_resp.h"
-#include "inbound.h"
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "receipt.h"
 
 #define IMAP_RESP_MAX   (64u << 10)   /* a STATUS answer, a command's */
 
@@ -507,7 +507,7 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
     struct imap_conn *c = pc->c;
     struct imap_poll_result *r = pc->r;
     char         name[IMAP_PATH_MAX + 64], url[IMAP_PATH_MAX + 64];
-    char         reason[128], cmd[64];
+    char         limit[128], cmd[64];
     struct inbound_meta m = { .channel = "imap", .source_name = name,
         .content_type = "message/rfc822" };
     struct store_imap_uid u = { .source = s->name, .mailbox = c->mbox_url,
@@ -516,7 +516,7 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
         .acted = s->action == IMAP_ACT_KEEP };
     uint64_t     size = msg->size;
     int64_t      id = 0;
-    bool         same = false;
+    bool         same = false, too_large;
     enum ruad_rc rc;
 
     snprintf(name, sizeof(name), "%s:%s;UIDVALIDITY=%u;UID=%u", s->name,
@@ -548,17 +548,9 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
             r->error[0] = '\0';
         }
     }
-    if (size > s->max_message) {
-        snprintf(reason, sizeof(reason), "%llu bytes, more than "
-            "imap.%s.max_message_size %llu", (unsigned long long)size,
-            s->name, (unsigned long long)s->max_message);
-        m.state = "too_large";
-        m.reason = reason;
-        rc = store_imap_insert(pc->st, &m, "", 0, size, &u, &id, &same);
-    } else {
-        rc = store_imap_insert(pc->st, &m, buf_ptr(&c->body),
-            buf_len(&c->body), buf_len(&c->body), &u, &id, &same);
-    }
+    snprintf(limit, sizeof(limit), "imap.%s.max_message_size", s->name);
+    rc = receipt_imap(pc->st, &m, buf_ptr(&c->body), buf_len(&c->body), size,
+        s->max_message, limit, &u, &id, &too_large, &same);
     buf_free(&c->body);
     if (rc == RUAD_DUPLICATE)             /* another instance has it */
         return RUAD_OK;
@@ -577,13 +569,13 @@ one_message(struct poll_ctx *pc, const struct imap_msg *msg)
             s->name, msg->uid, (long long)id, (unsigned long long)size);
     } else {
         r->stored++;
-        if (m.state != NULL)
+        if (too_large)
             r->too_large++;
         if (pc->stat != NULL)
             atomic_fetch_add(&pc->stat->fetched, 1);
         log_info("imap source=%s uid=%u stored inbound=%lld size=%llu%s",
             s->name, msg->uid, (long long)id, (unsigned long long)size,
-            m.state != NULL ? " too_large" : "");
+            too_large ? " too_large" : "");
         if (pc->stored != NULL)
             pc->stored(pc->ctx, id);
     }

@@ -70,7 +70,7 @@
 #define HTTP_STATIC_ETAGS_MAX 64             /* entity tags in If-None-Match */
 #define WORKERS_DEFAULT       2              /* report-processing threads */
 #define STORE_THREADS         2              /* committing what arrives
-                                                (ingest.c), in batches */
+                                                (receipt.c), in batches */
 
 /* SMTP (smtp_session.c, smtp_server.c). */
 #define SMTP_CMD_LINE_MAX     512            /* RFC 5321 4.5.3.1.4, with CRLF */
@@ -136,7 +136,7 @@
 #define DKIM_RETRY_S          300            /* first retry after temperror */
 #define DKIM_GIVEUP_S         (3 * 86400)    /* temperror retried this long */
 
-/* Receiving (inbound.c): bigger things are kept as a too_large fact. */
+/* Receiving (receipt.c): bigger things are kept as a too_large fact. */
 #define INBOUND_IMPORT_MAX    (64u << 20)    /* bytes of one imported file */
 
 /* IMAP sources (imap.c): per source, settable as imap.NAME.KEY. */

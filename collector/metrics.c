@@ -4,8 +4,11 @@
 #include "metrics.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
+
+#include "inbound_state.h"
 
 static const char *const path_names[MP_N] = {
     "/tlsrpt", "/healthz", "/readyz", "/metrics", "/api/v1", "web", "other"
@@ -13,7 +16,11 @@ static const char *const path_names[MP_N] = {
 static const unsigned statuses[] = { 200, 202, 304, 400, 401, 403, 404, 405,
     409, 413, 414, 415, 429, 500, 503 };
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
-static const char *const verdicts[] = { STORE_VERDICTS, "pending" };
+/* the verdicts, then pending (a row put back for another try) */
+static const enum inbound_state verdicts[] = { INBOUND_PARSED,
+    INBOUND_DUPLICATE, INBOUND_NOT_A_REPORT, INBOUND_MALFORMED,
+    INBOUND_TOO_LARGE, INBOUND_UNAUTHENTICATED, INBOUND_SUPERSEDED,
+    INBOUND_CONFLICT, INBOUND_FAILED, INBOUND_PENDING };
 #define N_VERDICT (sizeof(verdicts) / sizeof(verdicts[0]))
 
 /* refusals and identical bodies, by channel (and key) */
@@ -33,6 +40,7 @@ static atomic_ullong reports_dmarc, reports_tlsrpt;
 static time_t        started;
 static enum ruad_rc (*sections[4])(struct buf *);
 static size_t        n_sections;
+static metrics_db_fn db_hook;
 
 void
 metrics_init(void)
@@ -45,6 +53,12 @@ metrics_add_section(enum ruad_rc (*fn)(struct buf *b))
 {
     if (n_sections < sizeof(sections) / sizeof(sections[0]))
         sections[n_sections++] = fn;
+}
+
+void
+metrics_set_db_hook(metrics_db_fn fn)
+{
+    db_hook = fn;
 }
 
 void
@@ -61,13 +75,15 @@ void
 metrics_verdict(const char *state, unsigned dmarc_stored,
     unsigned tlsrpt_stored)
 {
-    size_t i;
+    enum inbound_state s;
+    size_t             i;
 
-    for (i = 0; i < N_VERDICT; i++)
-        if (strcmp(verdicts[i], state) == 0) {
-            atomic_fetch_add(&verdict_count[i], 1);
-            break;
-        }
+    if (inbound_state_parse(state, strlen(state), &s))
+        for (i = 0; i < N_VERDICT; i++)
+            if (verdicts[i] == s) {
+                atomic_fetch_add(&verdict_count[i], 1);
+                break;
+            }
     atomic_fetch_add(&reports_dmarc, dmarc_stored);
     atomic_fetch_add(&reports_tlsrpt, tlsrpt_stored);
 }
@@ -102,12 +118,29 @@ metrics_identical(const char *channel)
         atomic_fetch_add(&identical[c], 1);
 }
 
+/* One render's output, for the rows the database hook gives. */
+struct render {
+    struct buf  *b;
+    enum ruad_rc rc;
+};
+
+/* render_row - one count of inbound rows (a metrics_row_fn) */
+static void
+render_row(void *ctx, const char *channel, const char *state, long long rows)
+{
+    struct render *r = ctx;
+
+    if (r->rc == RUAD_OK)
+        r->rc = buf_printf(r->b, "ruad_inbound_rows{channel=\"%s\","
+            "state=\"%s\"} %lld\n", channel, state, rows);
+}
+
 enum ruad_rc
-metrics_render(struct buf *b, const struct store_stats *stats,
-    long long cert_not_after)
+metrics_render(struct buf *b, const void *db, long long cert_not_after)
 {
     size_t p, s;
     enum ruad_rc rc = RUAD_OK;
+    bool   up = db != NULL && db_hook != NULL;
 
 #define OUT(...) do { if (rc == RUAD_OK) rc = buf_printf(b, __VA_ARGS__); \
     } while (0)
@@ -130,7 +163,8 @@ metrics_render(struct buf *b, const struct store_stats *stats,
         "by verdict (failures by reason).\n"
         "# TYPE ruad_verdicts_total counter\n");
     for (s = 0; s < N_VERDICT; s++)
-        OUT("ruad_verdicts_total{state=\"%s\"} %llu\n", verdicts[s],
+        OUT("ruad_verdicts_total{state=\"%s\"} %llu\n",
+            inbound_state_name(verdicts[s]),
             (unsigned long long)atomic_load(&verdict_count[s]));
     OUT("# HELP ruad_reports_stored_total Reports stored by this process.\n"
         "# TYPE ruad_reports_stored_total counter\n"
@@ -152,23 +186,24 @@ metrics_render(struct buf *b, const struct store_stats *stats,
     for (p = 0; p < N_CHANNEL; p++)
         OUT("ruad_identical_skipped_total{channel=\"%s\"} %llu\n",
             channels[p], (unsigned long long)atomic_load(&identical[p]));
-    if (stats != NULL) {
+    if (up) {
+        struct render r = { .b = b };
+        long long     depth = 0;
+        double        oldest = 0;
+
         OUT("# HELP ruad_inbound_rows Inbound rows by channel and state.\n"
             "# TYPE ruad_inbound_rows gauge\n");
-        for (s = 0; s < stats->n_counts; s++)
-            OUT("ruad_inbound_rows{channel=\"%s\",state=\"%s\"} %lld\n",
-                stats->counts[s].channel, stats->counts[s].state,
-                (long long)stats->counts[s].rows);
+        r.rc = rc;
+        db_hook(db, &depth, &oldest, render_row, &r);
+        rc = r.rc;
         OUT("# HELP ruad_queue_depth Inbound rows waiting for a worker.\n"
             "# TYPE ruad_queue_depth gauge\nruad_queue_depth %lld\n"
             "# HELP ruad_queue_oldest_seconds Age of the oldest waiting "
             "row.\n# TYPE ruad_queue_oldest_seconds gauge\n"
-            "ruad_queue_oldest_seconds %.3f\n", (long long)stats->queue_depth,
-            stats->oldest_age_s);
+            "ruad_queue_oldest_seconds %.3f\n", depth, oldest);
     }
     OUT("# HELP ruad_database_up Whether the database answered this scrape."
-        "\n# TYPE ruad_database_up gauge\nruad_database_up %d\n",
-        stats != NULL);
+        "\n# TYPE ruad_database_up gauge\nruad_database_up %d\n", up);
     OUT("# HELP ruad_uptime_seconds Seconds since the process started.\n"
         "# TYPE ruad_uptime_seconds gauge\nruad_uptime_seconds %lld\n",
         (long long)(time(NULL) - started));

@@ -7,7 +7,6 @@
 
 #include "buf.h"
 #include "result.h"
-#include "store_pg.h"
 
 enum metrics_path {
     MP_TLSRPT, MP_HEALTHZ, MP_READYZ, MP_METRICS, MP_API, MP_WEB, MP_OTHER,
@@ -37,12 +36,25 @@ void metrics_identical(const char *channel);
 void metrics_add_section(enum ruad_rc (*fn)(struct buf *b));
 
 /*
- * metrics_render - every metric as Prometheus text into b: the counters,
- * the database figures in stats (NULL when the database did not answer),
- * and the seconds until the certificate expires (cert_expiry <= 0: no
- * certificate).
+ * The database's figures reach this module through a hook, so it knows no
+ * store: fn reads those of db (what was passed to metrics_render): the
+ * rows waiting for a worker and the age of the oldest, and each count of
+ * inbound rows by channel and state through row(ctx, ...).  Set before
+ * serving by whoever starts the server (store_stats_figures).
  */
-enum ruad_rc metrics_render(struct buf *b, const struct store_stats *stats,
+typedef void (*metrics_row_fn)(void *ctx, const char *channel,
+    const char *state, long long rows);
+typedef void (*metrics_db_fn)(const void *db, long long *queue_depth,
+    double *oldest_age_s, metrics_row_fn row, void *ctx);
+void metrics_set_db_hook(metrics_db_fn fn);
+
+/*
+ * metrics_render - every metric as Prometheus text into b: the counters,
+ * the database figures in db (read through the hook; NULL when the
+ * database did not answer), and the seconds until the certificate
+ * expires (cert_expiry <= 0: no certificate).
+ */
+enum ruad_rc metrics_render(struct buf *b, const void *db,
     long long cert_not_after);
 
 #endif /* RUAD_METRICS_H */

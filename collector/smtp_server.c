@@ -3,7 +3,7 @@
  *
  * One thread runs an epoll loop over every session (thousands of idle
  * sessions cost a few KB each); smtp_session.c speaks the protocol.  A
- * finished message goes to ingest.c's storing threads, which commit it as
+ * finished message goes to receipt.c's storing threads, which commit it as
  * an inbound row (channel smtp, envelope, TLS facts), together with
  * whatever else arrived meanwhile; the answer (250 queued as ID, or 451
  * 4.3.0) comes back through an eventfd, so the loop never waits for a
@@ -46,7 +46,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "ingest.h"
+#include "receipt.h"
 #include "limits.h"
 #include "log.h"
 #include "membudget.h"
@@ -62,7 +62,7 @@ struct smtp_conn;
 
 /* A message on its way to the database, and back. */
 struct smtp_job {
-    struct ingest_job ij;              /* ij.raw: the session's buffer */
+    struct receipt_job ij;             /* ij.raw: the session's buffer */
     struct smtp_conn *c;
     char             *peer, *helo, *mail_from, *tls_version, *tls_cipher;
     char            **rcpt;
@@ -98,7 +98,7 @@ struct smtp_conn {
 
 struct smtp_server {
     const struct config *cfg;
-    struct ingest       *ingest;
+    struct receipt      *receipt;
     struct smtp_config   scfg;
     int                  lfd, epfd, evfd;
     pthread_mutex_t      ctx_mu;
@@ -223,7 +223,7 @@ job_free(struct smtp_job *j)
 
 /* job_done - from a storing thread: the loop answers the session */
 static void
-job_done(struct ingest_job *ij)
+job_done(struct receipt_job *ij)
 {
     struct smtp_job    *j = ij->ctx;
     struct smtp_server *s = j->c->srv;
@@ -339,7 +339,7 @@ on_message(void *ctx, const struct smtp_envelope *env, const char *data,
     j->ij.done = job_done;
     j->ij.ctx = j;
     c->storing = true;
-    ingest_submit(s->ingest, &j->ij);
+    receipt_submit(s->receipt, &j->ij);
     return RUAD_DEFERRED;
 }
 
@@ -860,7 +860,7 @@ smtp_loop(void *arg)
 }
 
 struct smtp_server *
-smtp_server_start(const struct config *cfg, struct ingest *ingest,
+smtp_server_start(const struct config *cfg, struct receipt *receipt,
     char *err, size_t errlen)
 {
     struct smtp_server *s;
@@ -880,7 +880,7 @@ smtp_server_start(const struct config *cfg, struct ingest *ingest,
         return NULL;
     }
     s->cfg = cfg;
-    s->ingest = ingest;
+    s->receipt = receipt;
     s->lfd = s->epfd = s->evfd = -1;
     if ((s->rl_ip = ratelimit_new(cfg->rate_limit_per_ip,
         cfg->rate_limit_window)) == NULL ||

@@ -1,7 +1,7 @@
 /*
  * smtp_server.h - the SMTP listener of `ruad serve`: sockets, STARTTLS
  * (OpenSSL), connection caps and timeouts around the smtp_session engine;
- * received messages are stored as inbound rows through ingest.h.
+ * received messages are stored as inbound rows through receipt.h.
  */
 #ifndef RUAD_SMTP_SERVER_H
 #define RUAD_SMTP_SERVER_H
@@ -10,17 +10,17 @@
 
 #include "config.h"
 #include "result.h"
-#include "ingest.h"
+#include "receipt.h"
 
 struct smtp_server;
 
 /*
  * smtp_server_start - listen on cfg->smtp_listen and serve in a thread of
- * its own; messages are stored through ingest, which must outlive the
+ * its own; messages are stored through receipt, which must outlive the
  * server.  NULL with the reason in err.
  */
 struct smtp_server *smtp_server_start(const struct config *cfg,
-    struct ingest *ingest, char *err, size_t errlen);
+    struct receipt *receipt, char *err, size_t errlen);
 
 /* smtp_server_reload_tls - read tls_cert and tls_key again (SIGHUP) */
 enum ruad_rc smtp_server_reload_tls(struct smtp_server *s, char *err,

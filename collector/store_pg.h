@@ -1,6 +1,10 @@
 /*
  * store_pg.h - everything ruad keeps, in PostgreSQL (libpq).  The only
- * module that speaks SQL; every statement is parameterised.
+ * module that speaks SQL; every statement is parameterised.  Its files:
+ * store_pg.c (connection, pool), store_migrate.c (migrations),
+ * store_inbound.c (the inbound queue, IMAP UIDs), store_report.c (reports
+ * and rollups), store_stats.c (figures); what they share is in
+ * store_priv.h.
  *
  * One struct store is one connection, used by one thread at a time.
  */
@@ -11,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inbound_state.h"
 #include "report.h"
 #include "result.h"
 #include "store_migrate.h"
@@ -26,15 +31,6 @@ void store_close(struct store *st);
 /* store_error - the last error text (libpq's, one line) */
 const char *store_error(const struct store *st);
 
-/*
- * The states of an inbound row (inbound.state; db/001 and db/008 CHECK
- * them): waiting for a worker, then one verdict (worker.c says which
- * when).  Lists of strings, to initialise arrays with.
- */
-#define STORE_STATES_WAITING "pending", "processing"
-#define STORE_VERDICTS "parsed", "duplicate", "not_a_report", "malformed", \
-    "too_large", "unauthenticated", "superseded", "conflict", "failed"
-
 /* What is known of a received thing besides its bytes. */
 struct inbound_meta {
     const char  *channel;        /* smtp | https | import | imap */
@@ -47,11 +43,14 @@ struct inbound_meta {
     const char  *tls_version;
     const char  *tls_cipher;
     const char  *content_type;
-    const char  *state;          /* NULL: pending; "too_large" w/o bytes */
+    enum inbound_state state;    /* PENDING; TOO_LARGE without bytes */
     const char  *reason;
 };
 
 /*
+ * The inserts of inbound rows (store_inbound_insert, _batch, and
+ * store_imap_insert) are receipt.c's alone: it is the one way in.
+ *
  * store_inbound_insert - the acknowledgement point: the bytes are
  * committed (durably: synchronous_commit as the server has it) when this
  * returns RUAD_OK.  RUAD_TEMPFAIL when the database is unreachable.
@@ -260,6 +259,15 @@ struct store_stats {
 };
 
 enum ruad_rc store_stats(struct store *st, struct store_stats *out);
+
+/*
+ * store_stats_figures - the figures of stats (a struct store_stats) one
+ * by one: the shape of metrics.h's database hook, so that metrics needs
+ * no store (metrics_set_db_hook(store_stats_figures)).
+ */
+void store_stats_figures(const void *stats, long long *queue_depth,
+    double *oldest_age_s, void (*row)(void *ctx, const char *channel,
+    const char *state, long long rows), void *ctx);
 
 /*
  * store_query_row - run a parameterised query and copy the first ncols

@@ -1,17 +1,21 @@
 /*
  * store_priv.h - the store's internals shared by its files (store_pg.c,
- * store_migrate.c): the connection and the statement helpers.  Only the
+ * store_migrate.c, store_inbound.c, store_report.c, store_stats.c): the
+ * connection and the statement helpers (defined in store_pg.c).  Only the
  * store's own files include it; everything else sees store_pg.h.
  */
 #ifndef RUAD_STORE_PRIV_H
 #define RUAD_STORE_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
 
 #include "result.h"
+
+struct buf;
 
 struct store {
     PGconn *conn;
@@ -35,5 +39,7 @@ enum ruad_rc store_exec(struct store *st, const char *what, const char *sql,
 enum ruad_rc store_cmd(struct store *st, const char *sql);
 /* fmt_i64 - decimal text of v into dst (24 bytes) */
 const char *fmt_i64(char dst[24], int64_t v);
+/* pg_array - a text[] literal {"a","b"} of n strings into b */
+enum ruad_rc pg_array(struct buf *b, char *const *v, size_t n);
 
 #endif

@@ -35,7 +35,7 @@
 
 #include "dkim.h"
 #include "dns.h"
-#include "ingest.h"
+#include "receipt.h"
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
@@ -537,7 +537,7 @@ out:
 /* What the worker threads share with the thread that started them. */
 static struct {
     const struct config *cfg;
-    struct ingest       *ingest;   /* borrowed */
+    struct receipt      *receipt;   /* borrowed */
     pthread_t           *threads;
     unsigned             n;
     pthread_mutex_t      mu;
@@ -580,7 +580,7 @@ pool_wait(unsigned ms)
 }
 
 /*
- * pool_give_way - while reports are arriving (ingest_busy) a worker
+ * pool_give_way - while reports are arriving (receipt_busy) a worker
  * waits, up to POOL_YIELD_MAX_MS before each row: the senders wait for
  * their commits, nobody waits for the processing, and on a small machine
  * both compete for the same cores and WAL fsyncs.  Under endless load the
@@ -597,7 +597,7 @@ pool_give_way(void)
     struct timespec ts = { 0, POOL_YIELD_MS * 1000000L };
     unsigned        waited = 0;
 
-    while (waited < POOL_YIELD_MAX_MS && ingest_busy(pool.ingest) &&
+    while (waited < POOL_YIELD_MAX_MS && receipt_busy(pool.receipt) &&
         !pool_stopping()) {
         nanosleep(&ts, NULL);
         waited += POOL_YIELD_MS;
@@ -663,12 +663,12 @@ pool_worker(void *arg)
 }
 
 enum ruad_rc
-worker_pool_start(const struct config *cfg, struct ingest *ingest)
+worker_pool_start(const struct config *cfg, struct receipt *receipt)
 {
     unsigned i;
 
     pool.cfg = cfg;
-    pool.ingest = ingest;
+    pool.receipt = receipt;
     /* a DNS wait never holds every worker (worker.h) */
     worker_dns_waiters(cfg->workers - 1);
     if ((pool.threads = calloc(cfg->workers, sizeof(*pool.threads))) ==
@@ -694,5 +694,5 @@ worker_pool_stop(void)
     free(pool.threads);
     pool.threads = NULL;
     pool.n = 0;
-    pool.ingest = NULL;
+    pool.receipt = NULL;
 }

@@ -104,15 +104,15 @@ void worker_dns_waiters(unsigned n);
 
 /*
  * The worker pool of `ruad serve`: cfg->workers threads, each with its own
- * database connection, claim and process rows until stopped.  ingest
+ * database connection, claim and process rows until stopped.  receipt
  * (borrowed until worker_pool_stop) tells them when reports are
  * arriving, so they give way to the senders.  One pool per process.
  */
-struct ingest;
+struct receipt;
 
 /* worker_pool_start - start the threads; RUAD_NOMEM */
 enum ruad_rc worker_pool_start(const struct config *cfg,
-    struct ingest *ingest);
+    struct receipt *receipt);
 /* worker_pool_kick - a row was stored: wake a worker (any thread, also
  * before the start) */
 void worker_pool_kick(void);

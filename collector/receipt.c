@@ -1,8 +1,10 @@
 /*
- * ingest.c - group commit of received reports (see ingest.h).
+ * receipt.c - durable receipt (see receipt.h and DESIGN.md, "Data flow"):
+ * the group commit of SMTP and HTTPS, and the size rule with the single
+ * inserts of ruad import and IMAP.
  *
- * A storing thread takes every queued job (up to INGEST_BATCH_MAX rows
- * and INGEST_BATCH_BYTES), stores them in one transaction and only then
+ * A storing thread takes every queued job (up to RECEIPT_BATCH_MAX rows
+ * and RECEIPT_BATCH_BYTES), stores them in one transaction and only then
  * calls each job's done(): nothing is acknowledged before its commit.
  * A row the database refuses fails alone (store_inbound_insert_batch
  * stores the others one by one); a lost connection fails the batch, and
@@ -11,22 +13,27 @@
  * batch that did commit before the connection broke is then found stored
  * already (byte-identical, so nothing is stored twice), and its senders
  * get one answer.
+ *
+ * SECURITY: raw is peer data and is stored as it is, never parsed here;
+ * its size is checked against the channel's cap first (ruad import and
+ * IMAP here, SMTP and HTTPS while reading).
  */
-#include "ingest.h"
+#include "receipt.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
 
-struct ingest {
+struct receipt {
     char              *url;
     void             (*on_stored)(void);
     pthread_mutex_t    mu;
     pthread_cond_t     cv;
-    struct ingest_job *todo, *todo_tail;
+    struct receipt_job *todo, *todo_tail;
     unsigned           n_busy;      /* jobs queued or being stored */
     int64_t            last_ms;     /* the last commit, monotonic */
     bool               stop;
@@ -43,11 +50,11 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ingest_take - up to a batch of queued jobs, oldest first; NULL: stop */
-static struct ingest_job *
-ingest_take(struct ingest *g, size_t *n)
+/* receipt_take - up to a batch of queued jobs, oldest first; NULL: stop */
+static struct receipt_job *
+receipt_take(struct receipt *g, size_t *n)
 {
-    struct ingest_job *first, *last;
+    struct receipt_job *first, *last;
     size_t             bytes;
 
     pthread_mutex_lock(&g->mu);
@@ -60,8 +67,8 @@ ingest_take(struct ingest *g, size_t *n)
     last = first;
     bytes = first->len;
     *n = 1;
-    while (last->next != NULL && *n < INGEST_BATCH_MAX &&
-        bytes + last->next->len <= INGEST_BATCH_BYTES) {
+    while (last->next != NULL && *n < RECEIPT_BATCH_MAX &&
+        bytes + last->next->len <= RECEIPT_BATCH_BYTES) {
         last = last->next;
         bytes += last->len;
         (*n)++;
@@ -77,12 +84,12 @@ ingest_take(struct ingest *g, size_t *n)
     return first;
 }
 
-/* ingest_store - one batch; every job's rc and id set */
+/* receipt_store - one batch; every job's rc and id set */
 static void
-ingest_store(struct ingest *g, struct store **st, struct ingest_job *jobs,
+receipt_store(struct receipt *g, struct store **st, struct receipt_job *jobs,
     size_t n, struct store_inbound_item *items)
 {
-    struct ingest_job *j;
+    struct receipt_job *j;
     char               err[512];
     enum ruad_rc       rc = RUAD_TEMPFAIL;
     size_t             i, stored = 0;
@@ -90,7 +97,8 @@ ingest_store(struct ingest *g, struct store **st, struct ingest_job *jobs,
 
     for (i = 0, j = jobs; j != NULL; j = j->next, i++) {
         memset(&items[i], 0, sizeof(items[i]));
-        j->meta.state = j->meta.reason = NULL;
+        j->meta.state = INBOUND_PENDING;
+        j->meta.reason = NULL;
         items[i].m = &j->meta;
         items[i].raw = j->raw;
         items[i].len = j->len;
@@ -139,19 +147,19 @@ ingest_store(struct ingest *g, struct store **st, struct ingest_job *jobs,
 }
 
 static void *
-ingest_main(void *arg)
+receipt_main(void *arg)
 {
-    struct ingest             *g = arg;
+    struct receipt             *g = arg;
     struct store              *st = NULL;
     struct store_inbound_item *items;
-    struct ingest_job         *jobs, *j, *next;
+    struct receipt_job         *jobs, *j, *next;
     size_t                     n = 0;
     bool                       any;
 
-    items = calloc(INGEST_BATCH_MAX, sizeof(*items));
-    while ((jobs = ingest_take(g, &n)) != NULL) {
+    items = calloc(RECEIPT_BATCH_MAX, sizeof(*items));
+    while ((jobs = receipt_take(g, &n)) != NULL) {
         if (items != NULL) {
-            ingest_store(g, &st, jobs, n, items);
+            receipt_store(g, &st, jobs, n, items);
         } else {
             for (j = jobs; j != NULL; j = j->next)
                 j->rc = RUAD_NOMEM;
@@ -174,10 +182,10 @@ ingest_main(void *arg)
     return NULL;
 }
 
-struct ingest *
-ingest_start(const char *url, unsigned threads, void (*on_stored)(void))
+struct receipt *
+receipt_start(const char *url, unsigned threads, void (*on_stored)(void))
 {
-    struct ingest *g = calloc(1, sizeof(*g));
+    struct receipt *g = calloc(1, sizeof(*g));
     unsigned       i;
 
     if (g == NULL || (g->url = strdup(url ? url : "")) == NULL ||
@@ -191,18 +199,18 @@ ingest_start(const char *url, unsigned threads, void (*on_stored)(void))
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     for (i = 0; i < threads; i++)
-        if (pthread_create(&g->threads[g->n_threads], NULL, ingest_main,
+        if (pthread_create(&g->threads[g->n_threads], NULL, receipt_main,
             g) == 0)
             g->n_threads++;
     if (g->n_threads == 0) {
-        ingest_stop(g);
+        receipt_stop(g);
         return NULL;
     }
     return g;
 }
 
 void
-ingest_submit(struct ingest *g, struct ingest_job *j)
+receipt_submit(struct receipt *g, struct receipt_job *j)
 {
     j->next = NULL;
     pthread_mutex_lock(&g->mu);
@@ -217,7 +225,7 @@ ingest_submit(struct ingest *g, struct ingest_job *j)
 }
 
 bool
-ingest_busy(struct ingest *g)
+receipt_busy(struct receipt *g)
 {
     bool busy;
 
@@ -225,13 +233,13 @@ ingest_busy(struct ingest *g)
         return false;
     pthread_mutex_lock(&g->mu);
     busy = g->n_busy > 0 || (g->last_ms != 0 &&
-        now_ms() - g->last_ms < INGEST_BUSY_MS);
+        now_ms() - g->last_ms < RECEIPT_BUSY_MS);
     pthread_mutex_unlock(&g->mu);
     return busy;
 }
 
 void
-ingest_stop(struct ingest *g)
+receipt_stop(struct receipt *g)
 {
     unsigned i;
 
@@ -248,4 +256,66 @@ ingest_stop(struct ingest *g)
     free(g->threads);
     free(g->url);
     free(g);
+}
+
+/*
+ * receipt_size_rule - is a thing of size bytes past max?  Then m is a
+ * too_large row whose reason (in reason[128]) names the limit; else a
+ * pending one.
+ */
+static bool
+receipt_size_rule(struct inbound_meta *m, char reason[128], uint64_t size,
+    uint64_t max, const char *limit)
+{
+    if (size <= max) {
+        m->state = INBOUND_PENDING;
+        m->reason = NULL;
+        return false;
+    }
+    snprintf(reason, 128, "%llu bytes, more than %s %llu",
+        (unsigned long long)size, limit, (unsigned long long)max);
+    m->state = INBOUND_TOO_LARGE;
+    m->reason = reason;
+    return true;
+}
+
+enum ruad_rc
+receipt_import(struct store *st, struct inbound_meta *m, const void *raw,
+    size_t len, size_t max, int64_t *id, bool *too_large)
+{
+    char         reason[128];
+    enum ruad_rc rc;
+
+    *too_large = receipt_size_rule(m, reason, len, max, "the limit of");
+    if (*too_large) {
+        rc = store_inbound_insert(st, m, "", 0, len, id);
+        m->reason = NULL;                /* it pointed here */
+    } else {
+        rc = store_inbound_insert(st, m, raw, len, len, id);
+    }
+    if (rc == RUAD_OK)
+        log_debug("inbound=%lld received channel=%s size=%zu%s",
+            (long long)*id, m->channel, len, *too_large ? " too_large" : "");
+    else
+        log_warn("inbound not stored channel=%s size=%zu error=\"%s\"",
+            m->channel, len, store_error(st));
+    return rc;
+}
+
+enum ruad_rc
+receipt_imap(struct store *st, struct inbound_meta *m, const void *raw,
+    size_t len, uint64_t size, uint64_t max, const char *limit,
+    const struct store_imap_uid *u, int64_t *id, bool *too_large,
+    bool *identical)
+{
+    char         reason[128];
+    enum ruad_rc rc;
+
+    *too_large = receipt_size_rule(m, reason, size, max, limit);
+    if (*too_large)
+        rc = store_imap_insert(st, m, "", 0, size, u, id, identical);
+    else
+        rc = store_imap_insert(st, m, raw, len, len, u, id, identical);
+    m->reason = NULL;                    /* it pointed here */
+    return rc;
 }
