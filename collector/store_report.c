@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <endian.h>
 
 #include <libpq-fe.h>
@@ -42,8 +43,9 @@
 struct sink_other {
     int64_t id;
     int64_t inbound_id;
-    bool    authentic;              /* stored with an aligned DKIM pass */
+    bool    authentic;              /* stored signed by its reporter */
     char    sha[2 * 32 + 1];        /* content, hex; "": not known */
+    char    reporter[320];          /* the address it names; "": none */
 };
 
 /* Per-report state of the storing sink. */
@@ -51,7 +53,9 @@ struct store_sink {
     struct store            *st;
     int64_t                  inbound_id;
     const struct dkim_summary *verdict;    /* DKIM; NULL: not mailed */
-    bool                     authentic;     /* verdict: aligned pass */
+    bool                     signed_from;   /* verdict: aligned pass */
+    bool                     authentic;     /* this report: signed_from
+                                             * and by its reporter */
     struct store_sink_stats *stats;
     struct report_diag      *diag;          /* borrowed: notes */
     EVP_MD_CTX              *md;            /* the report's content */
@@ -232,6 +236,61 @@ sink_digest_end(struct store_sink *k, char hex[2 * 32 + 1])
 }
 
 /*
+ * addr_domain - the domain of a reporter's address: an e-mail address
+ * (DMARC org_email; TLS contact-info, bare or mailto:) or an https URL
+ * (TLS contact-info); NULL when there is none.
+ */
+static const char *
+addr_domain(const char *addr, char *dst, size_t n)
+{
+    const char *host, *at;
+    size_t      len;
+
+    if (addr == NULL)
+        return NULL;
+    if (strncasecmp(addr, "https://", 8) == 0) {
+        host = addr + 8;
+        len = strcspn(host, "/:?#");
+    } else if ((at = strrchr(addr, '@')) != NULL) {
+        host = at + 1;
+        len = strcspn(host, " \t>?;,");
+    } else {
+        return NULL;
+    }
+    if (len == 0 || len >= n)
+        return NULL;
+    memcpy(dst, host, len);
+    dst[len] = '\0';
+    return dst;
+}
+
+/*
+ * signed_by_reporter - is d (a passing DKIM signature's domain) the
+ * reporter's own: relaxed-aligned with the domain of the address the
+ * report names?  A copy that replaces another must prove who sent it:
+ * a signature of any domain aligned with the mail's From proves only
+ * that the sender owns that domain, not that it wrote this reporter's
+ * report.
+ */
+static bool
+signed_by_reporter(const char *d, const char *addr)
+{
+    char dom[256];
+
+    return d != NULL && *d != '\0' &&
+        dkim_aligned(d, addr_domain(addr, dom, sizeof(dom)));
+}
+
+/* sink_authentic - this report's verdict: mailed with an aligned DKIM
+ * pass whose domain is its reporter's (addr: the address it names) */
+static void
+sink_authentic(struct store_sink *k, const char *addr)
+{
+    k->authentic = k->signed_from &&
+        signed_by_reporter(k->verdict->domain, addr);
+}
+
+/*
  * sink_other_find - the stored report under a key (DMARC: reporter,
  * report id, domain, begin, end; TLS: organization, report id).  Locked
  * when we are authentic (we may replace it).  RUAD_EOF: there is none.
@@ -240,21 +299,23 @@ static enum ruad_rc
 sink_other_find(struct store_sink *k, bool dmarc, const char *const *key)
 {
     static const char dm[] = "SELECT id, inbound_id, dkim_aligned IS TRUE, "
-        "coalesce(encode(content_sha256, 'hex'), '') FROM dmarc_report "
-        "WHERE reporter = $1 AND report_id = $2 AND lower(policy_domain) = "
-        "lower($3) AND begin_at = $4 AND end_at = $5";
+        "coalesce(encode(content_sha256, 'hex'), ''), dkim_domain, "
+        "org_email FROM dmarc_report WHERE reporter = $1 AND report_id = $2 "
+        "AND lower(policy_domain) = lower($3) AND begin_at = $4 AND "
+        "end_at = $5";
     static const char dm_lock[] = "SELECT id, inbound_id, dkim_aligned IS "
-        "TRUE, coalesce(encode(content_sha256, 'hex'), '') FROM "
-        "dmarc_report WHERE reporter = $1 AND report_id = $2 AND "
-        "lower(policy_domain) = lower($3) AND begin_at = $4 AND end_at = $5 "
-        "FOR UPDATE";
+        "TRUE, coalesce(encode(content_sha256, 'hex'), ''), dkim_domain, "
+        "org_email FROM dmarc_report WHERE reporter = $1 AND report_id = $2 "
+        "AND lower(policy_domain) = lower($3) AND begin_at = $4 AND "
+        "end_at = $5 FOR UPDATE";
     static const char tl[] = "SELECT id, inbound_id, dkim_aligned IS TRUE, "
-        "coalesce(encode(content_sha256, 'hex'), '') FROM tlsrpt_report "
-        "WHERE organization_name = $1 AND report_id = $2";
+        "coalesce(encode(content_sha256, 'hex'), ''), dkim_domain, "
+        "contact_info FROM tlsrpt_report WHERE organization_name = $1 AND "
+        "report_id = $2";
     static const char tl_lock[] = "SELECT id, inbound_id, dkim_aligned IS "
-        "TRUE, coalesce(encode(content_sha256, 'hex'), '') FROM "
-        "tlsrpt_report WHERE organization_name = $1 AND report_id = $2 "
-        "FOR UPDATE";
+        "TRUE, coalesce(encode(content_sha256, 'hex'), ''), dkim_domain, "
+        "contact_info FROM tlsrpt_report WHERE organization_name = $1 AND "
+        "report_id = $2 FOR UPDATE";
     struct sink_other *o = &k->other;
     PGresult          *res;
     enum ruad_rc       rc;
@@ -267,18 +328,30 @@ sink_other_find(struct store_sink *k, bool dmarc, const char *const *key)
     if (rc == RUAD_OK) {
         o->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         o->inbound_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        o->authentic = PQgetvalue(res, 0, 2)[0] == 't';
+        /* authentic as ours is: aligned, and signed by its reporter */
+        o->authentic = PQgetvalue(res, 0, 2)[0] == 't' &&
+            signed_by_reporter(PQgetvalue(res, 0, 4), PQgetisnull(res, 0,
+            5) ? NULL : PQgetvalue(res, 0, 5));
         snprintf(o->sha, sizeof(o->sha), "%s", PQgetvalue(res, 0, 3));
+        snprintf(o->reporter, sizeof(o->reporter), "%s", PQgetisnull(res,
+            0, 5) ? "" : PQgetvalue(res, 0, 5));
     }
     PQclear(res);
     return rc;
 }
 
-/* sink_replaces - does this copy replace the stored one it met? */
+/*
+ * sink_replaces - does this copy replace the stored one it met?  Only a
+ * copy signed by its reporter replaces, only one that is not, and only
+ * when our signature is also the reporter's the stored copy names (a TLS
+ * report's key does not hold its contact-info: a copy signed for its own
+ * address must not replace one that names another reporter's).
+ */
 static bool
 sink_replaces(const struct store_sink *k)
 {
-    return k->authentic && !k->other.authentic;
+    return k->authentic && !k->other.authentic &&
+        signed_by_reporter(k->verdict->domain, k->other.reporter);
 }
 
 /* sink_supersede - the stored copy gives way to ours (report_supersede) */
@@ -361,8 +434,8 @@ static bool
 sink_copy_note(struct store_sink *k, const char *what, const char *sha)
 {
     if (k->replaced != 0) {
-        report_diag_warn(k->diag, "%s: replaced the copy without an aligned "
-            "DKIM pass stored from inbound %lld%s", what,
+        report_diag_warn(k->diag, "%s: replaced the copy not signed by its "
+            "reporter stored from inbound %lld%s", what,
             (long long)k->replaced, k->replaced_sha[0] && strcmp(
             k->replaced_sha, sha) != 0 ? ", whose content differed" : "");
         k->replaced = 0;
@@ -371,9 +444,9 @@ sink_copy_note(struct store_sink *k, const char *what, const char *sha)
     if (k->other.sha[0] == '\0' || strcmp(k->other.sha, sha) == 0)
         return false;
     report_diag_warn(k->diag, "%s: other content than the copy stored from "
-        "inbound %lld (%s an aligned DKIM pass); not counted", what,
-        (long long)k->other.inbound_id, k->other.authentic ? "with" :
-        "without");
+        "inbound %lld (%s by its reporter); not counted", what,
+        (long long)k->other.inbound_id, k->other.authentic ? "signed" :
+        "not signed");
     k->stats->conflicts++;
     return true;
 }
@@ -474,6 +547,7 @@ sink_dmarc_start(struct store_sink *k, const struct dmarc_report *r)
     }
     p[0] = fmt_i64(idbuf, k->inbound_id);
     sink_report_params(r, p + 1, tb, rep, &errs, pct);
+    sink_authentic(k, r->org_email);
     if (!has_key(r)) {
         /* unique placeholders until dmarc_done knows the key */
         k->provisional = true;
@@ -683,6 +757,7 @@ sink_dmarc_done(void *ctx, const struct dmarc_report *r)
         key[2] = p[12];
         key[3] = p[6];
         key[4] = p[7];
+        sink_authentic(k, r->org_email);
         rc = sink_other_find(k, true, key);
         if (rc == RUAD_OK && sink_replaces(k))
             rc = sink_supersede(k, "dmarc");
@@ -693,7 +768,13 @@ sink_dmarc_done(void *ctx, const struct dmarc_report *r)
         if (rc == RUAD_OK && !k->duplicate) {
             rc = store_exec(k->st, "dmarc_report key", fix, 22, p, &res);
             if (rc != RUAD_OK && is_sqlstate(res, "23505")) {
-                /* a copy stored since we looked: a duplicate */
+                /* a copy stored since we looked: a duplicate (and the
+                 * copy we superseded, if any, is back with the rollback
+                 * to the savepoint) */
+                if (k->replaced != 0) {
+                    k->replaced = 0;
+                    k->stats->superseded--;
+                }
                 memset(&k->other, 0, sizeof(k->other));
                 k->duplicate = true;
                 rc = RUAD_OK;
@@ -909,6 +990,7 @@ sink_tlsrpt_done(void *ctx, const struct tlsrpt_report *r)
         r->report_id ? r->report_id : "-", dom ? dom : "-");
     k->replaced = 0;
     memset(&k->other, 0, sizeof(k->other));
+    sink_authentic(k, r->contact_info);
     key[0] = p[1];                      /* as tlsrpt_report_key */
     key[1] = p[3];
     if ((rc = store_cmd(k->st, "SAVEPOINT report")) != RUAD_OK ||
@@ -949,7 +1031,8 @@ store_sink_new(struct store *st, int64_t inbound_id,
         return NULL;
     }
     k->diag = diag;
-    k->authentic = dkim != NULL && dkim->domain[0] != '\0' && dkim->aligned;
+    k->signed_from = dkim != NULL && dkim->domain[0] != '\0' &&
+        dkim->aligned;
     k->st = st;
     k->inbound_id = inbound_id;
     k->verdict = dkim;

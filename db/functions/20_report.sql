@@ -454,8 +454,8 @@ BEGIN
     IF ib IS NULL THEN
         RETURN NULL;
     END IF;
-    what := format('%s replaced by an authenticated copy (aligned DKIM '
-        'pass) in inbound %s', what, by_inbound);
+    what := format('%s replaced by an authenticated copy (signed by its '
+        'reporter) in inbound %s', what, by_inbound);
     IF EXISTS (SELECT 1 FROM dmarc_report WHERE inbound_id = ib) OR
        EXISTS (SELECT 1 FROM tlsrpt_report WHERE inbound_id = ib) THEN
         UPDATE inbound SET warnings = warnings || what WHERE id = ib;

@@ -23,6 +23,10 @@ Checks, with --dmarc-require-dkim=yes:
   with the same organization and report-id: the mailed copy is stored,
   the API shows its content, the forged row's verdict is superseded and
   its reason names the mail's row;
+- a copy DKIM-signed by another domain (aligned with its own From, with
+  its own contact-info or the reporter's) after the reporter's unsigned
+  one: conflict, the stored copy stays (a signature proves its domain,
+  not the reporter);
 - two unauthenticated copies, same key, other content: the second is
   conflict (reason and warning, in GET /api/v1/inbound?state=conflict),
   not counted; the same content again is duplicate; a forged copy after
@@ -31,7 +35,8 @@ then, restarted with --dmarc-require-dkim=no, the same for DMARC reports
 by mail: an unsigned forgery (1,000,000 failing messages from an address
 of its own and 7 from an address another report has on another day)
 superseded by the signed copy, an unsigned copy superseded by a signed one
-with the same content (no "differed" note), unsigned-vs-unsigned conflict.
+with the same content (no "differed" note), one signed by another domain
+a conflict, unsigned-vs-unsigned conflict.
 After each phase every number of the API's domains, reporters, DMARC
 summary (each group_by), sources and TLS summary (each group_by) equals a
 query over the BASE tables, dmarc_daily equals its sums over the base
@@ -67,17 +72,19 @@ NOVERIFY = ctx_noverify()
 JSON = "application/tlsrpt+json"
 GZIP = "application/tlsrpt+gzip"
 G = "google.example"            # the real reporter, signs with DKIM
+M = "mallory.example"           # signs with DKIM too, as itself
 VICTIM = "victim.example"
 
 
 # ---- inputs ---------------------------------------------------------------
 
-def tls_report(rid, day, policies, org="Google Inc."):
+def tls_report(rid, day, policies, org="Google Inc.",
+               contact="smtp-tls-reporting@" + G):
     return json.dumps({
         "organization-name": org,
         "date-range": {"start-datetime": day + "T00:00:00Z",
                        "end-datetime": day + "T23:59:59Z"},
-        "contact-info": "smtp-tls-reporting@" + G,
+        "contact-info": contact,
         "report-id": rid, "policies": policies}).encode()
 
 
@@ -112,8 +119,8 @@ def dmarc_xml(rid, day, rows, email="noreply-dmarc-support@" + G):
                 email, rid, begin, begin + 86399, VICTIM, recs)).encode()
 
 
-def mail(att, fname, ctype, sign, n=[0]):
-    """A report mail from G, CRLF; DKIM-signed by G when sign."""
+def mail(att, fname, ctype, sign, n=[0], frm=G):
+    """A report mail from frm (G), CRLF; DKIM-signed by frm when sign."""
     import base64
     n[0] += 1
     b = base64.encodebytes(att).decode().replace("\n", "\r\n")
@@ -122,9 +129,10 @@ def mail(att, fname, ctype, sign, n=[0]):
          "Message-ID: <copies-%d-%d@%s>\r\nMIME-Version: 1.0\r\n"
          "Content-Type: %s; name=\"%s\"\r\nContent-Disposition: attachment;"
          " filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s" % (
-             G, n[0], os.getpid(), n[0], G, ctype, fname, fname, b)).encode()
+             frm, n[0], os.getpid(), n[0], frm, ctype, fname, fname,
+             b)).encode()
     if sign:
-        m = dkim.sign(m, b"sel", G.encode(), KEY_PEM, include_headers=[
+        m = dkim.sign(m, b"sel", frm.encode(), KEY_PEM, include_headers=[
             b"from", b"to", b"subject", b"date", b"message-id",
             b"mime-version", b"content-type"]) + m
     return m
@@ -498,8 +506,8 @@ try:
                         "--api-tokens-file=" + TOKENS)
     READ = out.strip()
     import base64
-    dns = Dnsmasq([("sel._domainkey." + G, "v=DKIM1; k=rsa; p=" +
-                    base64.b64encode(PUB).decode())])
+    dns = Dnsmasq([("sel._domainkey." + d, "v=DKIM1; k=rsa; p=" +
+                    base64.b64encode(PUB).decode()) for d in (G, M)])
     S = Server("--dmarc-require-dkim=yes")
 
     # --- 1. DMARC reports POSTed to /tlsrpt ---------------------------------
@@ -576,6 +584,29 @@ try:
             "its reason: %s" % o)
     check_rollups(S, "TLS forgery superseded")
 
+    # --- 2b. a signature proves its own domain, not the reporter ----------
+    # the reporter's copy POSTed (unsigned), then Mallory's mail, DKIM-
+    # signed by mallory.example and aligned with its From, with the same
+    # organization and report-id: naming its own contact, or Google's
+    rid2 = "2026-05-06T00:00:00Z_" + VICTIM
+    st, _, _, posted = S.post(tls_report(rid2, "2026-05-06", [
+        tls_policy(VICTIM, 40, 0)]))
+    t.check(st == 202 and row(posted)[0] == "parsed", "the reporter's TLS "
+            "report POSTed: %d %s" % (st, row(posted)))
+    for contact in ("tls-reports@" + M, "smtp-tls-reporting@" + G):
+        m_ = S.send(mail(gzip.compress(tls_report(rid2, "2026-05-06", [
+            tls_policy(VICTIM, 0, 4000)], contact=contact)), "m.json.gz",
+            "application/tlsrpt+gzip", True, frm=M))
+        t.check(row(m_)[0] == "conflict" and row(posted)[0] == "parsed",
+                "a TLS copy signed by %s (contact %s) replaces nothing: "
+                "%s, the POSTed row %s" % (M, contact, row(m_)[0],
+                                           row(posted)[0]))
+    t.check(db.one("SELECT sum(p.total_successful) FROM tlsrpt_policy p "
+                   "JOIN tlsrpt_report r ON r.id = p.report_id WHERE "
+                   "r.report_id = %s", rid2) == 40, "the POSTed copy's "
+            "numbers stay")
+    check_rollups(S, "TLS copies signed by another domain")
+
     # --- 3. conflicts -------------------------------------------------------
     one = tls_report("m-1", "2026-05-03", [tls_policy(VICTIM, 10, 0)],
                      org="Mallory")
@@ -602,7 +633,7 @@ try:
             "not counted")
     st, _, _, d = S.post(tls_report(rid, "2026-05-01", [
         tls_policy(VICTIM, 0, 7)]))
-    t.check(row(d)[0] == "conflict" and "with an aligned DKIM pass" in
+    t.check(row(d)[0] == "conflict" and "(signed by its reporter)" in
             " ".join(row(d)[2]), "a forgery after the signed copy: conflict "
             "(%s)" % (row(d),))
     m = re.search(r"report copies conflicts=1 superseded=0 .*m-1", S.text())
@@ -634,6 +665,18 @@ try:
                  "report_id = 'd-1'") == [(genuine, 12)],
             "one d-1 report, the signed one's 12 messages")
     check_rollups(S, "DMARC forgery superseded")
+
+    # an unsigned copy, then one signed by Mallory (aligned with its own
+    # From, not with the reporter's address): a conflict, nothing replaced
+    u0 = S.send(mail(gzip.compress(dmarc_xml("d-4", "2026-05-06", [
+        ("192.0.2.50", 6, "none", "pass", "pass")])), "u.xml.gz",
+        "application/gzip", False))
+    m_ = S.send(mail(gzip.compress(dmarc_xml("d-4", "2026-05-06", [
+        ("203.0.113.99", 600000, "reject", "fail", "fail")])), "m.xml.gz",
+        "application/gzip", True, frm=M))
+    t.check(row(u0)[0] == "parsed" and row(m_)[0] == "conflict",
+            "a DMARC copy signed by %s replaces nothing: %s %s" % (
+                M, row(u0), row(m_)))
 
     # the same content, unsigned first: replaced, no "differed"
     same = gzip.compress(dmarc_xml("d-2", "2026-05-04", [
