@@ -1,8 +1,11 @@
 /*
- * limits.h - every limit ruad enforces, as a named default with its source.
+ * limits.h - the limits on what peers send and what it may cost (sizes,
+ * counts, depths, rates, deadlines): each a named default with its source,
+ * the ones a setting can move among them.  A module's own internal bounds
+ * (a parser's scratch sizes, a batch's rows) stay beside its code.
  *
  * Config can move a limit only within the bounds given in config.c.  Each
- * limit has a test one step past it (tests/unit/).
+ * limit has a test one step past it (tests/unit/, tests/integration/).
  */
 #ifndef RUAD_LIMITS_H
 #define RUAD_LIMITS_H
