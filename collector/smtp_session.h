@@ -4,7 +4,7 @@
  * hooks decide recipients and store messages.
  *
  * Usage by a server:
- *     s = smtp_session_new(&cfg, &hooks, peer);
+ *     s = smtp_session_new(&cfg, &hooks, peer, session_id);
  *     smtp_session_greet(s);                 (after the pregreet wait)
  *     loop: read -> smtp_session_feed(s, buf, n, &used) (keep the unused
  *           bytes for later), write smtp_session_output(), then
