@@ -343,13 +343,13 @@ cmd_parse(struct config *cfg, const struct args *a)
 void
 cmd_print_verdict(const char *name, const struct worker_result *r)
 {
-    printf("%s: %s", name, r->state);
+    printf("%s: %s", name, inbound_state_name(r->state));
     if (r->keys[0] != '\0')
         printf(" %s", r->keys);
     if (r->dkim[0] != '\0')
         printf(" [dkim %s]", r->dkim);
-    if (r->reason[0] != '\0' && strcmp(r->state, "duplicate") != 0 &&
-        strcmp(r->state, "parsed") != 0)
+    if (r->reason[0] != '\0' && r->state != INBOUND_DUPLICATE &&
+        r->state != INBOUND_PARSED)
         printf(" (%s)", r->reason);
     printf(" [inbound %lld]\n", (long long)r->id);
     fflush(stdout);
@@ -410,8 +410,7 @@ import_file(struct store *st, const struct config *cfg, const char *path)
         return false;
     }
     cmd_print_verdict(path, &r);
-    return strcmp(r.state, "parsed") == 0 ||
-        strcmp(r.state, "duplicate") == 0;
+    return r.state == INBOUND_PARSED || r.state == INBOUND_DUPLICATE;
 }
 
 static int

@@ -414,7 +414,7 @@ store_claim(struct store *st, int64_t only_id, struct store_row *row)
 }
 
 enum ruad_rc
-store_finish(struct store *st, int64_t id, const char *state,
+store_finish(struct store *st, int64_t id, enum inbound_state state,
     const char *reason, char *const *warnings, size_t n_warnings)
 {
     const char  *p[4];
@@ -428,7 +428,7 @@ store_finish(struct store *st, int64_t id, const char *state,
         return rc;
     }
     p[0] = fmt_i64(idbuf, id);
-    p[1] = state;
+    p[1] = inbound_state_name(state);
     p[2] = reason;
     p[3] = buf_ptr(&w);
     rc = store_exec(st, "verdict", "UPDATE inbound SET state = $2, "

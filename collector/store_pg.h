@@ -163,8 +163,9 @@ void store_sink_free(struct store_sink *k);
  * warnings may be NULL.  On a database error the transaction is rolled
  * back and RUAD_TEMPFAIL returned (the row stays for a retry).
  */
-enum ruad_rc store_finish(struct store *st, int64_t id, const char *state,
-    const char *reason, char *const *warnings, size_t n_warnings);
+enum ruad_rc store_finish(struct store *st, int64_t id,
+    enum inbound_state state, const char *reason, char *const *warnings,
+    size_t n_warnings);
 
 /*
  * store_retry - roll back the claim's transaction and put the row back to
