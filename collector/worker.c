@@ -17,8 +17,8 @@
  * does a DKIM temperror (a key that could not be fetched within
  * dkim_dns_budget_ms), uncounted, until dkim_temperror_giveup after
  * receipt: then the temperror stands (no pass) and the policy decides.
- * The raw bytes are never touched: `ruad reprocess` can run any row
- * again.
+ * The raw bytes are never touched: `ruad reprocess` can run a row that
+ * holds no report again.
  *
  * SECURITY: the bytes are peer data; every limit comes from cfg->limits,
  * and the parsers and MIME walker never see the database.
