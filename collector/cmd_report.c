@@ -343,13 +343,13 @@ cmd_parse(struct config *cfg, const struct args *a)
 void
 cmd_print_verdict(const char *name, const struct worker_result *r)
 {
-    printf("%s: %s", name, r->state);
+    printf("%s: %s", name, inbound_state_name(r->state));
     if (r->keys[0] != '\0')
         printf(" %s", r->keys);
     if (r->dkim[0] != '\0')
         printf(" [dkim %s]", r->dkim);
-    if (r->reason[0] != '\0' && strcmp(r->state, "duplicate") != 0 &&
-        strcmp(r->state, "parsed") != 0)
+    if (r->reason[0] != '\0' && r->state != INBOUND_DUPLICATE &&
+        r->state != INBOUND_PARSED)
         printf(" (%s)", r->reason);
     printf(" [inbound %lld]\n", (long long)r->id);
     fflush(stdout);
@@ -410,8 +410,7 @@ import_file(struct store *st, const struct config *cfg, const char *path)
         return false;
     }
     cmd_print_verdict(path, &r);
-    return strcmp(r.state, "parsed") == 0 ||
-        strcmp(r.state, "duplicate") == 0;
+    return r.state == INBOUND_PARSED || r.state == INBOUND_DUPLICATE;
 }
 
 static int
@@ -487,36 +486,49 @@ cmd_import(struct config *cfg, const struct args *a)
     return ok ? 0 : 1;
 }
 
+/* reprocessable - may rows in state s be run again?  Not a stored report */
+static bool
+reprocessable(enum inbound_state s)
+{
+    static const enum inbound_state again[] = { INBOUND_FAILED,
+        INBOUND_PENDING, INBOUND_PROCESSING, INBOUND_MALFORMED,
+        INBOUND_TOO_LARGE, INBOUND_NOT_A_REPORT, INBOUND_UNAUTHENTICATED };
+    size_t i;
+
+    for (i = 0; i < sizeof(again) / sizeof(again[0]); i++)
+        if (again[i] == s)
+            return true;
+    return false;
+}
+
 int
 cmd_reprocess(struct config *cfg, const struct args *a)
 {
-    static const char *const states[] = { "failed", "pending", "processing",
-        "malformed", "too_large", "not_a_report", "unauthenticated", NULL };
     struct store        *st;
     struct worker_result r;
-    const char          *state = args_value(a, "state");
-    int64_t              ids[1000];
-    size_t               n, i, k, total = 0;
+    const char          *arg = args_value(a, "state");
+    enum inbound_state   state = INBOUND_FAILED;
+    int64_t              ids[1000], after = 0;
+    size_t               n, i, total = 0;
     char                 name[32];
     enum ruad_rc         rc;
 
-    if (state == NULL)
-        state = "failed";
     if (args_no_operands(a) != 0)
         return 2;
-    for (k = 0; states[k] != NULL && strcmp(states[k], state) != 0; k++)
-        ;
-    if (states[k] == NULL) {
+    if (arg != NULL && (!inbound_state_parse(arg, strlen(arg), &state) ||
+        !reprocessable(state))) {
         fprintf(stderr, "ruad: reprocess: cannot reprocess state \"%s\"\n",
-            state);
+            arg);
         return 2;
     }
     if ((st = cmd_open_store(cfg)) == NULL)
         return 3;
-    /* rows in state, a batch at a time; each is decided before the next
-     * batch is read, so the loop ends */
+    /* the rows in state, a batch at a time, in id order from a cursor: a
+     * row that lands in the same state again is behind it, so each row is
+     * run once and the walk ends */
     for (;;) {
-        if (store_rows_in_state(st, state, ids, 1000, &n) != RUAD_OK) {
+        if (store_rows_in_state(st, state, after, ids,
+            sizeof(ids) / sizeof(ids[0]), &n) != RUAD_OK) {
             fprintf(stderr, "ruad: reprocess: %s\n", store_error(st));
             store_close(st);
             return 1;
@@ -535,9 +547,7 @@ cmd_reprocess(struct config *cfg, const struct args *a)
                 cmd_print_verdict(name, &r);
             total++;
         }
-        if (strcmp(state, "pending") == 0 || strcmp(state, "processing") ==
-            0 || total > 10000000)
-            break;
+        after = ids[n - 1];
     }
     printf("reprocessed %zu rows\n", total);
     store_close(st);

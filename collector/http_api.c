@@ -290,18 +290,21 @@ api_get(struct http_api *a, struct MHD_Connection *c,
 static int
 api_reprocess(struct http_api *a, struct MHD_Connection *c, int64_t id)
 {
-    struct store *st;
-    char          err[256], state[32], body[96];
-    bool          found = false;
-    enum ruad_rc  rc;
-    int           n;
+    struct store       *st;
+    char                err[256], body[96];
+    enum inbound_state  state = INBOUND_PENDING;
+    bool                found = false, again;
+    enum ruad_rc        rc;
+    int                 n;
 
     if ((st = store_pool_get(a->pool, API_POOL_WAIT_MS, err, sizeof(err))) ==
         NULL)
         return api_unavailable(c, err);
-    rc = store_api_inbound_state(st, id, state, sizeof(state), &found);
-    if (rc == RUAD_OK && found && strcmp(state, "parsed") != 0 &&
-        strcmp(state, "duplicate") != 0 && strcmp(state, "processing") != 0)
+    rc = store_api_inbound_state(st, id, &state, &found);
+    /* not a stored report, and no worker at it */
+    again = state != INBOUND_PARSED && state != INBOUND_DUPLICATE &&
+        state != INBOUND_PROCESSING;
+    if (rc == RUAD_OK && found && again)
         rc = store_requeue(st, id);
     if (rc != RUAD_OK)
         snprintf(err, sizeof(err), "%s", store_error(st));
@@ -311,17 +314,17 @@ api_reprocess(struct http_api *a, struct MHD_Connection *c, int64_t id)
     if (!found)
         return api_problem(c, 404, "Not Found", "no such item", NULL, NULL,
             NULL);
-    if (strcmp(state, "parsed") == 0 || strcmp(state, "duplicate") == 0 ||
-        strcmp(state, "processing") == 0) {
+    if (!again) {
         snprintf(err, sizeof(err), "the item is %s; only items not stored "
-            "as reports are processed again", state);
+            "as reports are processed again", inbound_state_name(state));
         return api_problem(c, 409, "Conflict", err, NULL, NULL, NULL);
     }
-    log_info("api reprocess inbound=%lld was=%s", (long long)id, state);
+    log_info("api reprocess inbound=%lld was=%s", (long long)id,
+        inbound_state_name(state));
     if (a->on_receive != NULL)
         a->on_receive();
-    n = snprintf(body, sizeof(body), "{\"id\":%lld,\"state\":\"pending\"}",
-        (long long)id);
+    n = snprintf(body, sizeof(body), "{\"id\":%lld,\"state\":\"%s\"}",
+        (long long)id, inbound_state_name(INBOUND_PENDING));
     return api_send(c, 202, "application/json", body, (size_t)n,
         MHD_RESPMEM_MUST_COPY, NULL, NULL);
 }

@@ -125,9 +125,11 @@ static const struct verb verbs[] = {
       opts_imap_fetch, LOG_L_WARN, cmd_imap_fetch },
     { "reprocess",
     "  reprocess [--state STATE]\n"
-    "                           run the rows in STATE again (default\n"
-    "                           failed; also pending, malformed, too_large,\n"
-    "                           not_a_report, unauthenticated)\n",
+    "                           run the rows in STATE again, each once, in\n"
+    "                           id order (default failed; also pending,\n"
+    "                           processing, malformed, too_large,\n"
+    "                           not_a_report, unauthenticated); print one\n"
+    "                           line per row, then the count\n",
       opts_reprocess, LOG_L_WARN, cmd_reprocess },
     { "dns-records",
     "  dns-records --domain D [--domain D2...] [--check] [--wildcard]\n"

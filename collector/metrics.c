@@ -72,18 +72,16 @@ metrics_request(enum metrics_path path, unsigned status)
 }
 
 void
-metrics_verdict(const char *state, unsigned dmarc_stored,
+metrics_verdict(enum inbound_state state, unsigned dmarc_stored,
     unsigned tlsrpt_stored)
 {
-    enum inbound_state s;
-    size_t             i;
+    size_t i;
 
-    if (inbound_state_parse(state, strlen(state), &s))
-        for (i = 0; i < N_VERDICT; i++)
-            if (verdicts[i] == s) {
-                atomic_fetch_add(&verdict_count[i], 1);
-                break;
-            }
+    for (i = 0; i < N_VERDICT; i++)
+        if (verdicts[i] == state) {
+            atomic_fetch_add(&verdict_count[i], 1);
+            break;
+        }
     atomic_fetch_add(&reports_dmarc, dmarc_stored);
     atomic_fetch_add(&reports_tlsrpt, tlsrpt_stored);
 }

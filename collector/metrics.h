@@ -6,6 +6,7 @@
 #define RUAD_METRICS_H
 
 #include "buf.h"
+#include "inbound_state.h"
 #include "result.h"
 
 enum metrics_path {
@@ -16,8 +17,9 @@ enum metrics_path {
 void metrics_init(void);
 /* metrics_request - one HTTP request answered with status */
 void metrics_request(enum metrics_path path, unsigned status);
-/* metrics_verdict - a worker decided a row (state as in inbound.state) */
-void metrics_verdict(const char *state, unsigned dmarc_stored,
+/* metrics_verdict - a worker decided a row: its verdict, or PENDING (put
+ * back for another try) */
+void metrics_verdict(enum inbound_state state, unsigned dmarc_stored,
     unsigned tlsrpt_stored);
 
 /*

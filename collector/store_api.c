@@ -988,8 +988,8 @@ store_api_raw(struct store *st, int64_t id, char **raw, size_t *len,
 }
 
 enum ruad_rc
-store_api_inbound_state(struct store *st, int64_t id, char *state,
-    size_t cap, bool *found)
+store_api_inbound_state(struct store *st, int64_t id,
+    enum inbound_state *state, bool *found)
 {
     struct sqlq  s;
     char        *v[1];
@@ -1000,8 +1000,10 @@ store_api_inbound_state(struct store *st, int64_t id, char *state,
     q_sql(&s, "SELECT state FROM inbound WHERE id = ");
     q_int(&s, id);
     rc = q_run(st, &s, "inbound state", false, 1, v, l, found);
-    if (rc == RUAD_OK && *found)
-        snprintf(state, cap, "%s", v[0] ? v[0] : "");
+    /* text the table lacks: the CHECK constraint (db/008) rules it out */
+    if (rc == RUAD_OK && *found && (v[0] == NULL ||
+        !inbound_state_parse(v[0], l[0], state)))
+        rc = RUAD_INTERNAL;
     free(v[0]);
     return rc;
 }

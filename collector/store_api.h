@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "api_params.h"
+#include "inbound_state.h"
 #include "result.h"
 #include "store_pg.h"
 
@@ -27,6 +28,6 @@ enum ruad_rc store_api_raw(struct store *st, int64_t id, char **raw,
 
 /* store_api_inbound_state - the state of inbound row id */
 enum ruad_rc store_api_inbound_state(struct store *st, int64_t id,
-    char *state, size_t cap, bool *found);
+    enum inbound_state *state, bool *found);
 
 #endif /* RUAD_STORE_API_H */

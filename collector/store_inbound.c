@@ -414,7 +414,7 @@ store_claim(struct store *st, int64_t only_id, struct store_row *row)
 }
 
 enum ruad_rc
-store_finish(struct store *st, int64_t id, const char *state,
+store_finish(struct store *st, int64_t id, enum inbound_state state,
     const char *reason, char *const *warnings, size_t n_warnings)
 {
     const char  *p[4];
@@ -428,7 +428,7 @@ store_finish(struct store *st, int64_t id, const char *state,
         return rc;
     }
     p[0] = fmt_i64(idbuf, id);
-    p[1] = state;
+    p[1] = inbound_state_name(state);
     p[2] = reason;
     p[3] = buf_ptr(&w);
     rc = store_exec(st, "verdict", "UPDATE inbound SET state = $2, "
@@ -495,20 +495,21 @@ store_inbound_dkim(struct store *st, int64_t id,
 }
 
 enum ruad_rc
-store_rows_in_state(struct store *st, const char *state, int64_t *ids,
-    size_t max, size_t *n)
+store_rows_in_state(struct store *st, enum inbound_state state,
+    int64_t after_id, int64_t *ids, size_t max, size_t *n)
 {
-    const char  *p[2];
-    char         lim[24];
+    const char  *p[3];
+    char         after[24], lim[24];
     PGresult    *res;
     enum ruad_rc rc;
     int          i;
 
     *n = 0;
-    p[0] = state;
-    p[1] = fmt_i64(lim, (int64_t)max);
+    p[0] = inbound_state_name(state);
+    p[1] = fmt_i64(after, after_id);
+    p[2] = fmt_i64(lim, (int64_t)max);
     rc = store_exec(st, "rows", "SELECT id FROM inbound WHERE state = $1 "
-        "ORDER BY id LIMIT $2", 2, p, &res);
+        "AND id > $2 ORDER BY id LIMIT $3", 3, p, &res);
     if (rc != RUAD_OK) {
         PQclear(res);
         return rc;

@@ -163,8 +163,9 @@ void store_sink_free(struct store_sink *k);
  * warnings may be NULL.  On a database error the transaction is rolled
  * back and RUAD_TEMPFAIL returned (the row stays for a retry).
  */
-enum ruad_rc store_finish(struct store *st, int64_t id, const char *state,
-    const char *reason, char *const *warnings, size_t n_warnings);
+enum ruad_rc store_finish(struct store *st, int64_t id,
+    enum inbound_state state, const char *reason, char *const *warnings,
+    size_t n_warnings);
 
 /*
  * store_retry - roll back the claim's transaction and put the row back to
@@ -177,9 +178,13 @@ enum ruad_rc store_retry(struct store *st, int64_t id, const char *reason,
 enum ruad_rc store_retry_uncounted(struct store *st, int64_t id,
     const char *reason, int delay_s);
 
-/* store_rows_in_state - ids of rows in state (oldest first), at most max */
-enum ruad_rc store_rows_in_state(struct store *st, const char *state,
-    int64_t *ids, size_t max, size_t *n);
+/*
+ * store_rows_in_state - ids of rows in state past after_id, in id order,
+ * at most max: a cursor (pass the last id back), so a walk ends even when
+ * the rows it touches land in the same state again.
+ */
+enum ruad_rc store_rows_in_state(struct store *st, enum inbound_state state,
+    int64_t after_id, int64_t *ids, size_t max, size_t *n);
 
 /* store_requeue - put a decided row back to pending (ruad reprocess) */
 enum ruad_rc store_requeue(struct store *st, int64_t id);

@@ -17,8 +17,8 @@
  * does a DKIM temperror (a key that could not be fetched within
  * dkim_dns_budget_ms), uncounted, until dkim_temperror_giveup after
  * receipt: then the temperror stands (no pass) and the policy decides.
- * The raw bytes are never touched: `ruad reprocess` can run any row
- * again.
+ * The raw bytes are never touched: `ruad reprocess` can run a row that
+ * holds no report again.
  *
  * SECURITY: the bytes are peer data; every limit comes from cfg->limits,
  * and the parsers and MIME walker never see the database.
@@ -280,24 +280,24 @@ dkim_words(char *dst, size_t n, const struct dkim_summary *d,
 }
 
 /* verdict - state for a parser result with nothing stored */
-static const char *
+static enum inbound_state
 verdict(enum ruad_rc rc, int attempts, bool *retry)
 {
     *retry = false;
     switch (rc) {
-    case RUAD_UNSUPPORTED: return "not_a_report";
-    case RUAD_MALFORMED:   return "malformed";
-    case RUAD_LIMIT:       return "too_large";
+    case RUAD_UNSUPPORTED: return INBOUND_NOT_A_REPORT;
+    case RUAD_MALFORMED:   return INBOUND_MALFORMED;
+    case RUAD_LIMIT:       return INBOUND_TOO_LARGE;
     case RUAD_NOMEM:
     case RUAD_IO:
     case RUAD_TEMPFAIL:
         if (attempts < WORKER_ATTEMPTS_MAX) {
             *retry = true;
-            return "pending";
+            return INBOUND_PENDING;
         }
-        return "failed";
+        return INBOUND_FAILED;
     default:
-        return "failed";
+        return INBOUND_FAILED;
     }
 }
 
@@ -332,7 +332,7 @@ worker_begin(void *ctx, enum ruad_rc rc, const struct worker_dkim_check *d)
                 delay = (int)left;
             snprintf(res->reason, sizeof(res->reason), "DKIM temperror "
                 "(%.400s); retry in %d s", d->tempfail, delay);
-            snprintf(res->state, sizeof(res->state), "pending");
+            res->state = INBOUND_PENDING;
             store_retry_uncounted(w->st, row->id, res->reason, delay);
             log_info("inbound=%lld dkim=temperror retry_s=%d",
                 (long long)row->id, delay);
@@ -394,7 +394,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     struct worker_input     in;
     struct worker_sink      out;
     enum ruad_rc            rc, src;
-    const char             *state;
+    enum inbound_state      state;
     bool                    retry;
     char                    esc[128], words[640];
 
@@ -413,7 +413,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
     w.gave_up = "";
 
     if (row.attempts > WORKER_ATTEMPTS_MAX) {
-        state = "failed";
+        state = INBOUND_FAILED;
         snprintf(res->reason, sizeof(res->reason), "no verdict after %d "
             "attempts (the worker died or was stopped each time)",
             WORKER_ATTEMPTS_MAX);
@@ -460,7 +460,7 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         /* the database failed us, not the report: try again later */
         snprintf(res->reason, sizeof(res->reason), "database: %s",
             store_error(st));
-        snprintf(res->state, sizeof(res->state), "pending");
+        res->state = INBOUND_PENDING;
         store_retry(st, row.id, res->reason, WORKER_RETRY_BASE_S <<
             (row.attempts > 6 ? 6 : row.attempts - 1));
         log_warn("inbound=%lld retry reason=\"%s\"", (long long)row.id,
@@ -472,13 +472,13 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         report_diag_warn(&diag, "a DMARC report, POSTed to /tlsrpt: kept "
             "out (that path takes TLS reports only, RFC 8460 3)");
     if (w.stats.stored > 0) {
-        state = "parsed";
+        state = INBOUND_PARSED;
     } else if (w.not_tls > 0) {
-        state = "not_a_report";
+        state = INBOUND_NOT_A_REPORT;
         snprintf(res->reason, sizeof(res->reason), "a DMARC report, POSTed "
             "to /tlsrpt: that path takes TLS reports only (RFC 8460 3)");
     } else if (w.refused > 0) {
-        state = "unauthenticated";
+        state = INBOUND_UNAUTHENTICATED;
         dkim_words(words, sizeof(words), &w.dsum, w.gave_up);
         snprintf(res->reason, sizeof(res->reason), "no aligned DKIM pass "
             "(%.380s): %s", words, w.refused_dmarc && w.refused_tlsrpt ?
@@ -487,12 +487,12 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
             "out (dmarc_require_dkim)" : "TLS report kept out (RFC 8460 "
             "5.3)");
     } else if (w.stats.conflicts > 0) {
-        state = "conflict";
+        state = INBOUND_CONFLICT;
         snprintf(res->reason, sizeof(res->reason), "a stored report has "
             "the same key and other content, this copy is not counted: "
             "%.400s", w.stats.keys);
     } else if (w.stats.duplicates > 0) {
-        state = "duplicate";
+        state = INBOUND_DUPLICATE;
         snprintf(res->reason, sizeof(res->reason), "already stored: %.480s",
             w.stats.keys);
     } else {
@@ -501,24 +501,25 @@ worker_process(struct store *st, const struct config *cfg, int64_t only_id,
         snprintf(res->reason, sizeof(res->reason), "%s", w.first_err[0] ?
             w.first_err : "no report found");
         if (retry) {
-            snprintf(res->state, sizeof(res->state), "pending");
+            res->state = INBOUND_PENDING;
             store_retry(st, row.id, res->reason, WORKER_RETRY_BASE_S);
             rc = RUAD_OK;
             goto out;
         }
     }
 finish:
-    snprintf(res->state, sizeof(res->state), "%s", state);
+    res->state = state;
     rc = store_finish(st, row.id, state, res->reason[0] ? res->reason : NULL,
         diag.warnings, diag.n_warnings);
     if (rc != RUAD_OK) {
         snprintf(res->reason, sizeof(res->reason), "database: %s",
             store_error(st));
-        snprintf(res->state, sizeof(res->state), "pending");
+        res->state = INBOUND_PENDING;
         store_retry(st, row.id, res->reason, WORKER_RETRY_BASE_S);
     }
     log_info("inbound=%lld verdict=%s reports=%u duplicates=%u",
-        (long long)row.id, res->state, res->stored, res->duplicates);
+        (long long)row.id, inbound_state_name(res->state), res->stored,
+        res->duplicates);
     if (w.stats.conflicts > 0 || w.stats.superseded > 0)
         log_warn("inbound=%lld report copies conflicts=%u superseded=%u "
             "keys=\"%s\"", (long long)row.id, w.stats.conflicts,

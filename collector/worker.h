@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "dkim.h"
+#include "inbound_state.h"
 #include "report.h"
 #include "result.h"
 #include "store_pg.h"
@@ -22,13 +23,13 @@
 #define WORKER_RETRY_BASE_S 60     /* 60 s, 120 s, 240 s, ... */
 
 struct worker_result {
-    int64_t  id;                   /* the inbound row */
-    char     state[16];            /* its verdict, or "pending" (retry) */
-    char     reason[512];
-    char     keys[1024];           /* the reports, for a log line */
-    char     dkim[320];            /* "pass d=google.com aligned", or "" */
-    unsigned stored, duplicates;
-    unsigned stored_dmarc, stored_tlsrpt;
+    int64_t            id;           /* the inbound row */
+    enum inbound_state state;        /* its verdict, or PENDING (retry) */
+    char               reason[512];
+    char               keys[1024];   /* the reports, for a log line */
+    char               dkim[320];    /* "pass d=google.com aligned", or "" */
+    unsigned           stored, duplicates;
+    unsigned           stored_dmarc, stored_tlsrpt;
 };
 
 /* A mail's DKIM check (worker_dkim). */

@@ -11,7 +11,8 @@ transcriptions of the RFC examples); importing everything twice adds no
 report; the nice-input .xml/.gz/.zip triple and each email and its
 extracted attachment are stored once; failure emails are not_a_report;
 record and message sums in the database match the parser's; rollups
-match the records; reprocess turns a too_large row into a parsed one; an
+match the records; reprocess turns a too_large row into a parsed one,
+and runs each malformed row once (they stay malformed) and ends; an
 importer killed mid-run and run again loses and duplicates nothing.
 """
 import csv
@@ -233,6 +234,32 @@ try:
             "reprocess: %s %s" % (out, err))
     t.check(one("SELECT count(*) FROM inbound WHERE state = 'too_large'") ==
             0, "no too_large row left")
+
+    # reprocess walks forward: rows that land in the state they were run
+    # from again are each run once, and the command ends
+    bad = os.path.join(TMP, "store-broken.xml")
+    with open(bad, "wb") as f:
+        f.write(b"<?xml version=\"1.0\"?>\n<feedback><report_metadata>"
+                b"<org_name>broken</org_name></feedback>\n")
+    rc, out, err = ruad("import", bad)
+    t.check(rc == 1 and out.startswith(bad + ": malformed "),
+            "broken XML is malformed: %s %s" % (out, err))
+    bad_id = one("SELECT max(id) FROM inbound WHERE source_name = %s", bad)
+    n_bad = one("SELECT count(*) FROM inbound WHERE state = 'malformed'")
+    try:
+        p = subprocess.run([RUAD, "reprocess", "--dns-server=" + dns.server,
+                            "--state=malformed"], capture_output=True,
+                           env=env, timeout=60)
+        rc, out = p.returncode, p.stdout.decode()
+    except subprocess.TimeoutExpired as e:
+        rc, out = None, "timed out after 60 s: %d bytes of output" % len(
+            e.stdout or b"")
+    t.check(rc == 0 and out.endswith("reprocessed %d rows\n" % n_bad) and
+            ("inbound %d: malformed " % bad_id) in out,
+            "reprocess --state=malformed ends, each row once: %s"
+            % out[-300:])
+    t.check(one("SELECT state FROM inbound WHERE id = %s", bad_id) ==
+            "malformed", "the broken row is malformed again")
 
     # import_max_bytes: at the limit the bytes are kept, one past it only
     # the fact (state too_large, size, no bytes)
