@@ -1,5 +1,5 @@
 /*
- * test_dkim.c - unit tests for dkim.c's body canonicalisation: the
+ * test_dkim.c - unit tests for dkim_canon.c's body canonicalisation: the
  * examples of RFC 6376 3.4.5, the empty-body rules, and dkim_body_hash()
  * against a plain line-by-line reading of RFC 6376 3.4.3 and 3.4.4 on
  * every body of up to 7 bytes over {a, SP, HTAB, CR, LF} and on 200,000
