@@ -1,6 +1,7 @@
 /*
  * store_pg.c - PostgreSQL: the connection, the helpers every store_*.c
- * file shares (store_priv.h), health and the connection pool (see
+ * file shares (store_priv.h: errors, statements, COPY text), health and
+ * the connection pool (see
  * store_pg.h and db/).  The migrations are store_migrate.c, the inbound
  * queue store_inbound.c, reports and their rollups store_report.c,
  * figures store_stats.c.
@@ -303,4 +304,72 @@ store_pool_put(struct store_pool *p, struct store *st)
         p->idle[p->n_idle++] = st;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- COPY text ---- */
+
+/* copy_field - one COPY text field (\N for NULL), then sep */
+enum ruad_rc
+copy_field(struct buf *b, const char *s, char sep)
+{
+    enum ruad_rc rc = RUAD_OK;
+    const char  *p;
+
+    if (s == NULL) {
+        rc = buf_append(b, "\\N", 2);
+    } else {
+        for (p = s; rc == RUAD_OK && *p != '\0'; p++) {
+            switch (*p) {
+            case '\\': rc = buf_append(b, "\\\\", 2); break;
+            case '\t': rc = buf_append(b, "\\t", 2); break;
+            case '\n': rc = buf_append(b, "\\n", 2); break;
+            case '\r': rc = buf_append(b, "\\r", 2); break;
+            default:   rc = buf_append_byte(b, (unsigned char)*p); break;
+            }
+        }
+    }
+    if (rc == RUAD_OK)
+        rc = buf_append_byte(b, (unsigned char)sep);
+    return rc;
+}
+
+/* copy_i64 - an integer field, or \\N when !has */
+enum ruad_rc
+copy_i64(struct buf *b, bool has, int64_t v, char sep)
+{
+    char n[24];
+
+    return copy_field(b, has ? fmt_i64(n, v) : NULL, sep);
+}
+
+/* store_copy - send buffered COPY text for one table */
+enum ruad_rc
+store_copy(struct store *st, const char *sql, struct buf *b)
+{
+    PGresult    *res;
+    enum ruad_rc rc = RUAD_OK;
+
+    if (buf_len(b) == 0)
+        return RUAD_OK;
+    res = PQexec(st->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        store_set_err(st, "COPY", res);
+        PQclear(res);
+        return store_rc(st);
+    }
+    PQclear(res);
+    if (PQputCopyData(st->conn, buf_ptr(b), (int)buf_len(b)) != 1 ||
+        PQputCopyEnd(st->conn, NULL) != 1) {
+        store_set_err(st, "COPY data", NULL);
+        rc = store_rc(st);
+    }
+    while ((res = PQgetResult(st->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == RUAD_OK) {
+            store_set_err(st, "COPY", res);
+            rc = store_rc(st);
+        }
+        PQclear(res);
+    }
+    buf_reset(b);
+    return rc;
 }

@@ -42,4 +42,11 @@ const char *fmt_i64(char dst[24], int64_t v);
 /* pg_array - a text[] literal {"a","b"} of n strings into b */
 enum ruad_rc pg_array(struct buf *b, char *const *v, size_t n);
 
+/* COPY text (store_pg.c): copy_field - one field (\N for NULL), then
+ * sep; copy_i64 - an integer field, \N when !has; store_copy - send the
+ * buffered rows of one table (sql: its COPY ... FROM STDIN) and empty b */
+enum ruad_rc copy_field(struct buf *b, const char *s, char sep);
+enum ruad_rc copy_i64(struct buf *b, bool has, int64_t v, char sep);
+enum ruad_rc store_copy(struct store *st, const char *sql, struct buf *b);
+
 #endif
