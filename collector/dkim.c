@@ -44,6 +44,7 @@
 
 #include "buf.h"
 #include "dkim_priv.h"
+#include "dnsname.h"
 
 /* ---- small helpers ---- */
 
@@ -93,24 +94,7 @@ domain_within(const char *idom, const char *d, bool strict)
 static const char *
 name_check(const char *s)
 {
-    size_t      l = 0;
-    const char *p;
-
-    if (strlen(s) > 253)
-        return "over 253 octets";
-    for (p = s;; p++) {
-        if (*p != '.' && *p != '\0') {
-            l++;
-            continue;
-        }
-        if (l == 0)
-            return "an empty label";
-        if (l > 63)
-            return "a label over 63 octets";
-        if (*p == '\0')
-            return NULL;
-        l = 0;
-    }
+    return dnsname_check(s, strlen(s));
 }
 
 /* One signature between its own checks and its key. */

@@ -56,6 +56,7 @@
 
 #include "config.h"
 #include "dkim.h"
+#include "dnsname.h"
 
 #define DNS_ANSWER_MAX  65535
 #define DNS_CACHE_SLOTS 512         /* answers kept, process-wide */
@@ -342,26 +343,13 @@ txt_parse(const unsigned char *ans, size_t len, char ***records, size_t *n,
 static const char *
 name_ok(const char *name)
 {
-    size_t      len = strlen(name), l = 0, i;
+    size_t len = strlen(name);
 
     if (len > 0 && name[len - 1] == '.')
         len--;
     if (len == 0)
         return "an empty name";
-    if (len > 253)
-        return "a name over 253 octets";
-    for (i = 0; i <= len; i++) {
-        if (i < len && name[i] != '.') {
-            l++;
-            continue;
-        }
-        if (l == 0)
-            return "an empty label";
-        if (l > 63)
-            return "a label over 63 octets";
-        l = 0;
-    }
-    return NULL;
+    return dnsname_check(name, len);
 }
 
 enum qstate { Q_DONE, Q_UDP, Q_TCP_CONNECT, Q_TCP_IO };

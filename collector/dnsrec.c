@@ -19,7 +19,7 @@
  * rua list needs it: "," and "!" (RFC 7489 6.4, RFC 8460 3) and ";".
  *
  * SECURITY: the input is the admin's config and options, not peer data;
- * names are checked (dn_ok) and each record's length is bounded
+ * names are checked (dnsname_host) and each record's length is bounded
  * (NAME_MAX_LEN, VALUE_MAX) before it is printed.
  */
 #include "dnsrec.h"
@@ -34,8 +34,8 @@
 #include "dnsrec_priv.h"
 #include "mta_sts.h"
 
-/* Names are bounded before they are joined (dn_ok: 253 bytes) and each
- * record's length is checked when it is added (plan_add), so a cut
+/* Names are bounded before they are joined (dnsname_host: 253 bytes) and
+ * each record's length is checked when it is added (plan_add), so a cut
  * snprintf cannot go unnoticed; GCC cannot see that. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -130,7 +130,7 @@ pick_addresses(const char *accept, struct dr_plan *pl, char *err,
         entry[b - a] = '\0';
         if ((at = strrchr(entry, '@')) == NULL ||
             !lower(at + 1, strlen(at + 1), host, sizeof(host)) ||
-            !dn_ok(host, strlen(host))) {
+            !dnsname_host(host, strlen(host), true)) {
             snprintf(err, errlen, "smtp_accept: \"%s\" is not an address "
                 "or @domain", entry);
             return false;
@@ -213,7 +213,7 @@ opts_check(const struct dnsrec_opts *o, char *err, size_t errlen)
         char d[NAME_MAX_LEN + 1];
 
         if (!lower(o->domains[i], strlen(o->domains[i]), d, sizeof(d)) ||
-            !dn_ok(d, strlen(d))) {
+            !dnsname_host(d, strlen(d), true)) {
             snprintf(err, errlen, "--domain: \"%s\" is not a domain name "
                 "(international names as A-labels, xn--...)", o->domains[i]);
             return false;
@@ -284,8 +284,8 @@ plan_make(const struct config *cfg, const struct dnsrec_opts *o,
         pl->hostname[0] = '\0';
     /* the MX (and the mta-sts CNAME) point at it: a bare host name from
      * gethostname() would publish a name nobody can resolve */
-    if (pl->dmarc_addr[0] != '\0' && !dn_ok(pl->hostname,
-        strlen(pl->hostname))) {
+    if (pl->dmarc_addr[0] != '\0' && !dnsname_host(pl->hostname,
+        strlen(pl->hostname), true)) {
         snprintf(err, errlen, "smtp_hostname: \"%s\" is not a fully "
             "qualified name; set it to the public name of this host (the "
             "MX record points to it)", cfg->smtp_hostname);

@@ -21,8 +21,8 @@
 #include "dnsrec_priv.h"
 #include "mta_sts.h"
 
-/* Names are bounded before they are joined (dn_ok: 253 bytes) and each
- * record's length is checked when it is added (plan_add), so a cut
+/* Names are bounded before they are joined (dnsname_host: 253 bytes) and
+ * each record's length is checked when it is added (plan_add), so a cut
  * snprintf cannot go unnoticed; GCC cannot see that. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"

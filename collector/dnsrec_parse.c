@@ -23,33 +23,6 @@
 
 /* ---- names and URIs ---- */
 
-/* dn_ok - an LDH host name (letters, digits, hyphens, "_" allowed for
- * service labels), at least two labels; no trailing dot */
-bool
-dn_ok(const char *s, size_t len)
-{
-    size_t i, lab = 0, labels = 1;
-
-    if (len == 0 || len > 253)
-        return false;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '.') {
-            if (lab == 0 || s[i - 1] == '-')
-                return false;
-            lab = 0;
-            labels++;
-            continue;
-        }
-        if (!(isalnum(c) || c == '-' || c == '_') || lab == 63 ||
-            (lab == 0 && c == '-'))
-            return false;
-        lab++;
-    }
-    return lab > 0 && s[len - 1] != '-' && labels >= 2;
-}
-
 /* lower - copy s (without a trailing dot) into out in lower case */
 bool
 lower(const char *s, size_t len, char *out, size_t n)
@@ -209,7 +182,7 @@ dnsrec_check_uri(const char *uri, size_t len, bool dmarc, char *err,
             return RUAD_MALFORMED;
         }
         if ((at = strrchr(addr, '@')) == NULL || at == addr ||
-            !dn_ok(at + 1, strlen(at + 1))) {
+            !dnsname_host(at + 1, strlen(at + 1), true)) {
             snprintf(err, errlen, "\"%.*s\": not local@domain (RFC 6068)",
                 (int)(len > 200 ? 200 : len), uri);
             return RUAD_MALFORMED;
@@ -254,7 +227,8 @@ dnsrec_check_uri(const char *uri, size_t len, bool dmarc, char *err,
             }
             return RUAD_OK;
         }
-        if (!dn_ok(h, (size_t)((colon != NULL ? colon : he) - h))) {
+        if (!dnsname_host(h, (size_t)((colon != NULL ? colon : he) - h),
+            true)) {
             bool ip = true;
 
             for (q = h; q < (colon != NULL ? colon : he); q++)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "dnsname.h"
 #include "dnsrec.h"
 
 struct mta_sts_set;
@@ -46,9 +47,6 @@ is_wsp(char c)
 
 /* dnsrec_parse.c */
 
-/* dn_ok - an LDH host name (letters, digits, hyphens, "_" allowed for
- * service labels), at least two labels; no trailing dot */
-bool dn_ok(const char *s, size_t len);
 /* lower - copy s (without a trailing dot) into out in lower case */
 bool lower(const char *s, size_t len, char *out, size_t n);
 /* pct_decode - (s, len) with %XX decoded into out; false if malformed */

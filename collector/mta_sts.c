@@ -24,39 +24,9 @@
 
 #include <openssl/evp.h>
 
+#include "dnsname.h"
+
 #define STS_MAX_AGE_MAX 31557600u   /* RFC 8461 3.2: about a year */
-
-/* is_ldh_label_char - letters, digits and hyphen */
-static bool
-is_ldh(int c)
-{
-    return isalnum(c) || c == '-';
-}
-
-/* sts_domain_ok - an LDH domain name with at least two labels */
-static bool
-sts_domain_ok(const char *s, size_t len)
-{
-    size_t i, lab = 0, labels = 1;
-
-    if (len == 0 || len > 253)
-        return false;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '.') {
-            if (lab == 0 || s[i - 1] == '-')
-                return false;
-            lab = 0;
-            labels++;
-            continue;
-        }
-        if (!is_ldh(c) || lab == 63 || (lab == 0 && c == '-'))
-            return false;
-        lab++;
-    }
-    return lab > 0 && s[len - 1] != '-' && labels >= 2;
-}
 
 enum ruad_rc
 mta_sts_validate(const char *text, size_t len, char *mode, char *err,
@@ -156,7 +126,7 @@ mta_sts_validate(const char *text, size_t len, char *mode, char *err,
 
             if (ve - v > 2 && v[0] == '*' && v[1] == '.')
                 d += 2;
-            if (!sts_domain_ok(d, (size_t)(ve - d)) ||
+            if (!dnsname_host(d, (size_t)(ve - d), false) ||
                 ++n_mx > MTA_STS_MX_MAX) {
                 snprintf(err, errlen, "line %u: mx must be a host name or "
                     "*.domain (at most %d)", lineno, MTA_STS_MX_MAX);
@@ -268,7 +238,7 @@ mta_sts_load(const char *spec, struct mta_sts_set **out, char *err,
         }
         pol = &s->p[s->n];
         if ((size_t)(colon - a) >= sizeof(pol->domain) ||
-            !sts_domain_ok(a, (size_t)(colon - a))) {
+            !dnsname_host(a, (size_t)(colon - a), false)) {
             snprintf(err, errlen, "mta_sts_policy: \"%.*s\" is not a "
                 "domain name", (int)(colon - a), a);
             goto bad;
