@@ -410,6 +410,31 @@ bad:
     return false;
 }
 
+/*
+ * record_open - a record's tags (at most 32 in t, *n of them), the first
+ * exactly v=version; false with why in err (too long, not tags, another
+ * version or none)
+ */
+static bool
+record_open(const char *txt, size_t len, const char *version, struct tag *t,
+    size_t *n, char *err, size_t errlen)
+{
+    size_t vl = strlen(version);
+
+    if (len > DNSREC_TXT_MAX) {
+        snprintf(err, errlen, "longer than %d bytes", DNSREC_TXT_MAX);
+        return false;
+    }
+    if (!tags_split(txt, len, t, 32, n, err, errlen))
+        return false;
+    if (*n == 0 || t[0].nlen != 1 || t[0].name[0] != 'v' ||
+        t[0].vlen != vl || memcmp(t[0].value, version, vl) != 0) {
+        snprintf(err, errlen, "does not start with v=%s", version);
+        return false;
+    }
+    return true;
+}
+
 enum ruad_rc
 dnsrec_parse_dmarc(const char *txt, size_t len, struct dnsrec_dmarc *out,
     char *err, size_t errlen)
@@ -420,19 +445,9 @@ dnsrec_parse_dmarc(const char *txt, size_t len, struct dnsrec_dmarc *out,
 
     if (out != NULL)
         memset(out, 0, sizeof(*out));
-    if (len > DNSREC_TXT_MAX) {
-        snprintf(err, errlen, "longer than %d bytes", DNSREC_TXT_MAX);
-        return RUAD_MALFORMED;
-    }
-    if (!tags_split(txt, len, t, 32, &n, err, errlen))
-        return RUAD_MALFORMED;
     /* v=DMARC1 first, exactly (RFC 7489 6.4) */
-    if (n == 0 || !tag_is(&t[0], "v") || t[0].vlen != 6 ||
-        memcmp(t[0].value, "DMARC1", 6) != 0 || t[0].nlen != 1 ||
-        t[0].name[0] != 'v') {
-        snprintf(err, errlen, "does not start with v=DMARC1");
+    if (!record_open(txt, len, "DMARC1", t, &n, err, errlen))
         return RUAD_MALFORMED;
-    }
     for (i = 1; i < n; i++) {
         if (tag_is(&t[i], "v")) {
             snprintf(err, errlen, "v= is not the first tag only");
@@ -569,17 +584,8 @@ dnsrec_parse_tlsrpt(const char *txt, size_t len, struct dnsrec_uris *out,
 
     if (out != NULL)
         out->n = 0;
-    if (len > DNSREC_TXT_MAX) {
-        snprintf(err, errlen, "longer than %d bytes", DNSREC_TXT_MAX);
+    if (!record_open(txt, len, "TLSRPTv1", t, &n, err, errlen))
         return RUAD_MALFORMED;
-    }
-    if (!tags_split(txt, len, t, 32, &n, err, errlen))
-        return RUAD_MALFORMED;
-    if (n == 0 || t[0].nlen != 1 || t[0].name[0] != 'v' ||
-        t[0].vlen != 8 || memcmp(t[0].value, "TLSRPTv1", 8) != 0) {
-        snprintf(err, errlen, "does not start with v=TLSRPTv1");
-        return RUAD_MALFORMED;
-    }
     for (i = 1; i < n; i++) {
         if (t[i].nlen == 3 && memcmp(t[i].name, "rua", 3) == 0) {
             if (!uris_split(&t[i], false, out, err, errlen))
@@ -608,17 +614,8 @@ dnsrec_parse_sts(const char *txt, size_t len, char id[33], char *err,
     size_t     n, i, k;
     bool       have_id = false;
 
-    if (len > DNSREC_TXT_MAX) {
-        snprintf(err, errlen, "longer than %d bytes", DNSREC_TXT_MAX);
+    if (!record_open(txt, len, "STSv1", t, &n, err, errlen))
         return RUAD_MALFORMED;
-    }
-    if (!tags_split(txt, len, t, 32, &n, err, errlen))
-        return RUAD_MALFORMED;
-    if (n == 0 || t[0].nlen != 1 || t[0].name[0] != 'v' ||
-        t[0].vlen != 5 || memcmp(t[0].value, "STSv1", 5) != 0) {
-        snprintf(err, errlen, "does not start with v=STSv1");
-        return RUAD_MALFORMED;
-    }
     for (i = 1; i < n; i++) {
         if (t[i].nlen == 2 && memcmp(t[i].name, "id", 2) == 0) {
             for (k = 0; k < t[i].vlen &&
