@@ -208,16 +208,15 @@ parse_all(struct decompress *d, const struct report_limits *lim,
     return first;
 }
 
-enum ruad_rc
-report_parse_fd(int fd, const struct report_limits *lim,
+/* parse_owned - parse_all over d (NULL: out of memory), then free it */
+static enum ruad_rc
+parse_owned(struct decompress *d, const struct report_limits *lim,
     const struct report_sink *sink, struct report_diag *diag,
     unsigned *n_reports)
 {
-    struct decompress *d;
-    enum ruad_rc       rc;
+    enum ruad_rc rc;
 
-    *n_reports = 0;
-    if ((d = decompress_new_fd(fd, lim, diag)) == NULL)
+    if (d == NULL)
         return report_diag_fail(diag, RUAD_NOMEM, "out of memory");
     rc = parse_all(d, lim, sink, diag, n_reports);
     decompress_free(d);
@@ -225,19 +224,23 @@ report_parse_fd(int fd, const struct report_limits *lim,
 }
 
 enum ruad_rc
+report_parse_fd(int fd, const struct report_limits *lim,
+    const struct report_sink *sink, struct report_diag *diag,
+    unsigned *n_reports)
+{
+    *n_reports = 0;
+    return parse_owned(decompress_new_fd(fd, lim, diag), lim, sink, diag,
+        n_reports);
+}
+
+enum ruad_rc
 report_parse_mem(const void *data, size_t len,
     const struct report_limits *lim, const struct report_sink *sink,
     struct report_diag *diag, unsigned *n_reports)
 {
-    struct decompress *d;
-    enum ruad_rc       rc;
-
     *n_reports = 0;
-    if ((d = decompress_new_mem(data, len, lim, diag)) == NULL)
-        return report_diag_fail(diag, RUAD_NOMEM, "out of memory");
-    rc = parse_all(d, lim, sink, diag, n_reports);
-    decompress_free(d);
-    return rc;
+    return parse_owned(decompress_new_mem(data, len, lim, diag), lim, sink,
+        diag, n_reports);
 }
 
 enum ruad_rc

@@ -277,6 +277,15 @@ tj_index(char *dst, const char *parent, size_t i)
         memcpy(dst + TJ_PATH_MAX - 4, "...", 4);
 }
 
+/* tj_vmsg - "message" of fmt at the path of key under parent */
+static void
+tj_vmsg(char path[TJ_PATH_MAX], char msg[256], const char *parent,
+    const char *key, const char *fmt, va_list ap)
+{
+    tj_path(path, parent, key);
+    vsnprintf(msg, 256, fmt, ap);
+}
+
 /* tj_fail - record "path: message" as the error; returns rc */
 static enum ruad_rc
 tj_fail(struct tj_ctx *c, enum ruad_rc rc, const char *parent,
@@ -285,9 +294,8 @@ tj_fail(struct tj_ctx *c, enum ruad_rc rc, const char *parent,
     char    path[TJ_PATH_MAX], msg[256];
     va_list ap;
 
-    tj_path(path, parent, key);
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    tj_vmsg(path, msg, parent, key, fmt, ap);
     va_end(ap);
     return report_diag_fail(c->diag, rc, "%s: %s", path, msg);
 }
@@ -300,9 +308,8 @@ tj_warn(struct tj_ctx *c, const char *parent, const char *key,
     char    path[TJ_PATH_MAX], msg[256];
     va_list ap;
 
-    tj_path(path, parent, key);
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    tj_vmsg(path, msg, parent, key, fmt, ap);
     va_end(ap);
     report_diag_warn(c->diag, "%s: %s", path, msg);
 }
