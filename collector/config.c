@@ -338,6 +338,25 @@ config_has_key(const char *key)
 }
 
 bool
+config_list_next(const char **p, const char **item, size_t *n)
+{
+    const char *s = *p, *e;
+
+    while (*s == ',' || *s == ' ' || *s == '\t')
+        s++;
+    *p = s;
+    if (*s == '\0')
+        return false;
+    e = s + strcspn(s, ",");
+    *item = s;
+    *n = (size_t)(e - s);
+    while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
+        (*n)--;
+    *p = e;
+    return true;
+}
+
+bool
 config_is_list(const char *key)
 {
     char                     name[64];

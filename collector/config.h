@@ -158,6 +158,13 @@ bool config_has_key(const char *key);
 bool config_is_list(const char *key);
 
 /*
+ * config_list_next - the next item of a comma list at *p (a list
+ * setting's value): *item and its length *n, blanks around it left out,
+ * *p moved past it.  false at the end.
+ */
+bool config_list_next(const char **p, const char **item, size_t *n);
+
+/*
  * config_load_file - read `key = value` lines; a list key may repeat
  * (its values append), any other key may not.  The first error is
  * returned with "PATH:LINE: message" in err.

@@ -107,23 +107,15 @@ static bool
 pick_addresses(const char *accept, struct dr_plan *pl, char *err,
     size_t errlen)
 {
-    const char *p = accept, *e, *a, *b;
+    const char *p = accept, *a, *b;
+    size_t      n;
     bool        tls_set = false;
 
-    while (*p != '\0') {
+    while (config_list_next(&p, &a, &n)) {
         char entry[320], local[320], host[NAME_MAX_LEN + 1];
         const char *at;
 
-        while (*p == ',' || is_wsp(*p))
-            p++;
-        if (*p == '\0')
-            break;
-        e = p + strcspn(p, ",");
-        a = p;
-        b = e;
-        while (b > a && is_wsp(b[-1]))
-            b--;
-        p = e;
+        b = a + n;
         if ((size_t)(b - a) >= sizeof(entry))
             continue;
         memcpy(entry, a, (size_t)(b - a));

@@ -24,6 +24,7 @@
 
 #include <openssl/evp.h>
 
+#include "config.h"
 #include "dnsname.h"
 
 #define STS_MAX_AGE_MAX 31557600u   /* RFC 8461 3.2: about a year */
@@ -203,28 +204,20 @@ mta_sts_load(const char *spec, struct mta_sts_set **out, char *err,
     size_t errlen)
 {
     struct mta_sts_set *s = calloc(1, sizeof(*s));
-    const char         *p = spec, *e, *colon;
+    const char         *p = spec, *a, *colon;
     char                path[1024], msg[256];
+    size_t              n;
 
     *out = NULL;
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
         return RUAD_NOMEM;
     }
-    while (*p != '\0') {
+    while (config_list_next(&p, &a, &n)) {
         struct mta_sts_policy *pol;
-        const char            *a, *b;
+        const char            *b = a + n;
         size_t                 i;
 
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (*p == '\0')
-            break;
-        e = p + strcspn(p, ",");
-        a = p;
-        b = e;
-        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-            b--;
         if ((colon = memchr(a, ':', (size_t)(b - a))) == NULL ||
             colon == a || colon + 1 == b) {
             snprintf(err, errlen, "mta_sts_policy: \"%.*s\" is not "
@@ -268,7 +261,6 @@ mta_sts_load(const char *spec, struct mta_sts_set **out, char *err,
             snprintf(err, errlen, "mta_sts_policy: cannot hash %s", path);
             goto bad;
         }
-        p = e;
     }
     *out = s;
     return RUAD_OK;

@@ -138,21 +138,14 @@ smtp_rcpt_allowed(const char *accept, const char *addr)
 
     if (at == NULL)
         return false;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',')
-            p++;
-        e = p + strcspn(p, ",");
-        n = (size_t)(e - p);
-        while (n > 0 && p[n - 1] == ' ')
-            n--;
-        if (n > 0 && p[0] == '@') {
+    while (config_list_next(&p, &e, &n)) {
+        if (e[0] == '@') {
             /* @domain: any local part there */
-            if (strlen(at) == n && strncasecmp(at, p, n) == 0)
+            if (strlen(at) == n && strncasecmp(at, e, n) == 0)
                 return true;
-        } else if (n > 0 && alen == n && strncasecmp(addr, p, n) == 0) {
+        } else if (alen == n && strncasecmp(addr, e, n) == 0) {
             return true;
         }
-        p = e;
     }
     return false;
 }

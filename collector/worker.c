@@ -133,23 +133,15 @@ policy_tlsrpt_done(void *ctx, const struct tlsrpt_report *rep)
 static bool
 trusted(const char *list, const char *from)
 {
-    const char *p = list, *e;
+    const char *p = list, *d;
     size_t      n, fl = strlen(from);
 
     if (*from == '\0')
         return false;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',')
-            p++;
-        e = p + strcspn(p, ",");
-        n = (size_t)(e - p);
-        while (n > 0 && p[n - 1] == ' ')
-            n--;
-        if (n > 0 && (fl == n || (fl > n && from[fl - n - 1] == '.')) &&
-            strncasecmp(from + fl - n, p, n) == 0)
+    while (config_list_next(&p, &d, &n))
+        if ((fl == n || (fl > n && from[fl - n - 1] == '.')) &&
+            strncasecmp(from + fl - n, d, n) == 0)
             return true;
-        p = e;
-    }
     return false;
 }
 
