@@ -53,6 +53,7 @@ import re
 import shutil
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import tempfile
@@ -180,9 +181,19 @@ class Server:
              "--api-tokens-file=" + TOKENS, "--workers=1",
              "--dns-server=" + dns.server, "--log-level=info", *opts],
             env=env, stdout=self.logf, stderr=subprocess.STDOUT)
+        # serve opens HTTPS before SMTP: wait for both
         t.check(wait_for(lambda: self.p.poll() is not None or
-                         self.req("GET", "/healthz")[0] == 200, 15),
+                         (self.req("GET", "/healthz")[0] == 200 and
+                          self.smtp_up()), 15),
                 "ruad serve starts: %s" % self.text()[-1000:])
+
+    def smtp_up(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.smtp),
+                                     timeout=1).close()
+            return True
+        except OSError:
+            return False
 
     def req(self, method, path, body=None, headers=None, token=None):
         h = dict(headers or {})
