@@ -38,7 +38,6 @@
 #include "http_server.h"
 #include "http_priv.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -129,23 +128,15 @@ http_problem(struct MHD_Connection *c, enum metrics_path path,
 
 /* ---- helpers ---- */
 
-/* http_peer_text - the client's address as text */
+/* http_peer_text - the client's address as text (netaddr_peer_text:
+ * an IPv4 client of [::] as a.b.c.d) */
 void
 http_peer_text(struct MHD_Connection *c, char *dst, size_t n)
 {
     const union MHD_ConnectionInfo *ci;
-    const struct sockaddr          *sa;
 
-    snprintf(dst, n, "unknown");
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || (sa = ci->client_addr) == NULL)
-        return;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->
-            sin_addr, dst, (socklen_t)n);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)
-            ->sin6_addr, dst, (socklen_t)n);
+    (void)netaddr_peer_text(ci != NULL ? ci->client_addr : NULL, dst, n);
 }
 
 /* ---- connections: the per-address cap and the deadlines ---- */
