@@ -31,6 +31,10 @@ struct http_server;
 #define HTTP_POOL_WAIT_MS   5000      /* for a free database connection */
 #define HTTP_RETRY_AFTER    "30"      /* seconds, on 503 */
 #define HTTP_SNI_MAX        256         /* tls_sni_certs entries */
+/* Of a body whose Content-Length is known, the bytes taken from
+ * receive_max_bytes with the headers; the rest is counted as it arrives,
+ * so headers announcing a large body that never comes hold little. */
+#define HTTP_BODY_FIRST     (64u << 10)
 
 /* http_ready's answers */
 enum http_ready {
@@ -128,6 +132,7 @@ struct http_req {
     bool                   no_room;     /* past receive_max_bytes */
     size_t                 dropped;     /* body bytes read past the cap */
     size_t                 charged;     /* bytes counted (membudget) */
+    size_t                 want;        /* Content-Length; 0: not given */
     struct buf             body;
     enum http_phase        phase;
     struct http_server    *h;

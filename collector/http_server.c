@@ -19,8 +19,10 @@
  * body limit: http_max_body is ours, checked on Content-Length before a
  * byte is read and on the bytes as they come.  The bodies of all requests
  * together count against receive_max_bytes with SMTP's messages
- * (membudget.c): past it 503 with Retry-After.  libmicrohttpd's timeout
- * is idle time only, so a trickle of bytes would keep a connection for
+ * (membudget.c) as their bytes arrive, not as Content-Length announces
+ * them (only HTTP_BODY_FIRST is taken with the headers), so headers
+ * alone hold little: past it 503 with Retry-After.  libmicrohttpd's
+ * timeout is idle time only, so a trickle of bytes would keep a connection for
  * ever: our own deadlines (http_header_timeout from the connection or the
  * end of the last request to the end of the headers, http_body_timeout
  * from there to the end of the body) are kept per connection and a sweep
@@ -382,6 +384,23 @@ http_req_account(struct http_req *rq)
     return ok;
 }
 
+/* http_req_grow - room for n more body bytes: with a Content-Length the
+ * buffer doubles up to that length, never past it (what is counted
+ * against receive_max_bytes is the buffer, http_req_account) */
+static void
+http_req_grow(struct http_req *rq, size_t n)
+{
+    size_t len = buf_len(&rq->body), cap = rq->body.cap * 2;
+
+    if (rq->want == 0 || len + n <= rq->body.cap || len + n > rq->want)
+        return;                 /* no length, room, or buf_append's cap */
+    if (cap < len + n)
+        cap = len + n;
+    if (cap > rq->want)
+        cap = rq->want;
+    (void)buf_prealloc(&rq->body, cap - len);  /* else buf_append fails */
+}
+
 /* http_req_release - the body is no longer needed */
 static void
 http_req_release(struct http_req *rq)
@@ -489,6 +508,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
     if (rq != NULL) {                      /* a POST body arriving */
         if (*upload_size > 0) {
             if (!rq->too_big && !rq->no_room) {
+                http_req_grow(rq, *upload_size);
                 if (buf_append(&rq->body, upload_data, *upload_size) !=
                     RUAD_OK) {
                     rq->too_big = true;    /* keep no more bytes */
