@@ -206,7 +206,7 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
     rq->h = h;
     rq->c = c;
     rq->phase = RQ_STORING;
-    http_conn_phase(c, true, 0);           /* ours to wait for, not its */
+    http_conn_phase(c, HC_ANSWER, 0);      /* ours to wait for, not its */
     atomic_fetch_add(&h->storing, 1);
     /* suspended first: http_stored may resume it at once */
     MHD_suspend_connection(c);

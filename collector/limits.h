@@ -49,9 +49,10 @@
 /* HTTPS receiver (http_server.c).  libmicrohttpd has no body cap. */
 #define HTTP_BODY_MAX         (16u << 20)    /* bytes of one POST body */
 #define HTTP_TIMEOUT_S        30             /* idle connection, seconds */
-#define HTTP_HEADER_TIMEOUT_S 20             /* from connection (or the end of
-                                                the last request) to the
-                                                end of the headers; Apache
+#define HTTP_HEADER_TIMEOUT_S 20             /* from connection (or, kept
+                                                alive, the request's first
+                                                byte) to the end of the
+                                                headers; Apache
                                                 mod_reqtimeout: 20-40 */
 #define HTTP_BODY_TIMEOUT_S   120            /* headers to the end of the
                                                 body: 16 MiB at 140 KB/s */

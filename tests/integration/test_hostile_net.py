@@ -11,8 +11,11 @@ Checks:
 - deadlines no trickle moves: a client sending one header line a second
   (never idle as long as --http-timeout) is cut off at
   --http-header-timeout; one sending its body a byte a second at
-  --http-body-timeout after its headers, and its report is not stored; an
-  SMTP client sending DATA a byte a second gets 421 4.4.2 at
+  --http-body-timeout after its headers, and its report is not stored; a
+  keep-alive connection idle past --http-header-timeout but less than
+  --http-timeout gets its next request answered, and a header trickle
+  after the idle time is cut --http-header-timeout after its first byte;
+  an SMTP client sending DATA a byte a second gets 421 4.4.2 at
   --smtp-data-timeout (nothing stored), one sending NOOP every second 421
   4.4.2 at --smtp-session-timeout; clients that reset mid-trickle, and
   others right around the header and DATA deadlines (the deadline's close
@@ -357,6 +360,42 @@ try:
             "--http-body-timeout=%d: %s s %r" % (BODY_S, took, got[:80]))
     t.check(stored(db, "%s-body-trickle" % RUN) == 0,
             "the trickled report is not stored")
+    # keep-alive: a connection idle longer than --http-header-timeout (but
+    # less than --http-timeout) takes its next request; that request's
+    # headers have their deadline from their first byte
+    def get_on(sock):
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        data = b""
+        sock.settimeout(5 * SLOW)
+        try:
+            while not data.endswith(b"\r\n\r\nok\n"):
+                d = sock.recv(4096)
+                if not d:
+                    break
+                data += d
+        except (OSError, ssl.SSLError) as e:
+            data += repr(e).encode()
+        return response(data)[0]
+    s = https(A)
+    first = get_on(s)
+    time.sleep(HDR_S + 1.5)
+    second = get_on(s)
+    t.check(first == 200 and second == 200, "keep-alive idle %.1f s "
+            "(past --http-header-timeout=%d, before --http-timeout=%d): the "
+            "next request is answered: %s %s" % (HDR_S + 1.5, HDR_S, IDLE_S,
+                                                 first, second))
+    time.sleep(HDR_S + 1.5)
+    try:
+        took, got = trickle(s, b"GET /healthz HTTP/1.1\r\n",
+                            b"X-Slow: 1\r\n")
+    except (OSError, ssl.SSLError) as e:
+        took, got = None, repr(e).encode()     # closed while idle
+    s.close()
+    t.check(took is not None and HDR_S - 1 < took < HDR_S + 2 * SLOW and
+            b" 200 " not in got, "after the idle time, a header trickle is cut"
+            " --http-header-timeout=%d after its first byte: %s s %r" % (
+                HDR_S, took, got[:80]))
+
     # (a loaded server may hand the body's request over after its header
     # deadline: then that one cuts it, and says so)
     t.check(wait_for(lambda: len(re.findall(
