@@ -80,8 +80,8 @@ struct http_ops {
 enum http_wait {
     HC_HEADERS,                         /* http_header_timeout */
     HC_BODY,                            /* http_body_timeout */
-    HC_ANSWER,                          /* ours to make: none (http_timeout,
-                                           idle, still runs) */
+    HC_ANSWER,                          /* ours to make and send: none
+                                           (http_timeout, idle, still runs) */
     HC_IDLE                             /* kept alive between requests:
                                            http_timeout, idle; the next
                                            request's first byte starts its

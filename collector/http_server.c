@@ -26,17 +26,19 @@
  * connection for ever: our own deadlines (http_header_timeout from the
  * connection, or on a kept connection from the next request's first
  * byte, to the end of the headers, http_body_timeout from there to the
- * end of the body; none while a kept connection is idle) are kept per
- * connection and a sweep thread shuts down the socket of a connection
- * past its deadline.  The per-address cap is ours too (libmicrohttpd's
- * counts whole IPv6 addresses; ours counts an IPv6 client by its /64).
- * Framing that two parsers could read two ways is refused with 400 and
- * the connection closed (RFC 9112 6.1, 6.3): Content-Length with
- * Transfer-Encoding, more than one Content-Length or Transfer-Encoding, a
- * Content-Length that is not a number; so is a NUL (%00) in the request
- * target, which would cut the path short, and a body on GET or HEAD.
- * Total connections and libmicrohttpd's per-connection memory are set
- * explicitly.  Peer strings are escaped before they are logged.
+ * end of the body; none while the answer is made and sent, so a slow
+ * reader of a large file gets it, nor while a kept connection is idle)
+ * are kept per connection and a sweep thread shuts down the socket of a
+ * connection past its deadline.  The per-address cap is ours too
+ * (libmicrohttpd's counts whole IPv6 addresses; ours counts an IPv6
+ * client by its /64).  Framing that two parsers could read two ways is
+ * refused with 400 and the connection closed (RFC 9112 6.1, 6.3):
+ * Content-Length with Transfer-Encoding, more than one Content-Length or
+ * Transfer-Encoding, a Content-Length that is not a number; so is a NUL
+ * (%00) in the request target, which would cut the path short, and a
+ * body on GET or HEAD.  Total connections and libmicrohttpd's
+ * per-connection memory are set explicitly.  Peer strings are escaped
+ * before they are logged.
  */
 #include "http_server.h"
 #include "http_priv.h"
@@ -174,7 +176,8 @@ http_conn_of(struct MHD_Connection *c)
 /*
  * http_conn_phase - the connection now waits for w (a request's headers
  * or its body) for at most timeout_s from now; 0: no deadline (HC_ANSWER:
- * a report being stored; libmicrohttpd's idle timeout still runs).
+ * the body is in, the answer is ours to make and send, however long a
+ * slow reader takes; libmicrohttpd's idle timeout still runs).
  * HC_IDLE's timeout_s only bounds what the sweep cannot see (http_sweep).
  */
 void
@@ -536,23 +539,26 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
                 MHD_HTTP_HEADER_CONNECTION, "close");
         }
     }
-    if (http_api_owns(*con_cls))           /* /api/ (http_api.c) */
+    if (http_api_owns(*con_cls)) {         /* /api/ (http_api.c) */
+        if (*upload_size == 0)             /* a later call: body complete */
+            http_conn_phase(c, HC_ANSWER, 0);
         return (enum MHD_Result)http_api_access(h->api, c, route(h->cfg,
             url), method, upload_size, con_cls);
+    }
     if (*con_cls == &http_read_marker) {
         /* second call of a read-only request: its (empty) body is read,
-         * so answering now keeps the connection alive */
+         * so answering now keeps the connection alive; the answer (a
+         * large file to a slow reader) has no deadline but the idle one */
         *con_cls = NULL;
+        http_conn_phase(c, HC_ANSWER, 0);
         return http_read(h, c, route(h->cfg, url));
     }
     if (*con_cls == NULL) {                /* a request begins */
         atomic_fetch_add(&h->in_flight, 1);
         http_alog_begin(c, method, url);
     }
-    if (rq != NULL && rq->phase == RQ_STORED) {
-        http_conn_phase(c, HC_BODY, h->cfg->http_body_timeout);
+    if (rq != NULL && rq->phase == RQ_STORED)
         return http_tlsrpt_answer(h, c, rq);
-    }
     if (rq != NULL) {                      /* a POST body arriving */
         if (*upload_size > 0) {
             if (!rq->too_big && !rq->no_room) {
@@ -575,6 +581,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
             *upload_size = 0;
             return MHD_YES;
         }
+        http_conn_phase(c, HC_ANSWER, 0);  /* the body is complete */
         return http_tlsrpt_store(h, c, rq);
     }
     if (h->sts != NULL && mta_sts_for_host(h->sts,

@@ -11,7 +11,9 @@ Checks:
 - deadlines no trickle moves: a client sending one header line a second
   (never idle as long as --http-timeout) is cut off at
   --http-header-timeout; one sending its body a byte a second at
-  --http-body-timeout after its headers, and its report is not stored; a
+  --http-body-timeout after its headers, and its report is not stored; an
+  HTTP client reading a 16 MiB file at 2.5 MB/s, past --http-body-timeout,
+  gets it whole (that deadline ends with the request's body); a
   keep-alive connection idle past --http-header-timeout but less than
   --http-timeout gets its next request answered, and a header trickle
   after the idle time is cut --http-header-timeout after its first byte;
@@ -307,8 +309,13 @@ try:
     # ==== A: small deadlines ================================================
     HDR_S, BODY_S, IDLE_S = 2, 3, 6
     DATA_S, SESSION_S = 3, 8
+    www = os.path.join(tmp, "www")
+    os.makedirs(www, exist_ok=True)
+    BIG_FILE = os.urandom(16 << 20)
+    with open(os.path.join(www, "big.bin"), "wb") as f:
+        f.write(BIG_FILE)
     A = Server(tmp, "deadlines", env, *tls, "--http-timeout=%d" % IDLE_S,
-               "--smtp-timeout=10", "--workers=1",
+               "--smtp-timeout=10", "--workers=1", "--web-root=" + www,
                *opts("--http-header-timeout=%d" % HDR_S,
                      "--http-body-timeout=%d" % BODY_S,
                      "--smtp-data-timeout=%d" % DATA_S,
@@ -360,6 +367,39 @@ try:
             "--http-body-timeout=%d: %s s %r" % (BODY_S, took, got[:80]))
     t.check(stored(db, "%s-body-trickle" % RUN) == 0,
             "the trickled report is not stored")
+    # a slow reader of a large response (16 MiB at 2.5 MB/s, past
+    # --http-body-timeout): the body deadline ended with the request's
+    # (empty) body, the send has --http-timeout (idle) only.  The receive
+    # buffer is fixed (no autotuning: the server cannot have sent it all
+    # within the deadline) but not so small that the window stalls.
+    raw = socket.socket(socket.AF_INET)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 << 10)
+    raw.settimeout(IDLE_S * SLOW)
+    raw.connect((A.host, A.http_port))
+    s = NOVERIFY.wrap_socket(raw)
+    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+    got, t0, want = bytearray(), time.monotonic(), None
+    try:
+        while want is None or len(got) < want:
+            d = s.recv(16384)
+            if not d:
+                break
+            got += d
+            if want is None and b"\r\n\r\n" in got:
+                want = got.index(b"\r\n\r\n") + 4 + len(BIG_FILE)
+            ahead = len(got) / 2500000 - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+    except (OSError, ssl.SSLError) as e:
+        got += repr(e).encode()
+    took = time.monotonic() - t0
+    s.close()
+    st, _, b = response(bytes(got))
+    t.check(st == 200 and b == BIG_FILE and took > BODY_S, "a 16 MiB file "
+            "read slowly past --http-body-timeout=%d arrives whole: %s, "
+            "%d of %d bytes in %.1f s" % (BODY_S, st, len(b), len(BIG_FILE),
+                                          took))
+
     # keep-alive: a connection idle longer than --http-header-timeout (but
     # less than --http-timeout) takes its next request; that request's
     # headers have their deadline from their first byte
