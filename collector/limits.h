@@ -100,8 +100,9 @@
  * sessions could hold 25 MiB each.  Past it: 421 4.3.1 / 503.
  */
 #define RECEIVE_BUFFERED_MAX  (256ull << 20)
-#define RECEIVE_TRIM_MIN      (1u << 20)     /* a release this large is
-                                                given back (malloc_trim) */
+#define RECEIVE_TRIM_MIN      (1u << 20)     /* blocks this large are
+                                                mmapped (M_MMAP_THRESHOLD):
+                                                free gives them back */
 #define MALLOC_ARENAS_MAX     4              /* glibc arenas (M_ARENA_MAX);
                                                 default 8 per core */
 

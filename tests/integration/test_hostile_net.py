@@ -45,7 +45,9 @@ Checks:
   unit-tested (tests/unit/test_netaddr.c);
 - memory is given back: the server's RSS after 3 rounds of 8 concurrent
   12 MiB bodies is less than 24 MiB over what it was before (without
-  mallopt and malloc_trim it was 70 MiB over; skipped under ASan).
+  mallopt's fixed mmap threshold and malloc_trim it was 70 MiB over;
+  malloc_trim is gone since, as free unmaps blocks that large; skipped
+  under ASan).
 Every server exits 0 on SIGTERM with no sanitizer report in its log.
 """
 import concurrent.futures
