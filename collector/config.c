@@ -82,7 +82,8 @@ static const struct config_row {
       sizeof(uint32_t), 1, 3600, "seconds an idle connection is kept" },
     { "http_header_timeout", CFG_UINT,
       offsetof(struct config, http_header_timeout), sizeof(uint32_t), 1,
-      3600, "seconds to a request's headers (from connect or the last request)" },
+      3600, "seconds to a request's headers (from connect, or from its first "
+      "byte on a kept connection)" },
     { "http_body_timeout", CFG_UINT,
       offsetof(struct config, http_body_timeout), sizeof(uint32_t), 1,
       3600, "seconds from a request's headers to the end of its body" },

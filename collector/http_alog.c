@@ -3,16 +3,15 @@
  */
 #include "http_alog.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "log.h"
+#include "netaddr.h"
 
 static struct http_alog *alog_of(struct MHD_Connection *c);
 static void alog_peer(struct MHD_Connection *c, char *out, size_t len);
@@ -27,30 +26,15 @@ alog_of(struct MHD_Connection *c)
     return ci != NULL ? ci->socket_context : NULL;
 }
 
-/* alog_peer - the client's address; an IPv4 client of a dual-stack
- * socket (::ffff:a.b.c.d) as a.b.c.d */
+/* alog_peer - the client's address (netaddr_peer_text), "-" if none */
 static void
 alog_peer(struct MHD_Connection *c, char *out, size_t len)
 {
     const union MHD_ConnectionInfo *ci;
-    const struct sockaddr          *sa;
 
-    snprintf(out, len, "-");
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || (sa = ci->client_addr) == NULL)
-        return;
-    if (sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
-            (socklen_t)len);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->
-            sin6_addr;
-
-        if (IN6_IS_ADDR_V4MAPPED(a))
-            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)len);
-        else
-            inet_ntop(AF_INET6, a, out, (socklen_t)len);
-    }
+    if (!netaddr_peer_text(ci != NULL ? ci->client_addr : NULL, out, len))
+        snprintf(out, len, "-");
 }
 
 /* alog_clean - s for a quoted log value: no query, controls, quotes or

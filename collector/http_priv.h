@@ -31,6 +31,10 @@ struct http_server;
 #define HTTP_POOL_WAIT_MS   5000      /* for a free database connection */
 #define HTTP_RETRY_AFTER    "30"      /* seconds, on 503 */
 #define HTTP_SNI_MAX        256         /* tls_sni_certs entries */
+/* Of a body whose Content-Length is known, the bytes taken from
+ * receive_max_bytes with the headers; the rest is counted as it arrives,
+ * so headers announcing a large body that never comes hold little. */
+#define HTTP_BODY_FIRST     (64u << 10)
 
 /* http_ready's answers */
 enum http_ready {
@@ -72,14 +76,28 @@ struct http_ops {
     }                   answer;
 };
 
+/* What a connection waits for, and so which deadline runs. */
+enum http_wait {
+    HC_HEADERS,                         /* http_header_timeout */
+    HC_BODY,                            /* http_body_timeout */
+    HC_ANSWER,                          /* ours to make and send: none
+                                           (http_timeout, idle, still runs) */
+    HC_IDLE                             /* kept alive between requests:
+                                           http_timeout, idle; the next
+                                           request's first byte starts its
+                                           http_header_timeout (the sweep) */
+};
+
 /* One connection, from libmicrohttpd's STARTED to its CLOSED notice. */
 struct http_conn {
     struct http_alog      alog;         /* first: the access log's record */
     int                   fd;           /* valid until CLOSED (conn_mu) */
     struct netaddr_key    key;
     char                  peer[INET6_ADDRSTRLEN];
-    _Atomic int64_t       deadline;     /* ms, monotonic; 0: none */
-    atomic_bool           in_body;      /* which deadline runs */
+    /* deadline (ms, monotonic; 0: none) << 2 | enum http_wait, one word:
+     * the sweep's move from HC_IDLE to HC_HEADERS (compare and swap)
+     * never overwrites a request's own */
+    _Atomic uint64_t      state;
     bool                  refused;      /* past the per-address cap */
     bool                  cut;          /* shut down by the sweep */
     struct http_conn     *prev, *next;
@@ -128,6 +146,7 @@ struct http_req {
     bool                   no_room;     /* past receive_max_bytes */
     size_t                 dropped;     /* body bytes read past the cap */
     size_t                 charged;     /* bytes counted (membudget) */
+    size_t                 want;        /* Content-Length; 0: not given */
     struct buf             body;
     enum http_phase        phase;
     struct http_server    *h;
@@ -150,7 +169,7 @@ enum MHD_Result http_problem(struct MHD_Connection *c,
     enum metrics_path path, unsigned status, const char *title,
     const char *detail, const char *hdr, const char *hval);
 void http_peer_text(struct MHD_Connection *c, char *dst, size_t n);
-void http_conn_phase(struct MHD_Connection *c, bool body,
+void http_conn_phase(struct MHD_Connection *c, enum http_wait w,
     unsigned timeout_s);
 
 /* http_ops.c: /readyz and /metrics */

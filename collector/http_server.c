@@ -19,30 +19,35 @@
  * body limit: http_max_body is ours, checked on Content-Length before a
  * byte is read and on the bytes as they come.  The bodies of all requests
  * together count against receive_max_bytes with SMTP's messages
- * (membudget.c): past it 503 with Retry-After.  libmicrohttpd's timeout
- * is idle time only, so a trickle of bytes would keep a connection for
- * ever: our own deadlines (http_header_timeout from the connection or the
- * end of the last request to the end of the headers, http_body_timeout
- * from there to the end of the body) are kept per connection and a sweep
- * thread shuts down the socket of a connection past its deadline.  The
- * per-address cap is ours too (libmicrohttpd's counts whole IPv6
- * addresses; ours counts an IPv6 client by its /64).  Framing that two
- * parsers could read two ways is refused with 400 and the connection
- * closed (RFC 9112 6.1, 6.3): Content-Length with Transfer-Encoding, more
- * than one Content-Length or Transfer-Encoding, a Content-Length that is
- * not a number; so is a NUL (%00) in the request target, which would cut
- * the path short, and a body on GET or HEAD.  Total connections and
- * libmicrohttpd's per-connection memory are set explicitly.  Peer strings
- * are escaped before they are logged.
+ * (membudget.c) as their bytes arrive, not as Content-Length announces
+ * them (only HTTP_BODY_FIRST is taken with the headers), so headers
+ * alone hold little: past it 503 with Retry-After.  libmicrohttpd's
+ * timeout is idle time only, so a trickle of bytes would keep a
+ * connection for ever: our own deadlines (http_header_timeout from the
+ * connection, or on a kept connection from the next request's first
+ * byte, to the end of the headers, http_body_timeout from there to the
+ * end of the body; none while the answer is made and sent, so a slow
+ * reader of a large file gets it, nor while a kept connection is idle)
+ * are kept per connection and a sweep thread shuts down the socket of a
+ * connection past its deadline.  The per-address cap is ours too
+ * (libmicrohttpd's counts whole IPv6 addresses; ours counts an IPv6
+ * client by its /64).  Framing that two parsers could read two ways is
+ * refused with 400 and the connection closed (RFC 9112 6.1, 6.3):
+ * Content-Length with Transfer-Encoding, more than one Content-Length or
+ * Transfer-Encoding, a Content-Length that is not a number; so is a NUL
+ * (%00) in the request target, which would cut the path short, and a
+ * body on GET or HEAD.  Total connections and libmicrohttpd's
+ * per-connection memory are set explicitly.  Peer strings are escaped
+ * before they are logged.
  */
 #include "http_server.h"
 #include "http_priv.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <netdb.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +77,13 @@
 #define HTTP_CONN_MEMORY    (64u << 10) /* libmicrohttpd's per-connection */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define HTTP_SWEEP_MS       200         /* deadline check interval */
+#define HTTP_HEARD_SLACK_MS 50          /* bytes this much after the idle
+                                           start are a next request's */
+
+/* http_conn.state: a deadline and what the connection waits for */
+#define HC_STATE(d, w)      ((uint64_t)(d) << 2 | (uint64_t)(w))
+#define HC_DEADLINE(s)      ((int64_t)((s) >> 2))
+#define HC_WAIT(s)          ((enum http_wait)((s) & 3))
 
 /* The server whose credentials the GnuTLS callback hands out. */
 struct http_server *http_tls_server;
@@ -129,23 +141,15 @@ http_problem(struct MHD_Connection *c, enum metrics_path path,
 
 /* ---- helpers ---- */
 
-/* http_peer_text - the client's address as text */
+/* http_peer_text - the client's address as text (netaddr_peer_text:
+ * an IPv4 client of [::] as a.b.c.d) */
 void
 http_peer_text(struct MHD_Connection *c, char *dst, size_t n)
 {
     const union MHD_ConnectionInfo *ci;
-    const struct sockaddr          *sa;
 
-    snprintf(dst, n, "unknown");
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || (sa = ci->client_addr) == NULL)
-        return;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->
-            sin_addr, dst, (socklen_t)n);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)
-            ->sin6_addr, dst, (socklen_t)n);
+    (void)netaddr_peer_text(ci != NULL ? ci->client_addr : NULL, dst, n);
 }
 
 /* ---- connections: the per-address cap and the deadlines ---- */
@@ -170,20 +174,40 @@ http_conn_of(struct MHD_Connection *c)
 }
 
 /*
- * http_conn_phase - the connection now waits for a request's headers
- * (body false) or for its body (true), for at most timeout_s from now;
- * 0: no deadline (a report being stored; the idle timeout still runs)
+ * http_conn_phase - the connection now waits for w (a request's headers
+ * or its body) for at most timeout_s from now; 0: no deadline (HC_ANSWER:
+ * the body is in, the answer is ours to make and send, however long a
+ * slow reader takes; libmicrohttpd's idle timeout still runs).
+ * HC_IDLE's timeout_s only bounds what the sweep cannot see (http_sweep).
  */
 void
-http_conn_phase(struct MHD_Connection *c, bool body, unsigned timeout_s)
+http_conn_phase(struct MHD_Connection *c, enum http_wait w,
+    unsigned timeout_s)
 {
     struct http_conn *hc = http_conn_of(c);
 
     if (hc == NULL)
         return;
-    atomic_store(&hc->in_body, body);
-    atomic_store(&hc->deadline, timeout_s == 0 ? 0 :
-        http_now_ms() + (int64_t)timeout_s * 1000);
+    atomic_store(&hc->state, HC_STATE(timeout_s == 0 ? 0 :
+        http_now_ms() + (int64_t)timeout_s * 1000, w));
+}
+
+/*
+ * http_conn_heard - has the peer sent data in the last idle_ms (less
+ * HTTP_HEARD_SLACK_MS)?  The kernel's time of the last data received
+ * (TCP_INFO): libmicrohttpd reads the bytes at once and tells nothing
+ * before a request line is complete.  False when it cannot tell.
+ */
+static bool
+http_conn_heard(int fd, int64_t idle_ms)
+{
+    struct tcp_info ti;
+    socklen_t       n = sizeof(ti);
+
+    memset(&ti, 0, sizeof(ti));
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) != 0)
+        return false;
+    return (int64_t)ti.tcpi_last_data_recv + HTTP_HEARD_SLACK_MS < idle_ms;
 }
 
 /*
@@ -229,15 +253,15 @@ http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     (void)netaddr_key(ci != NULL ? ci->client_addr : NULL, &hc->key);
     http_peer_text(c, hc->peer, sizeof(hc->peer));
-    atomic_store(&hc->deadline, http_now_ms() +
-        (int64_t)h->cfg->http_header_timeout * 1000);
+    atomic_store(&hc->state, HC_STATE(http_now_ms() +
+        (int64_t)h->cfg->http_header_timeout * 1000, HC_HEADERS));
     pthread_mutex_lock(&h->conn_mu);
     for (o = h->conns; o != NULL; o = o->next)
         if (!o->refused && !o->cut && netaddr_key_equal(&o->key, &hc->key))
             same++;
     if (same >= h->cfg->http_max_per_ip) {
         hc->refused = true;             /* closed unread, never counted */
-        atomic_store(&hc->deadline, 0);
+        atomic_store(&hc->state, HC_STATE(0, HC_HEADERS));
         if (hc->fd >= 0)
             shutdown(hc->fd, SHUT_RDWR);
     }
@@ -254,15 +278,24 @@ http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
             (unsigned)h->cfg->http_max_per_ip);
 }
 
-/* http_sweep - the deadlines: a connection past its own is shut down
- * (libmicrohttpd then sees the end of its stream and closes it) */
+/*
+ * http_sweep - the deadlines: a connection past its own is shut down
+ * (libmicrohttpd then sees the end of its stream and closes it).  A kept
+ * connection (HC_IDLE) has none but libmicrohttpd's idle timeout until
+ * the next request's first byte: when the sweep sees it arrive, that
+ * request's http_header_timeout starts.  Its HC_IDLE deadline (idle
+ * timeout plus header timeout from the last answer) holds a client that
+ * trickles unseen to what the two allow together.
+ */
 static void *
 http_sweep(void *arg)
 {
     struct http_server *h = arg;
     struct http_conn   *hc;
     struct timespec     ts;
-    int64_t             now, d;
+    int64_t             now, d, idle_ms = ((int64_t)h->cfg->http_timeout +
+        h->cfg->http_header_timeout) * 1000;
+    uint64_t            st, hs;
 
     pthread_mutex_lock(&h->sweep_mu);
     while (!h->sweep_stop) {
@@ -279,14 +312,25 @@ http_sweep(void *arg)
         now = http_now_ms();
         pthread_mutex_lock(&h->conn_mu);
         for (hc = h->conns; hc != NULL; hc = hc->next) {
-            d = atomic_load(&hc->deadline);
-            if (hc->cut || hc->refused || d == 0 || now < d || hc->fd < 0)
+            if (hc->cut || hc->refused || hc->fd < 0)
+                continue;
+            st = atomic_load(&hc->state);
+            if (HC_WAIT(st) == HC_IDLE && HC_DEADLINE(st) != 0 &&
+                http_conn_heard(hc->fd, now - (HC_DEADLINE(st) - idle_ms))) {
+                /* a request begins: its headers' deadline, unless the
+                 * connection moved on meanwhile (st is then its state) */
+                hs = HC_STATE(now + (int64_t)h->cfg->http_header_timeout *
+                    1000, HC_HEADERS);
+                if (atomic_compare_exchange_strong(&hc->state, &st, hs))
+                    st = hs;
+            }
+            d = HC_DEADLINE(st);
+            if (d == 0 || now < d)
                 continue;
             hc->cut = true;
             shutdown(hc->fd, SHUT_RDWR);
-            log_info("http close reason=%s peer=%s",
-                atomic_load(&hc->in_body) ? "body-deadline" :
-                "header-deadline", hc->peer);
+            log_info("http close reason=%s peer=%s", HC_WAIT(st) == HC_BODY ?
+                "body-deadline" : "header-deadline", hc->peer);
         }
         pthread_mutex_unlock(&h->conn_mu);
         pthread_mutex_lock(&h->sweep_mu);
@@ -391,6 +435,23 @@ http_req_account(struct http_req *rq)
     return ok;
 }
 
+/* http_req_grow - room for n more body bytes: with a Content-Length the
+ * buffer doubles up to that length, never past it (what is counted
+ * against receive_max_bytes is the buffer, http_req_account) */
+static void
+http_req_grow(struct http_req *rq, size_t n)
+{
+    size_t len = buf_len(&rq->body), cap = rq->body.cap * 2;
+
+    if (rq->want == 0 || len + n <= rq->body.cap || len + n > rq->want)
+        return;                 /* no length, room, or buf_append's cap */
+    if (cap < len + n)
+        cap = len + n;
+    if (cap > rq->want)
+        cap = rq->want;
+    (void)buf_prealloc(&rq->body, cap - len);  /* else buf_append fails */
+}
+
 /* http_req_release - the body is no longer needed */
 static void
 http_req_release(struct http_req *rq)
@@ -465,7 +526,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
         const char *why;
 
         *con_cls = rq = NULL;
-        http_conn_phase(c, true, h->cfg->http_body_timeout);
+        http_conn_phase(c, HC_BODY, h->cfg->http_body_timeout);
         if ((why = http_refusal(c, method, bad_target)) != NULL) {
             char peer[INET6_ADDRSTRLEN];
 
@@ -478,26 +539,30 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
                 MHD_HTTP_HEADER_CONNECTION, "close");
         }
     }
-    if (http_api_owns(*con_cls))           /* /api/ (http_api.c) */
+    if (http_api_owns(*con_cls)) {         /* /api/ (http_api.c) */
+        if (*upload_size == 0)             /* a later call: body complete */
+            http_conn_phase(c, HC_ANSWER, 0);
         return (enum MHD_Result)http_api_access(h->api, c, route(h->cfg,
             url), method, upload_size, con_cls);
+    }
     if (*con_cls == &http_read_marker) {
         /* second call of a read-only request: its (empty) body is read,
-         * so answering now keeps the connection alive */
+         * so answering now keeps the connection alive; the answer (a
+         * large file to a slow reader) has no deadline but the idle one */
         *con_cls = NULL;
+        http_conn_phase(c, HC_ANSWER, 0);
         return http_read(h, c, route(h->cfg, url));
     }
     if (*con_cls == NULL) {                /* a request begins */
         atomic_fetch_add(&h->in_flight, 1);
         http_alog_begin(c, method, url);
     }
-    if (rq != NULL && rq->phase == RQ_STORED) {
-        http_conn_phase(c, true, h->cfg->http_body_timeout);
+    if (rq != NULL && rq->phase == RQ_STORED)
         return http_tlsrpt_answer(h, c, rq);
-    }
     if (rq != NULL) {                      /* a POST body arriving */
         if (*upload_size > 0) {
             if (!rq->too_big && !rq->no_room) {
+                http_req_grow(rq, *upload_size);
                 if (buf_append(&rq->body, upload_data, *upload_size) !=
                     RUAD_OK) {
                     rq->too_big = true;    /* keep no more bytes */
@@ -516,6 +581,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
             *upload_size = 0;
             return MHD_YES;
         }
+        http_conn_phase(c, HC_ANSWER, 0);  /* the body is complete */
         return http_tlsrpt_store(h, c, rq);
     }
     if (h->sts != NULL && mta_sts_for_host(h->sts,
@@ -558,8 +624,10 @@ http_done(void *cls, struct MHD_Connection *c, void **con_cls,
     struct http_req    *rq = *con_cls;
 
     http_alog_end(c, toe);
-    /* the next request's headers have their own deadline */
-    http_conn_phase(c, false, h->cfg->http_header_timeout);
+    /* kept alive: idle (http_timeout) until the next request's first
+     * byte, then its headers' deadline (http_sweep) */
+    http_conn_phase(c, HC_IDLE, h->cfg->http_timeout +
+        h->cfg->http_header_timeout);
     if (*con_cls == &http_new_marker || *con_cls == &http_bad_target) {
         *con_cls = NULL;            /* ended before its headers were in */
         return;

@@ -206,7 +206,7 @@ http_tlsrpt_store(struct http_server *h, struct MHD_Connection *c,
     rq->h = h;
     rq->c = c;
     rq->phase = RQ_STORING;
-    http_conn_phase(c, true, 0);           /* ours to wait for, not its */
+    http_conn_phase(c, HC_ANSWER, 0);      /* ours to wait for, not its */
     atomic_fetch_add(&h->storing, 1);
     /* suspended first: http_stored may resume it at once */
     MHD_suspend_connection(c);
@@ -251,6 +251,7 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
     const char      *ct, *cl;
     struct http_req *rq;
     unsigned long long n = 0;
+    size_t           first = 0;
     char            *end;
     bool             have_len = false;
 
@@ -278,8 +279,11 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
             return http_problem(c, MP_TLSRPT, 413, "Content Too Large",
                 "no report in the request body", NULL, NULL);
     }
-    /* the body's bytes, known: held for it now, or refused at once */
-    if (have_len && !membudget_take((size_t)n + 1)) {
+    /* the body's first bytes (HTTP_BODY_FIRST): held for it now, or
+     * refused at once; the rest is counted as it comes (http_server.c) */
+    if (have_len)
+        first = n < HTTP_BODY_FIRST ? (size_t)n : HTTP_BODY_FIRST;
+    if (have_len && !membudget_take(first + 1)) {
         char peer[INET6_ADDRSTRLEN];
 
         http_peer_text(c, peer, sizeof(peer));
@@ -291,7 +295,7 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
     }
     if ((rq = calloc(1, sizeof(*rq))) == NULL) {
         if (have_len)
-            membudget_give((size_t)n + 1);
+            membudget_give(first + 1);
         return MHD_NO;
     }
     rq->path = MP_TLSRPT;
@@ -302,9 +306,10 @@ http_tlsrpt_begin(struct http_server *h, struct MHD_Connection *c,
     if ((rq->limited_s = http_tlsrpt_admit(h, c)) > 0)
         rq->too_big = true;
     if (have_len) {
-        rq->charged = (size_t)n + 1;
-        if (!rq->too_big)                       /* else it grows */
-            (void)buf_prealloc(&rq->body, (size_t)n);
+        rq->want = (size_t)n;
+        rq->charged = first + 1;
+        if (!rq->too_big)                       /* else it is dropped */
+            (void)buf_prealloc(&rq->body, first);
     }
     *con_cls = rq;
     return MHD_YES;

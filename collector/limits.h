@@ -52,9 +52,10 @@
 /* HTTPS receiver (http_server.c).  libmicrohttpd has no body cap. */
 #define HTTP_BODY_MAX         (16u << 20)    /* bytes of one POST body */
 #define HTTP_TIMEOUT_S        30             /* idle connection, seconds */
-#define HTTP_HEADER_TIMEOUT_S 20             /* from connection (or the end of
-                                                the last request) to the
-                                                end of the headers; Apache
+#define HTTP_HEADER_TIMEOUT_S 20             /* from connection (or, kept
+                                                alive, the request's first
+                                                byte) to the end of the
+                                                headers; Apache
                                                 mod_reqtimeout: 20-40 */
 #define HTTP_BODY_TIMEOUT_S   120            /* headers to the end of the
                                                 body: 16 MiB at 140 KB/s */
@@ -102,8 +103,9 @@
  * sessions could hold 25 MiB each.  Past it: 421 4.3.1 / 503.
  */
 #define RECEIVE_BUFFERED_MAX  (256ull << 20)
-#define RECEIVE_TRIM_MIN      (1u << 20)     /* a release this large is
-                                                given back (malloc_trim) */
+#define RECEIVE_TRIM_MIN      (1u << 20)     /* blocks this large are
+                                                mmapped (M_MMAP_THRESHOLD):
+                                                free gives them back */
 #define MALLOC_ARENAS_MAX     4              /* glibc arenas (M_ARENA_MAX);
                                                 default 8 per core */
 

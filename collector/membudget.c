@@ -4,7 +4,6 @@
  */
 #include "membudget.h"
 
-#include <malloc.h>
 #include <stdatomic.h>
 
 #include "limits.h"
@@ -38,14 +37,18 @@ membudget_charge(size_t n)
         atomic_load(&membudget_max);
 }
 
+/*
+ * membudget_give - only the count.  No malloc_trim here: a buffer of
+ * RECEIVE_TRIM_MIN or more is mmapped (M_MMAP_THRESHOLD, fixed in
+ * cmd_serve.c), so its free() already unmaps it; what a trim would add
+ * is the small blocks left in the arenas, which the next buffers reuse,
+ * at the price of walking every arena under its lock on the thread that
+ * gives (the SMTP event loop, a libmicrohttpd thread).
+ */
 void
 membudget_give(size_t n)
 {
     atomic_fetch_sub(&membudget_now, n);
-    /* glibc keeps freed memory in its arenas; after a large message or
-     * body, give it back (a few ms at most, and only then) */
-    if (n >= RECEIVE_TRIM_MIN)
-        malloc_trim(0);
 }
 
 uint64_t

@@ -20,8 +20,8 @@ bool membudget_take(size_t n);
 /* membudget_charge - count n bytes already allocated; false when the
  * total is now past the cap (the caller gives them back and refuses) */
 bool membudget_charge(size_t n);
-/* membudget_give - n bytes were freed; a large release also hands the
- * freed memory back to the system (malloc_trim), so RSS falls again */
+/* membudget_give - n bytes were freed (a large buffer's pages went back
+ * to the system with it: it was mmapped, see RECEIVE_TRIM_MIN) */
 void membudget_give(size_t n);
 /* membudget_used - bytes counted now */
 uint64_t membudget_used(void);

@@ -1,5 +1,6 @@
 /*
- * netaddr.c - per-client keys for connection caps (see netaddr.h).
+ * netaddr.c - per-client keys for connection caps and rate limits, and
+ * the client's address as text (see netaddr.h).
  */
 #include "netaddr.h"
 
@@ -61,4 +62,50 @@ netaddr_key_text(const struct netaddr_key *k, char *dst, size_t n)
         snprintf(dst, n, "%s/64", t);
     }
     return dst;
+}
+
+bool
+netaddr_key_parse(const char *text, struct netaddr_key *k)
+{
+    struct sockaddr_in  in;
+    struct sockaddr_in6 in6;
+
+    memset(&in, 0, sizeof(in));
+    memset(&in6, 0, sizeof(in6));
+    if (inet_pton(AF_INET, text, &in.sin_addr) == 1) {
+        in.sin_family = AF_INET;
+        return netaddr_key((const struct sockaddr *)&in, k);
+    }
+    if (inet_pton(AF_INET6, text, &in6.sin6_addr) == 1) {
+        in6.sin6_family = AF_INET6;
+        return netaddr_key((const struct sockaddr *)&in6, k);
+    }
+    memset(k, 0, sizeof(*k));
+    return false;
+}
+
+bool
+netaddr_peer_text(const struct sockaddr *sa, char *dst, size_t n)
+{
+    const void *a = NULL;
+    int         fam = AF_INET;
+
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        const unsigned char *b =
+            ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+
+        if (memcmp(b, v4mapped, sizeof(v4mapped)) == 0) {
+            a = b + 12;                 /* an IPv4 client of [::] */
+        } else {
+            a = b;
+            fam = AF_INET6;
+        }
+    }
+    if (a == NULL || inet_ntop(fam, a, dst, (socklen_t)n) == NULL) {
+        snprintf(dst, n, "unknown");
+        return false;
+    }
+    return true;
 }

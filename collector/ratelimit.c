@@ -13,7 +13,6 @@
  */
 #include "ratelimit.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "limits.h"
+#include "netaddr.h"
 
 struct rl_slot {
     uint64_t hash;              /* 0: empty */
@@ -184,27 +184,13 @@ ratelimit_log_due(struct ratelimit *rl, int64_t now_us,
 bool
 ratelimit_addr_key(const char *addr, char *key, size_t keylen)
 {
-    struct in6_addr a6;
-    struct in_addr  a4;
-    char            t[INET6_ADDRSTRLEN];
+    struct netaddr_key k;
 
-    if (inet_pton(AF_INET, addr, &a4) == 1) {
-        snprintf(key, keylen, "%s", addr);
-        return true;
-    }
-    if (inet_pton(AF_INET6, addr, &a6) != 1) {
+    if (!netaddr_key_parse(addr, &k)) {
         snprintf(key, keylen, "%s", addr);
         return false;
     }
-    if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-        memcpy(&a4, &a6.s6_addr[12], 4);
-        inet_ntop(AF_INET, &a4, t, sizeof(t));
-        snprintf(key, keylen, "%s", t);
-        return true;
-    }
-    memset(&a6.s6_addr[8], 0, 8);               /* the /64 */
-    inet_ntop(AF_INET6, &a6, t, sizeof(t));
-    snprintf(key, keylen, "%s/64", t);
+    netaddr_key_text(&k, key, keylen);
     return true;
 }
 

@@ -28,7 +28,7 @@
  */
 #include "smtp_server.h"
 
-#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -647,12 +647,8 @@ conn_accept(struct smtp_server *s)
             SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        if (sa.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, peer,
-                sizeof(peer));
-        else if (sa.ss_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr,
-                peer, sizeof(peer));
+        /* an IPv4 client of [::] as a.b.c.d, not ::ffff:a.b.c.d */
+        (void)netaddr_peer_text((struct sockaddr *)&sa, peer, sizeof(peer));
         same = 0;               /* both are per connection */
         why = NULL;
         (void)netaddr_key((struct sockaddr *)&sa, &key);

@@ -32,8 +32,9 @@ repeated flags; the 20th is served for its name) takes an IPv4 client over HTTPS
 127.0.0.1), and an IPv6 one (::1) over HTTPS; the log has exactly one
 `http request` line per request, with method, path without the query
 (the secret in ?token= is nowhere in the log), status, bytes, ms and
-the IPv4 peer as a.b.c.d (4 requests, 4 lines; a bare TLS handshake is
-no request); a request to the API with a wrong token adds
+the IPv4 peer as a.b.c.d (5 requests, 5 lines; a bare TLS handshake is
+no request); a TLS report POSTed and a report mail sent from 127.0.0.1
+are stored with inbound.peer_addr 127.0.0.1, not ::ffff:127.0.0.1; a request to the API with a wrong token adds
 one `http auth failed` line, and libmicrohttpd's chatter is not at info.
 dns-records --check asks a dns_server given as [::1]:PORT (dnsmasq
 there).
@@ -46,8 +47,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ruadtest import (RUAD, TMP, Dnsmasq, Postgres, Tally,  # noqa
-                      ctx_noverify, free_port, has_ipv6, wait_for)
+from ruadtest import (DB, RUAD, TMP, Dnsmasq, Postgres, Tally,  # noqa
+                      _tlsrpt_json, ctx_noverify, free_port, has_ipv6,
+                      wait_for)
 
 t = Tally("admin")
 work = os.path.join(TMP, "admin-%d" % os.getpid())
@@ -259,8 +261,43 @@ def https_get(host, port, path, headers=None):
         c.close()
 
 
+def post_tlsrpt(host, port, rid):
+    """POST a TLS report whose report-id is rid; the status."""
+    import http.client
+    body = _tlsrpt_json("admin.example", "tls@admin.example", rid,
+                        "admin.example", 1767225600, 1, 0)
+    c = http.client.HTTPSConnection(host, port, timeout=10,
+                                    context=ctx_noverify())
+    try:
+        c.request("POST", "/tlsrpt", body=body, headers={
+            "Content-Type": "application/tlsrpt+json"})
+        r = c.getresponse()
+        r.read()
+        return r.status
+    except OSError as e:
+        return str(e)
+    finally:
+        c.close()
+
+
+def smtp_send(host, port, marker):
+    """One message to dmarc@rua.example.net; the reply code to its end."""
+    import smtplib
+    try:
+        with smtplib.SMTP(host, port, timeout=10) as c:
+            c.ehlo("client.test")
+            c.mail("r@client.test")
+            c.rcpt("dmarc@rua.example.net")
+            code, _ = c.data(("Subject: %s\r\n\r\n%s\r\n" % (
+                marker, marker)).encode())
+            return code
+    except (OSError, smtplib.SMTPException) as e:
+        return str(e)
+
+
 if has_ipv6():
     import socket
+    db = DB(pg.url)
     os.chmod(key, 0o644)
     hport, sport = free_port(), free_port()
     # 20 more certificates, one --tls-sni-certs flag each (repeated list
@@ -318,7 +355,24 @@ if has_ipv6():
             banner = str(e).encode()
         t.check(banner.startswith(b"220"), "an IPv4 client reaches SMTP on "
                 "[::]: %r" % banner)
-        wait_for(lambda: open(log_path).read().count("http request ") >= 4,
+        # a report over each from 127.0.0.1: stored with the IPv4 address,
+        # not the v4-mapped ::ffff:127.0.0.1 the dual-stack socket gives
+        mark = "peer-v4-%d" % os.getpid()
+        st = post_tlsrpt("127.0.0.1", hport, mark + "-https")
+        t.check(st == 202, "a TLS report over HTTPS on [::]: 202 (%s)" % st)
+        code = smtp_send("127.0.0.1", sport, mark + "-smtp")
+        t.check(code == 250, "a report mail over SMTP on [::]: 250 (%s)" %
+                code)
+        peers = {}
+        for ch in ("https", "smtp"):
+            rows = db.q("SELECT host(peer_addr) FROM inbound WHERE "
+                        "position(%s in raw) > 0", ("%s-%s" % (
+                            mark, ch)).encode())
+            peers[ch] = [r[0] for r in rows or []]
+        t.check(peers == {"https": ["127.0.0.1"], "smtp": ["127.0.0.1"]},
+                "inbound.peer_addr of an IPv4 client of [::] is "
+                "127.0.0.1: %s" % peers)
+        wait_for(lambda: open(log_path).read().count("http request ") >= 5,
                  5)
     finally:
         srv.terminate()
@@ -326,7 +380,7 @@ if has_ipv6():
         logf.close()
     log = open(log_path).read()
     lines = [ln for ln in log.splitlines() if "http request " in ln]
-    t.check(len(lines) == 4, "one access line per request (4): %s" %
+    t.check(len(lines) == 5, "one access line per request (5): %s" %
             "\n".join(lines))
     t.check(any('method=GET path="/healthz" status=200 bytes=3 ' in ln and
                 "peer=127.0.0.1" in ln for ln in lines),
@@ -358,7 +412,7 @@ if has_ipv6():
             "dns_server [::1]:PORT is asked: %s %s" % (p.stdout[:300],
                                                       p.stderr))
 else:
-    t.skip(12, "no IPv6 loopback: serve on [::] not run")
+    t.skip(15, "no IPv6 loopback: serve on [::] not run")
 
 shutil.rmtree(work, ignore_errors=True)
 t.finish()

@@ -91,6 +91,62 @@ test_text(void **state)
     assert_false(netaddr_key(NULL, &k));
 }
 
+/* A client's address as text: IPv4 as a.b.c.d also when v4-mapped (an
+ * IPv4 client of a [::] listener), IPv6 whole; and text back to a key. */
+static void
+test_peer_text(void **state)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        { "192.0.2.7", "192.0.2.7" },
+        { "::ffff:127.0.0.1", "127.0.0.1" },
+        { "::ffff:192.0.2.255", "192.0.2.255" },
+        { "::1", "::1" },
+        { "2001:db8:1:2:3:4:5:6", "2001:db8:1:2:3:4:5:6" },
+        { "::fffe:127.0.0.1", "::fffe:7f00:1" },   /* not v4-mapped */
+        { "64:ff9b::192.0.2.1", "64:ff9b::c000:201" },  /* NAT64: IPv6 */
+    };
+    struct sockaddr_storage ss;
+    struct netaddr_key      k, k2;
+    char                    t[INET6_ADDRSTRLEN], kt[NETADDR_TEXT_MAX];
+    size_t                  i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&ss, 0, sizeof(ss));
+        if (strchr(cases[i].in, ':') != NULL) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+            in6->sin6_family = AF_INET6;
+            assert_int_equal(inet_pton(AF_INET6, cases[i].in,
+                &in6->sin6_addr), 1);
+        } else {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+            in->sin_family = AF_INET;
+            assert_int_equal(inet_pton(AF_INET, cases[i].in, &in->sin_addr),
+                1);
+        }
+        assert_true(netaddr_peer_text((struct sockaddr *)&ss, t,
+            sizeof(t)));
+        assert_string_equal(t, cases[i].want);
+        /* the text keys as the address itself does */
+        assert_true(netaddr_key_parse(t, &k));
+        k2 = key_of(cases[i].in);
+        assert_true(netaddr_key_equal(&k, &k2));
+    }
+    ss.ss_family = AF_UNIX;
+    assert_false(netaddr_peer_text((struct sockaddr *)&ss, t, sizeof(t)));
+    assert_string_equal(t, "unknown");
+    assert_false(netaddr_peer_text(NULL, t, sizeof(t)));
+    assert_string_equal(t, "unknown");
+    assert_false(netaddr_key_parse("not-an-address", &k));
+    assert_false(netaddr_key_parse("", &k));
+    assert_true(netaddr_key_parse("::ffff:10.0.0.1", &k));
+    assert_string_equal(netaddr_key_text(&k, kt, sizeof(kt)), "10.0.0.1");
+}
+
 /* The receive budget: take at the cap and one past it; charge past it. */
 static void
 test_budget(void **state)
@@ -121,6 +177,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_text),
+        cmocka_unit_test(test_peer_text),
         cmocka_unit_test(test_budget),
     };
 
