@@ -96,27 +96,8 @@ api_send(struct MHD_Connection *c, unsigned status, const char *ctype,
     const char *p, size_t n, enum MHD_ResponseMemoryMode mode,
     const char *hdr, const char *hval)
 {
-    struct MHD_Response *r;
-    int                  ret;
-
-    r = MHD_create_response_from_buffer(n, (void *)(uintptr_t)p, mode);
-    if (r == NULL) {
-        if (mode == MHD_RESPMEM_MUST_FREE)
-            free((void *)(uintptr_t)p);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    http_static_common_headers(r, c);
-    if (hdr != NULL)
-        MHD_add_response_header(r, hdr, hval);
-    if (atomic_load(&api_closing))
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-    ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    metrics_request(MP_API, status);
-    http_alog_response(c, status, n);
-    return ret;
+    return http_static_send(c, MP_API, status, ctype, p, n,
+        mode == MHD_RESPMEM_MUST_FREE, hdr, hval, atomic_load(&api_closing));
 }
 
 /* api_problem - RFC 9457 document (http_problem.c); param names the

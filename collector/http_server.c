@@ -99,25 +99,8 @@ http_reply(struct MHD_Connection *c, enum metrics_path path,
     unsigned status, const char *ctype, const char *p, size_t n,
     const char *hdr, const char *hval)
 {
-    struct MHD_Response *r;
-    enum MHD_Result      ret;
-
-    r = MHD_create_response_from_buffer(n, (void *)(uintptr_t)p,
-        MHD_RESPMEM_MUST_COPY);
-    if (r == NULL)
-        return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    http_static_common_headers(r, c);
-    if (hdr != NULL)
-        MHD_add_response_header(r, hdr, hval);
-    if (atomic_load(&http_draining))
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-    ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    metrics_request(path, status);
-    http_alog_response(c, status, n);
-    return ret;
+    return (enum MHD_Result)http_static_send(c, path, status, ctype, p, n,
+        false, hdr, hval, atomic_load(&http_draining));
 }
 
 /* http_problem - an RFC 9457 problem document (http_problem.c) */

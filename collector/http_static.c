@@ -368,6 +368,35 @@ http_static_common_headers(struct MHD_Response *r, struct MHD_Connection *c)
             HTTP_HSTS_VALUE);
 }
 
+int
+http_static_send(struct MHD_Connection *c, enum metrics_path path,
+    unsigned status, const char *ctype, const char *p, size_t n, bool owned,
+    const char *hdr, const char *hval, bool closing)
+{
+    struct MHD_Response *r;
+    int                  ret;
+
+    r = MHD_create_response_from_buffer(n, (void *)(uintptr_t)p, owned ?
+        MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+    if (r == NULL) {
+        if (owned)
+            free((void *)(uintptr_t)p);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    http_static_common_headers(r, c);
+    if (hdr != NULL)
+        MHD_add_response_header(r, hdr, hval);
+    if (closing)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    metrics_request(path, status);
+    http_alog_response(c, status, n);
+    return ret;
+}
+
 static void
 add_headers(struct MHD_Response *r)
 {

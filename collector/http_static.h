@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "result.h"
 
 /*
@@ -92,6 +93,17 @@ struct MHD_Response;
  */
 void http_static_common_headers(struct MHD_Response *r,
     struct MHD_Connection *c);
+
+/*
+ * http_static_send - queue an answer with the body (p, n): its type, no
+ * caching, the common headers, hdr: hval when hdr is set, Connection:
+ * close when closing; counted under path in the metrics and written to
+ * the access log.  owned: p was malloc'd and is taken (freed also when no
+ * answer can be made), else it is copied.  MHD_YES or MHD_NO.
+ */
+int http_static_send(struct MHD_Connection *c, enum metrics_path path,
+    unsigned status, const char *ctype, const char *p, size_t n, bool owned,
+    const char *hdr, const char *hval, bool closing);
 
 /* http_static_refuse - a method other than GET or HEAD: 405 with Allow
  * for a file that is there, else 404 */

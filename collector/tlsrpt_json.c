@@ -278,6 +278,10 @@ tj_index(char *dst, const char *parent, size_t i)
 }
 
 /* tj_vmsg - "message" of fmt at the path of key under parent */
+static void tj_vmsg(char path[TJ_PATH_MAX], char msg[256], const char *parent,
+    const char *key, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
 static void
 tj_vmsg(char path[TJ_PATH_MAX], char msg[256], const char *parent,
     const char *key, const char *fmt, va_list ap)
