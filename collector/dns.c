@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "dkim.h"
 #include "dnsname.h"
@@ -374,15 +375,6 @@ struct query {
     unsigned char    tcp_len[2];
 };
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 q_close(struct query *q)
 {
@@ -666,7 +658,7 @@ dns_txt_many(void *ctx, const char *const *names, size_t n,
     struct pollfd *pfd;
     size_t        *pq, i, np, pending;
     unsigned char *buf;
-    int64_t        now = mono_ms(), deadline, wake;
+    int64_t        now = clock_now_ms(), deadline, wake;
     const char    *bad;
     bool           nx;
 
@@ -708,7 +700,7 @@ dns_txt_many(void *ctx, const char *const *names, size_t n,
         q_send_udp(d, &q[i], now);
     }
     for (;;) {
-        now = mono_ms();
+        now = clock_now_ms();
         wake = deadline;
         pending = np = 0;
         for (i = 0; i < n; i++) {
@@ -750,7 +742,7 @@ dns_txt_many(void *ctx, const char *const *names, size_t n,
         if (poll(pfd, np, (int)(wake > now ? wake - now : 0)) < 0 &&
             errno != EINTR)
             continue;
-        now = mono_ms();
+        now = clock_now_ms();
         for (i = 0; i < np; i++) {
             struct query *x = &q[pq[i]];
 

@@ -60,6 +60,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "http_alog.h"
 #include "http_api.h"
 #include "http_problem.h"
@@ -137,15 +138,6 @@ http_peer_text(struct MHD_Connection *c, char *dst, size_t n)
 
 /* ---- connections: the per-address cap and the deadlines ---- */
 
-static int64_t
-http_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* http_conn_of - our record of the connection, NULL if it has none */
 static struct http_conn *
 http_conn_of(struct MHD_Connection *c)
@@ -172,7 +164,7 @@ http_conn_phase(struct MHD_Connection *c, enum http_wait w,
     if (hc == NULL)
         return;
     atomic_store(&hc->state, HC_STATE(timeout_s == 0 ? 0 :
-        http_now_ms() + (int64_t)timeout_s * 1000, w));
+        clock_now_ms() + (int64_t)timeout_s * 1000, w));
 }
 
 /*
@@ -236,7 +228,7 @@ http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     (void)netaddr_key(ci != NULL ? ci->client_addr : NULL, &hc->key);
     http_peer_text(c, hc->peer, sizeof(hc->peer));
-    atomic_store(&hc->state, HC_STATE(http_now_ms() +
+    atomic_store(&hc->state, HC_STATE(clock_now_ms() +
         (int64_t)h->cfg->http_header_timeout * 1000, HC_HEADERS));
     pthread_mutex_lock(&h->conn_mu);
     for (o = h->conns; o != NULL; o = o->next)
@@ -292,7 +284,7 @@ http_sweep(void *arg)
         if (h->sweep_stop)
             break;
         pthread_mutex_unlock(&h->sweep_mu);
-        now = http_now_ms();
+        now = clock_now_ms();
         pthread_mutex_lock(&h->conn_mu);
         for (hc = h->conns; hc != NULL; hc = hc->next) {
             if (hc->cut || hc->refused || hc->fd < 0)

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct receipt {
@@ -40,15 +41,6 @@ struct receipt {
     pthread_t         *threads;
     unsigned           n_threads;
 };
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* receipt_take - up to a batch of queued jobs, oldest first; NULL: stop */
 static struct receipt_job *
@@ -166,7 +158,7 @@ receipt_main(void *arg)
         }
         pthread_mutex_lock(&g->mu);
         g->n_busy -= (unsigned)n;
-        g->last_ms = now_ms();
+        g->last_ms = clock_now_ms();
         pthread_mutex_unlock(&g->mu);
         any = false;
         for (j = jobs; j != NULL; j = next) {
@@ -233,7 +225,7 @@ receipt_busy(struct receipt *g)
         return false;
     pthread_mutex_lock(&g->mu);
     busy = g->n_busy > 0 || (g->last_ms != 0 &&
-        now_ms() - g->last_ms < RECEIPT_BUSY_MS);
+        clock_now_ms() - g->last_ms < RECEIPT_BUSY_MS);
     pthread_mutex_unlock(&g->mu);
     return busy;
 }

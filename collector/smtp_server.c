@@ -46,6 +46,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "receipt.h"
 #include "limits.h"
 #include "log.h"
@@ -118,15 +119,6 @@ struct smtp_server {
 
 /* epoll tags for the two non-session descriptors */
 static char tag_listen, tag_event;
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- recipients ---- */
 
@@ -535,7 +527,7 @@ conn_account(struct smtp_conn *c)
     if (!smtp_session_in_data(c->sess))
         c->data_at = 0;
     else if (c->data_at == 0)
-        c->data_at = now_ms() +
+        c->data_at = clock_now_ms() +
             (int64_t)c->srv->cfg->smtp_data_timeout * 1000;
 }
 
@@ -618,7 +610,7 @@ conn_read(struct smtp_conn *c)
             }
         }
         c->in_len += (size_t)n;
-        c->idle_at = now_ms() + (int64_t)c->srv->cfg->smtp_timeout * 1000;
+        c->idle_at = clock_now_ms() + (int64_t)c->srv->cfg->smtp_timeout * 1000;
         if (!c->greeted) {
             /* input before the banner: the engine says 554 */
             break;
@@ -686,9 +678,9 @@ conn_accept(struct smtp_server *s)
             free(c);
             continue;
         }
-        c->greet_at = now_ms() + s->cfg->smtp_greet_delay_ms;
-        c->idle_at = now_ms() + (int64_t)s->cfg->smtp_timeout * 1000;
-        c->end_at = now_ms() + (int64_t)s->cfg->smtp_session_timeout * 1000;
+        c->greet_at = clock_now_ms() + s->cfg->smtp_greet_delay_ms;
+        c->idle_at = clock_now_ms() + (int64_t)s->cfg->smtp_timeout * 1000;
+        c->end_at = clock_now_ms() + (int64_t)s->cfg->smtp_session_timeout * 1000;
         c->next = s->conns;
         if (s->conns != NULL)
             s->conns->prev = c;
@@ -744,7 +736,7 @@ static void
 smtp_timers(struct smtp_server *s)
 {
     struct smtp_conn *c, *next;
-    int64_t           now = now_ms();
+    int64_t           now = clock_now_ms();
     bool              stopping = atomic_load(&s->stopping);
 
     for (c = s->conns; c != NULL; c = next) {
@@ -794,7 +786,7 @@ smtp_loop(void *arg)
 
     for (;;) {
         if (atomic_load(&s->stopping) &&
-            (s->conns == NULL || now_ms() > s->drain_until))
+            (s->conns == NULL || clock_now_ms() > s->drain_until))
             break;
         n = epoll_wait(s->epfd, evs, 64, SMTP_TICK_MS);
         for (i = 0; i < n; i++) {
@@ -952,7 +944,7 @@ smtp_server_stop(struct smtp_server *s, unsigned drain_s)
 {
     if (s == NULL)
         return;
-    s->drain_until = now_ms() + (int64_t)drain_s * 1000;
+    s->drain_until = clock_now_ms() + (int64_t)drain_s * 1000;
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
     close(s->lfd);                     /* no new sessions */
     atomic_store(&s->stopping, true);

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "store_priv.h"
 
 
@@ -256,13 +257,7 @@ store_pool_get(struct store_pool *p, unsigned wait_ms, char *err,
     struct store   *st = NULL;
     struct timespec until;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    clock_wait_until(&until, wait_ms);
     pthread_mutex_lock(&p->mu);
     while (p->n_idle == 0 && p->n_out >= p->max)
         if (pthread_cond_timedwait(&p->cv, &p->mu, &until) != 0)

@@ -33,6 +33,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "dkim.h"
 #include "dns.h"
 #include "receipt.h"
@@ -555,13 +556,7 @@ pool_wait(unsigned ms)
     struct timespec until;
     bool            go;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    clock_wait_until(&until, ms);
     pthread_mutex_lock(&pool.mu);
     if (pool.kicks == 0 && !pool.stop)
         pthread_cond_timedwait(&pool.cv, &pool.mu, &until);
