@@ -10,8 +10,9 @@
  * (the DKIM policy kept every report out; the reason says which kind and
  * what DKIM gave), conflict (a stored report has the key and other
  * content), failed (a bug, or WORKER_ATTEMPTS_MAX attempts without a
- * verdict); superseded is given later, by store_report.c (report_supersede), to a row whose
- * report an authenticated copy replaced.  A row POSTed to /tlsrpt gives
+ * verdict); superseded is given later, by store_report.c
+ * (report_supersede), to a row whose report an authenticated copy
+ * replaced.  A row POSTed to /tlsrpt gives
  * TLS reports only (RFC 8460 3): a DMARC report in it is not_a_report.
  * A database error puts the row back to pending with a growing delay; so
  * does a DKIM temperror (a key that could not be fetched within
